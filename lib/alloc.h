@@ -1,0 +1,136 @@
+/*
+ * alloc.h - L5: the fast paths.  Everything here is always-inline, uses no
+ * atomic instruction and no lock, and calls only its _slow twin.
+ *
+ *   cache_alloc_fast / cache_free_fast   a cache, the thread's cpu slot
+ *   kmalloc_fast / kfree_fast            size class by table, cpu slot by
+ *                                        byte offset in struct thread_cache
+ *
+ * Owner alloc pops the thread-local freelist of the frozen cpu slab; owner
+ * free of an object of that same slab pushes onto it.  Anything else -- an
+ * empty freelist, another slab, a foreign pointer, the first call on a
+ * thread -- goes to the out-of-line slow path.
+ */
+#ifndef USLUB_ALLOC_H
+#define USLUB_ALLOC_H
+
+#include "cache.h"
+#include "kmalloc.h"
+#include "pagemap.h"
+#include "slab.h"
+#include "thread.h"
+
+void *cache_alloc_slow(struct uslub_cache *s, uslub_gfp_t gfp);
+void cache_free_slow(struct uslub_cache *s, void *obj);
+/* Free of an object of slab d->head that is not c's cpu slab, on a thread
+ * with a live state: the common slow free, kept short. */
+void cache_free_remote(struct uslub_cache *s, struct kmem_cache_cpu *c,
+		       struct slab *d, void *obj);
+void kfree_remote(struct kmem_cache_cpu *c, struct slab *d, const void *p);
+
+static __always_inline void *cpu_pop(struct kmem_cache_cpu *c)
+{
+	void *obj = c->freelist;
+
+	if (likely(obj)) {
+		c->freelist = *(void **)((char *)obj + c->offset);
+		counter_inc(c->stat[ALLOC_FASTPATH]);
+	}
+	return obj;
+}
+
+/*
+ * Is p an object start of c's cpu slab?  One subtraction and compare for
+ * the range, a multiply by the reciprocal for the object boundary: an
+ * interior or stray pointer is never pushed onto the freelist.
+ */
+static __always_inline bool cpu_owns(const struct kmem_cache_cpu *c,
+				     const void *p)
+{
+	uintptr_t off = (uintptr_t)p - c->base;
+	uint64_t idx = (uint64_t)(((u128)off * c->reciprocal_size) >> 64);
+
+	return off < c->limit && idx * c->size == off;
+}
+
+static __always_inline void cpu_push(struct kmem_cache_cpu *c, void *obj)
+{
+	*(void **)((char *)obj + c->offset) = c->freelist;
+	c->freelist = obj;
+	counter_inc(c->stat[FREE_FASTPATH]);
+}
+
+static __always_inline void *cache_alloc_fast(struct uslub_cache *s,
+					      uslub_gfp_t gfp)
+{
+	struct kmem_cache_cpu *c = cache_cpu(s, thread_cache);
+	void *obj;
+
+	if (likely(c) && likely(!(gfp & USLUB_GFP_ZERO))) {
+		obj = cpu_pop(c);
+		if (likely(obj))
+			return obj;
+	}
+	return cache_alloc_slow(s, gfp);
+}
+
+static __always_inline void cache_free_fast(struct uslub_cache *s, void *obj)
+{
+	struct kmem_cache_cpu *c = cache_cpu(s, thread_cache);
+	struct slab *d;
+
+	if (likely(c)) {
+		if (likely(cpu_owns(c, obj))) {
+			cpu_push(c, obj);
+			return;
+		}
+		d = pagemap_lookup(obj);
+		if (likely(d)) {
+			cache_free_remote(s, c, d, obj);
+			return;
+		}
+	}
+	cache_free_slow(s, obj);
+}
+
+static __always_inline struct kmem_cache_cpu *cpu_at(struct thread_cache *tc,
+						     unsigned int off)
+{
+	return (struct kmem_cache_cpu *)((char *)tc + off);
+}
+
+static __always_inline void *kmalloc_fast(size_t size, uslub_gfp_t gfp)
+{
+	void *obj;
+
+	if (likely(size - 1 < SMALL_MAX) && likely(!(gfp & USLUB_GFP_ZERO))) {
+		obj = cpu_pop(cpu_at(thread_cache,
+				     kmalloc_cpu_off[(size - 1) >> 3]));
+		if (likely(obj))
+			return obj;
+	}
+	return kmalloc_slow(size, gfp);
+}
+
+static __always_inline void kfree_fast(const void *p)
+{
+	uintptr_t base = pagemap_region(p);
+	struct slab *d;
+	struct kmem_cache_cpu *c;
+
+	if (likely(base)) {
+		d = pagemap_desc(base, p);
+		c = cpu_at(thread_cache, d->cpu_off);
+		if (likely(cpu_owns(c, p))) {
+			cpu_push(c, (void *)p);
+			return;
+		}
+		if (d->cpu_off && c->cache) {	/* kmalloc slab, live thread */
+			kfree_remote(c, d, p);
+			return;
+		}
+	}
+	kfree_slow(p);
+}
+
+#endif /* USLUB_ALLOC_H */

@@ -1,0 +1,151 @@
+/*
+ * api.c - L6: the exported uslub_* functions.  Argument checks and
+ * semantics that belong to the API live here; everything else is one call
+ * into the layers below.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "init.h"
+#include "stats.h"
+
+USLUB_API struct uslub_cache *uslub_cache_create(const char *name, size_t size,
+		size_t align, uslub_slab_flags_t flags, void (*ctor)(void *))
+{
+	return cache_create(name, size, align, flags, ctor);
+}
+
+USLUB_API int uslub_cache_destroy(struct uslub_cache *s)
+{
+	return cache_destroy(s);
+}
+
+USLUB_API void *uslub_cache_alloc(struct uslub_cache *s, uslub_gfp_t gfp)
+{
+	return cache_alloc_fast(s, gfp);
+}
+
+USLUB_API void *uslub_cache_zalloc(struct uslub_cache *s, uslub_gfp_t gfp)
+{
+	return cache_alloc_fast(s, gfp | USLUB_GFP_ZERO);
+}
+
+USLUB_API void uslub_cache_free(struct uslub_cache *s, void *obj)
+{
+	if (obj)
+		cache_free_fast(s, obj);
+}
+
+USLUB_API size_t uslub_cache_alloc_bulk(struct uslub_cache *s, uslub_gfp_t gfp,
+		size_t n, void **objs)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		objs[i] = cache_alloc_fast(s, gfp);
+		if (unlikely(!objs[i])) {
+			while (i--)
+				cache_free_fast(s, objs[i]);
+			return 0;
+		}
+	}
+	return n;
+}
+
+USLUB_API void uslub_cache_free_bulk(struct uslub_cache *s, size_t n, void **objs)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (objs[i])
+			cache_free_fast(s, objs[i]);
+}
+
+USLUB_API int uslub_cache_shrink(struct uslub_cache *s)
+{
+	return cache_shrink(s);
+}
+
+USLUB_API size_t uslub_cache_size(const struct uslub_cache *s)
+{
+	return s->object_size;
+}
+
+USLUB_API void *uslub_kmalloc(size_t size, uslub_gfp_t gfp)
+{
+	return kmalloc_fast(size, gfp);
+}
+
+USLUB_API void *uslub_kzalloc(size_t size, uslub_gfp_t gfp)
+{
+	return kmalloc_fast(size, gfp | USLUB_GFP_ZERO);
+}
+
+USLUB_API void uslub_kfree(const void *p)
+{
+	kfree_fast(p);
+}
+
+USLUB_API size_t uslub_ksize(const void *p)
+{
+	return kmalloc_ksize(p);
+}
+
+USLUB_API size_t uslub_kmalloc_size_roundup(size_t size)
+{
+	init_ensure();
+	return kmalloc_size_roundup(size);
+}
+
+/* The kernel's krealloc: contents kept up to the smaller size; size 0
+ * frees and returns ZERO_SIZE_PTR; failure leaves p untouched. */
+USLUB_API void *uslub_krealloc(const void *p, size_t size, uslub_gfp_t gfp)
+{
+	size_t old;
+	void *n;
+
+	if (p == NULL || p == ZERO_SIZE_PTR)
+		return kmalloc_fast(size, gfp);
+	if (size == 0) {
+		kfree_fast(p);
+		return ZERO_SIZE_PTR;
+	}
+	old = kmalloc_ksize(p);
+	if (old == 0)
+		return NULL;			/* reported: not ours */
+	if (size <= old && size > old / 2 && size <= SMALL_MAX)
+		return (void *)p;		/* same class or close: keep */
+	n = kmalloc_fast(size, gfp & ~USLUB_GFP_ZERO);
+	if (!n)
+		return NULL;
+	memcpy(n, p, MIN(old, size));
+	if ((gfp & USLUB_GFP_ZERO) && size > old)
+		memset((char *)n + old, 0, size - old);
+	kfree_fast(p);
+	return n;
+}
+
+USLUB_API int uslub_slabinfo_write(int fd)
+{
+	init_ensure();
+	return stats_slabinfo_write(fd);
+}
+
+USLUB_API int uslub_meminfo_write(int fd)
+{
+	init_ensure();
+	return stats_meminfo_write(fd);
+}
+
+USLUB_API int uslub_buddyinfo_write(int fd)
+{
+	init_ensure();
+	return stats_buddyinfo_write(fd);
+}
+
+USLUB_API int uslub_stats_write(int fd)
+{
+	init_ensure();
+	return stats_counters_write(fd);
+}

@@ -1,0 +1,436 @@
+/*
+ * cache.c - L5: creating, destroying and shrinking caches; each thread's
+ * cpu slot of a user cache; folding per-thread counters.
+ *
+ * Locking (outermost first), as SLUB's:
+ *
+ *   slab_mutex        slab_caches, cache creation and destruction, the
+ *                     thread registry, cpu_dir entries, stat_dead, and every
+ *                     read of other threads' counters
+ *   s->list_lock      s->partial, s->nr_partial and slab->on_partial
+ *   huge_lock         the table of huge mappings (kmalloc.c)
+ *   page_lock         the buddy allocator and regions (page_alloc.c)
+ *
+ * No lock is held on the fast paths; a thread's own cpu slot (freelist,
+ * slab, partial chain) is touched only by that thread, except by
+ * cache_destroy, which the user promises not to race with other use of
+ * the cache.
+ *
+ * Slab states (SLUB 6.8+):
+ *   frozen       a thread's cpu slab: on no list.  Only the freezing thread
+ *                takes objects from slab->freelist, all of them at once;
+ *                others only push (one cmpxchg16b), so the CAS needs no tag.
+ *   cpu partial  unfrozen, on one thread's c->partial chain (owner only).
+ *   partial      unfrozen, on_partial, on s->partial (list_lock).
+ *   full         unfrozen, no free object, on no list.  The first free into
+ *                it moves it to s->partial under list_lock.
+ *   empty        inuse == 0: kept on s->partial while nr_partial <
+ *                min_partial, otherwise returned to the page layer at once.
+ *
+ * Object layout (no debug flags):
+ *
+ *   |<------------------------- s->size ------------------------->|
+ *   | object_size bytes (free pointer at s->offset while free) | pad |
+ *
+ * The free pointer sits mid-object, or after the object for caches with a
+ * ctor or SLAB_TYPESAFE_BY_RCU, whose contents must survive being free.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "init.h"
+#include "log.h"
+#include "assert.h"
+
+struct lock slab_mutex = LOCK_INITIALIZER;
+struct list_head slab_caches = LIST_HEAD_INIT(slab_caches);
+/* struct uslub_cache objects come from this cache, as in the kernel. */
+struct uslub_cache kmem_cache_cache;
+
+#define USLUB_VALID_FLAGS	(USLUB_HWCACHE_ALIGN | USLUB_RECLAIM_ACCOUNT | \
+				 USLUB_TYPESAFE_BY_RCU | USLUB_PANIC | \
+				 USLUB_NO_MERGE | USLUB_RED_ZONE | USLUB_POISON | \
+				 USLUB_STORE_USER | USLUB_CONSISTENCY_CHECKS | \
+				 USLUB_TRACE)
+
+/* ---- Creation -------------------------------------------------------- */
+
+void cache_setup(struct uslub_cache *s, const char *name, size_t size,
+		 size_t align, uslub_slab_flags_t flags, void (*ctor)(void *),
+		 unsigned int kmalloc_idx)
+{
+	size_t n = strlen(name);
+
+	n = MIN(n, (size_t)CACHE_NAME_MAX - 1);
+	memcpy(s->name, name, n);
+	s->name[n] = '\0';
+	s->object_size = (unsigned int)size;
+	s->align = (unsigned int)align;
+	s->flags = flags;
+	s->ctor = ctor;
+	s->kmalloc_idx = kmalloc_idx;
+	slab_calculate_sizes(s, uslub_ncpus);
+	lock_init(&s->list_lock);
+	list_init(&s->partial);
+	list_init(&s->list);
+}
+
+void cache_register(struct uslub_cache *s)
+{
+	lock_acquire(&slab_mutex);
+	list_add_tail(&s->list, &slab_caches);
+	lock_release(&slab_mutex);
+}
+
+/* The largest object: one per slab of order MAX_ORDER. */
+#define CACHE_MAX_OBJECT	(PAGE_SIZE << MAX_ORDER)
+
+struct uslub_cache *cache_create(const char *name, size_t size, size_t align,
+				 uslub_slab_flags_t flags, void (*ctor)(void *))
+{
+	struct uslub_cache *s;
+
+	init_ensure();
+	if (!name || !*name || size == 0 || size > CACHE_MAX_OBJECT / 2 ||
+	    (align & (align - 1)) || align > PAGE_SIZE ||
+	    (flags & ~USLUB_VALID_FLAGS)) {
+		log_error("cache_create: invalid arguments for cache '%s' "
+			  "(size %zu, align %zu, flags %#lx)",
+			  name ? name : "(null)", size, align, flags);
+		errno = EINVAL;
+		goto fail;
+	}
+	s = cache_alloc_fast(&kmem_cache_cache, 0);
+	if (!s) {
+		log_error("cache_create: out of memory for cache '%s'", name);
+		goto fail;
+	}
+	memset(s, 0, sizeof(*s));
+	cache_setup(s, name, size, align, flags, ctor, 0);
+	cache_register(s);
+	return s;
+fail:
+	if (flags & USLUB_PANIC)	/* the kernel panics here */
+		abort();
+	return NULL;
+}
+
+/* ---- Per-thread slots of user caches --------------------------------- */
+
+static struct kmem_cache_cpu *cpu_slot_create_locked(struct uslub_cache *s,
+						     struct thread_cache *tc)
+{
+	struct kmem_cache_cpu **chunk, *c;
+
+	chunk = s->cpu_dir[tc->idx / THREAD_CHUNK];
+	if (!chunk) {
+		chunk = kmalloc_fast(THREAD_CHUNK * sizeof(*chunk),
+				     USLUB_GFP_ZERO);
+		if (!chunk)
+			return NULL;
+		store_release(s->cpu_dir[tc->idx / THREAD_CHUNK], chunk);
+	}
+	c = kmalloc_fast(sizeof(*c), USLUB_GFP_ZERO);
+	if (!c)
+		return NULL;
+	cpu_init(c, s);
+	chunk[tc->idx % THREAD_CHUNK] = c;
+	return c;
+}
+
+struct kmem_cache_cpu *cache_cpu_get(struct uslub_cache *s,
+				     struct thread_cache **tcp)
+{
+	struct thread_cache *tc = thread_cache_get();
+	struct kmem_cache_cpu *c;
+
+	*tcp = tc;
+	if (!tc)
+		return NULL;
+	c = cache_cpu(s, tc);
+	if (c)
+		return c;
+	lock_acquire(&slab_mutex);
+	c = cpu_slot_create_locked(s, tc);
+	lock_release(&slab_mutex);
+	return c;
+}
+
+/* ---- Slow paths of cache_alloc_fast / cache_free_fast ---------------- */
+
+void *cache_alloc_slow(struct uslub_cache *s, uslub_gfp_t gfp)
+{
+	struct thread_cache *tc = thread_cache;
+	struct kmem_cache_cpu *c;
+	void *p;
+
+	if (!tc->live || !(c = cache_cpu(s, tc)))
+		c = cache_cpu_get(s, &tc);
+
+	if (unlikely(!c)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	p = cpu_pop(c);
+	if (!p) {
+		p = slab_alloc_slow(s, c, &tc->pcache);
+		if (unlikely(!p)) {
+			errno = ENOMEM;
+			return NULL;
+		}
+		stat(c, ALLOC_SLOWPATH);
+	}
+	if (gfp & USLUB_GFP_ZERO)
+		memset(p, 0, s->object_size);
+	return p;
+}
+
+/* The slab of obj if obj is an object start of cache s; else reports. */
+static struct slab *object_slab(struct uslub_cache *s, const void *obj)
+{
+	struct slab *d = pagemap_lookup(obj), *head;
+
+	if (!d) {
+		kmalloc_report_invalid("cache_free", obj, "not allocated by uslub");
+		return NULL;
+	}
+	head = d->head;
+	if (!head || !(block_flags(head) & PG_slab)) {
+		kmalloc_report_invalid("cache_free", obj,
+				       "not in use (double free or never allocated)");
+		return NULL;
+	}
+	if (head->cache != s) {
+		log_error("cache %s: cache_free: object %p belongs to cache %s",
+			  s->name, obj, head->cache->name);
+		kmalloc_report_invalid("cache_free", obj, "wrong cache");
+		return NULL;
+	}
+	if (slab_object_index(s, head, obj) < 0) {
+		log_error("cache %s: cache_free: %p is not the start of an object",
+			  s->name, obj);
+		kmalloc_report_invalid("cache_free", obj, "not an object start");
+		return NULL;
+	}
+	return head;
+}
+
+__noinline void cache_free_remote(struct uslub_cache *s,
+				  struct kmem_cache_cpu *c, struct slab *d,
+				  void *obj)
+{
+	struct slab *slab = d->head;
+
+	if (unlikely(!slab || !(block_flags(slab) & PG_slab) || slab->cache != s ||
+		     slab_object_index(s, slab, obj) < 0)) {
+		cache_free_slow(s, obj);	/* reports what is wrong */
+		return;
+	}
+	slab_free_slow(s, c, &thread_cache->pcache, slab, obj, obj, 1);
+}
+
+__noinline void kfree_remote(struct kmem_cache_cpu *c, struct slab *d,
+			     const void *p)
+{
+	struct uslub_cache *s = c->cache;
+	struct slab *slab = d->head;
+
+	if (unlikely(slab_object_index(s, slab, p) < 0)) {
+		kfree_slow(p);			/* reports what is wrong */
+		return;
+	}
+	slab_free_slow(s, c, &thread_cache->pcache, slab, (void *)p,
+		       (void *)p, 1);
+}
+
+/*
+ * A free the fast paths could not do: no cpu slot or thread state yet, or
+ * a pointer that needs checking.  Also the entry for kfree of objects of
+ * user caches.
+ */
+void cache_free_slow(struct uslub_cache *s, void *obj)
+{
+	struct slab *slab = object_slab(s, obj);
+	struct thread_cache *tc;
+	struct kmem_cache_cpu *c, tmp;
+
+	if (!slab)
+		return;
+	c = cache_cpu_get(s, &tc);
+	if (likely(c) && cpu_owns(c, obj)) {
+		cpu_push(c, obj);
+		return;
+	}
+	if (unlikely(!c)) {
+		/* No memory for a cpu slot: count on a temporary one. */
+		memset(&tmp, 0, sizeof(tmp));
+		slab_free_slow(s, &tmp, NULL, slab, obj, obj, 1);
+		lock_acquire(&slab_mutex);
+		for (unsigned int i = 0; i < NR_SLUB_STAT_ITEMS; i++)
+			s->stat_dead[i] += tmp.stat[i];
+		lock_release(&slab_mutex);
+		return;
+	}
+	slab_free_slow(s, c, &tc->pcache, slab, obj, obj, 1);
+}
+
+/* ---- Statistics ------------------------------------------------------ */
+
+static void stat_fold(unsigned long sum[NR_SLUB_STAT_ITEMS],
+		      const struct kmem_cache_cpu *c)
+{
+	unsigned int i;
+
+	for (i = 0; i < NR_SLUB_STAT_ITEMS; i++)
+		sum[i] += READ_ONCE(c->stat[i]);
+}
+
+void cache_stat_sum_locked(const struct uslub_cache *s,
+			   unsigned long sum[NR_SLUB_STAT_ITEMS])
+{
+	unsigned int i, j, end = thread_registry_end();
+
+	memcpy(sum, s->stat_dead, sizeof(s->stat_dead));
+	if (s->kmalloc_idx) {
+		for (i = 0; i < end; i++) {
+			struct thread_cache *tc = thread_registry_get(i);
+
+			if (tc)
+				stat_fold(sum, &tc->kcpu[s->kmalloc_idx]);
+		}
+		return;
+	}
+	for (i = 0; i < THREAD_DIR; i++) {
+		struct kmem_cache_cpu **chunk = s->cpu_dir[i];
+
+		for (j = 0; chunk && j < THREAD_CHUNK; j++)
+			if (chunk[j])
+				stat_fold(sum, chunk[j]);
+	}
+}
+
+unsigned long cache_active_objects_locked(const struct uslub_cache *s)
+{
+	unsigned long sum[NR_SLUB_STAT_ITEMS];
+
+	cache_stat_sum_locked(s, sum);
+	return sum[ALLOC_FASTPATH] + sum[ALLOC_SLOWPATH] -
+	       sum[FREE_FASTPATH] - sum[FREE_SLOWPATH];
+}
+
+/* ---- Thread exit ----------------------------------------------------- */
+
+static void cpu_slot_retire_locked(struct uslub_cache *s,
+				   struct kmem_cache_cpu *c,
+				   struct page_cache *pc)
+{
+	unsigned int i;
+
+	slab_flush_cpu(s, c, pc);
+	for (i = 0; i < NR_SLUB_STAT_ITEMS; i++) {
+		s->stat_dead[i] += c->stat[i];
+		c->stat[i] = 0;
+	}
+}
+
+void cache_thread_exit_locked(struct thread_cache *tc)
+{
+	struct uslub_cache *s;
+	struct kmem_cache_cpu *c;
+
+	USLUB_ASSERT(lock_held(&slab_mutex));
+	/* User caches first: freeing their slots uses the kmalloc slots. */
+	list_for_each_entry(s, &slab_caches, list) {
+		if (s->kmalloc_idx || !(c = cache_cpu(s, tc)))
+			continue;
+		cpu_slot_retire_locked(s, c, &tc->pcache);
+		s->cpu_dir[tc->idx / THREAD_CHUNK][tc->idx % THREAD_CHUNK] = NULL;
+		kfree_fast(c);
+	}
+	list_for_each_entry(s, &slab_caches, list)
+		if (s->kmalloc_idx)
+			cpu_slot_retire_locked(s, &tc->kcpu[s->kmalloc_idx],
+					       &tc->pcache);
+}
+
+/* ---- Shrink and destroy ---------------------------------------------- */
+
+int cache_shrink(struct uslub_cache *s)
+{
+	struct thread_cache *tc;
+	struct kmem_cache_cpu *c = cache_cpu_get(s, &tc);
+	unsigned long left;
+
+	if (!c)
+		return 1;
+	slab_flush_cpu(s, c, &tc->pcache);
+	left = slab_shrink_partial(s, c, &tc->pcache);
+	page_cache_drain(&tc->pcache);
+	page_purge(true);
+	return left != 0;
+}
+
+static void report_busy_locked(struct uslub_cache *s, unsigned long active)
+{
+	log_error("cache %s: %lu objects remaining", s->name, active);
+	log_error("cache %s: not destroyed (-EBUSY): %lu slabs of %u objects "
+		  "kept; the remaining objects stay valid", s->name,
+		  READ_ONCE(s->nr_slabs), s->objects);
+}
+
+/* Flush every thread's slot of s and free the slots and their chunks. */
+static void cpu_slots_release_locked(struct uslub_cache *s,
+				     struct kmem_cache_cpu *mine,
+				     struct page_cache *pc)
+{
+	unsigned int i, j;
+
+	for (i = 0; i < THREAD_DIR; i++) {
+		struct kmem_cache_cpu **chunk = s->cpu_dir[i];
+
+		if (!chunk)
+			continue;
+		for (j = 0; j < THREAD_CHUNK; j++) {
+			struct kmem_cache_cpu *c = chunk[j];
+
+			if (!c)
+				continue;
+			slab_flush_cpu(s, c, pc);
+			if (c != mine)
+				kfree_fast(c);
+		}
+		kfree_fast(chunk);
+		s->cpu_dir[i] = NULL;
+	}
+}
+
+int cache_destroy(struct uslub_cache *s)
+{
+	struct thread_cache *tc;
+	struct kmem_cache_cpu *mine;
+	unsigned long active;
+
+	if (!s)
+		return 0;
+	mine = cache_cpu_get(s, &tc);
+	if (!mine)
+		return -ENOMEM;
+	lock_acquire(&slab_mutex);
+	active = cache_active_objects_locked(s);
+	if (active) {
+		report_busy_locked(s, active);
+		lock_release(&slab_mutex);
+		return -EBUSY;
+	}
+	cpu_slots_release_locked(s, mine, &tc->pcache);
+	slab_release_all(s, mine, &tc->pcache);
+	USLUB_BUG_ON(READ_ONCE(s->nr_slabs) != 0);
+	list_del(&s->list);
+	s->dead = true;
+	lock_release(&slab_mutex);
+	kfree_fast(mine);
+	cache_free_fast(&kmem_cache_cache, s);
+	return 0;
+}

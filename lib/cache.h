@@ -1,0 +1,55 @@
+/*
+ * cache.h - L5: caches: creation, destruction, shrinking, the per-thread
+ * cpu slots of user caches, and statistics folding.
+ */
+#ifndef USLUB_CACHE_H
+#define USLUB_CACHE_H
+
+#include "types.h"
+#include "thread.h"
+
+extern struct lock slab_mutex;
+extern struct list_head slab_caches;	/* under slab_mutex */
+extern struct uslub_cache kmem_cache_cache;
+
+/* Fill geometry and lists of a cache whose memory is zeroed. */
+void cache_setup(struct uslub_cache *s, const char *name, size_t size,
+		 size_t align, uslub_slab_flags_t flags, void (*ctor)(void *),
+		 unsigned int kmalloc_idx);
+/* Append a set-up cache to slab_caches. */
+void cache_register(struct uslub_cache *s);
+
+struct uslub_cache *cache_create(const char *name, size_t size, size_t align,
+				 uslub_slab_flags_t flags, void (*ctor)(void *));
+int cache_destroy(struct uslub_cache *s);
+int cache_shrink(struct uslub_cache *s);
+
+/* The calling thread's cpu slot of s, or NULL if it has none yet. */
+static __always_inline struct kmem_cache_cpu *
+cache_cpu(const struct uslub_cache *s, struct thread_cache *tc)
+{
+	struct kmem_cache_cpu **chunk;
+
+	if (s->kmalloc_idx)
+		return &tc->kcpu[s->kmalloc_idx];
+	chunk = load_acquire(s->cpu_dir[tc->idx / THREAD_CHUNK]);
+	return chunk ? chunk[tc->idx % THREAD_CHUNK] : NULL;
+}
+
+/* The calling thread's cpu slot of s, created if needed; NULL when the
+ * thread state or the slot cannot be allocated. */
+struct kmem_cache_cpu *cache_cpu_get(struct uslub_cache *s,
+				     struct thread_cache **tcp);
+
+/* Thread exit: flush every cpu slot of tc and fold its counters.  Caller
+ * holds slab_mutex. */
+void cache_thread_exit_locked(struct thread_cache *tc);
+
+/* Sum of the counters of every thread (live and exited) for s.  Caller
+ * holds slab_mutex. */
+void cache_stat_sum_locked(const struct uslub_cache *s,
+			   unsigned long sum[NR_SLUB_STAT_ITEMS]);
+/* Objects handed out and not freed, exact when the program is quiescent. */
+unsigned long cache_active_objects_locked(const struct uslub_cache *s);
+
+#endif /* USLUB_CACHE_H */

@@ -1,0 +1,341 @@
+/*
+ * kmalloc.c - L5: size classes, the kmalloc caches, large and huge blocks.
+ *
+ *   size <= 8 KiB      a kmalloc cache (fast path in alloc.h)
+ *   size <= 4 MiB      a buddy block of 2^order pages (PG_large)
+ *   larger             its own mapping, found again through huge_table
+ *
+ * Entry points: kmalloc_init, kmalloc_slow, kfree_slow, kmalloc_ksize.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "init.h"
+#include "log.h"
+#include "options.h"
+#include "os.h"
+#include "assert.h"
+
+/* ---- Size classes ---------------------------------------------------- */
+
+static const unsigned int class_size[NR_KMALLOC] = {
+	0,
+	8, 16, 32, 48, 64, 80, 96, 112, 128,
+	160, 192, 224, 256, 320, 384, 448, 512,
+	640, 768, 896, 1024, 1280, 1536, 1792, 2048,
+	2560, 3072, 3584, 4096, 5120, 6144, 7168, 8192,
+};
+
+struct uslub_cache kmalloc_caches[NR_KMALLOC];
+uint16_t kmalloc_cpu_off[SMALL_MAX >> 3];
+
+static void class_name(char *buf, size_t len, unsigned int size)
+{
+	if (size >= 1024 && size % 1024 == 0 && is_power_of_2(size))
+		log_format(buf, len, "kmalloc-%uk", size / 1024);
+	else
+		log_format(buf, len, "kmalloc-%u", size);
+}
+
+void kmalloc_init(void)
+{
+	unsigned int i, idx = 1;
+	char name[CACHE_NAME_MAX];
+
+	for (i = 1; i < NR_KMALLOC; i++) {
+		unsigned int size = class_size[i];
+		/* kmalloc guarantees: power-of-two sizes aligned to the size */
+		size_t align = 1U << (__builtin_ffs((int)size) - 1);
+
+		class_name(name, sizeof(name), size);
+		cache_setup(&kmalloc_caches[i], name, size, align, 0, NULL, i);
+		cache_register(&kmalloc_caches[i]);
+	}
+	for (i = 0; i < ARRAY_SIZE(kmalloc_cpu_off); i++) {
+		while (class_size[idx] < (i + 1) * 8)
+			idx++;
+		kmalloc_cpu_off[i] = (uint16_t)(idx << CPU_SHIFT);
+	}
+}
+
+unsigned int kmalloc_index(size_t size)
+{
+	unsigned int i;
+
+	for (i = 1; i < NR_KMALLOC; i++)
+		if (class_size[i] >= size)
+			return i;
+	return 0;
+}
+
+size_t kmalloc_class_size(unsigned int idx)
+{
+	return idx < NR_KMALLOC ? class_size[idx] : 0;
+}
+
+size_t kmalloc_size_roundup(size_t size)
+{
+	if (size == 0)
+		return 0;
+	if (size <= SMALL_MAX)
+		return class_size[kmalloc_cpu_off[(size - 1) >> 3] >> CPU_SHIFT];
+	if (size > KMALLOC_MAX_SIZE)
+		return size;
+	if (get_order(size) <= MAX_ORDER)
+		return PAGE_SIZE << get_order(size);
+	return ALIGN_UP(size, PAGE_SIZE);
+}
+
+/* ---- Huge blocks: open-addressing table of our own mappings ---------- */
+
+struct huge_entry {
+	uintptr_t addr;
+	size_t size;
+};
+
+static struct lock huge_lock = LOCK_INITIALIZER;
+static struct huge_entry *huge_table;	/* under huge_lock */
+static size_t huge_cap, huge_count;	/* under huge_lock */
+static unsigned long huge_bytes;	/* under huge_lock */
+
+static size_t huge_hash(uintptr_t addr, size_t cap)
+{
+	return (size_t)((addr >> PAGE_SHIFT) * 0x9e3779b97f4a7c15ULL) & (cap - 1);
+}
+
+static void huge_insert_locked(uintptr_t addr, size_t size)
+{
+	size_t i = huge_hash(addr, huge_cap);
+
+	while (huge_table[i].addr)
+		i = (i + 1) & (huge_cap - 1);
+	huge_table[i].addr = addr;
+	huge_table[i].size = size;
+	huge_count++;
+	huge_bytes += size;
+}
+
+static bool huge_grow_locked(void)
+{
+	size_t old_cap = huge_cap, i, cap = huge_cap ? huge_cap * 2 : 512;
+	struct huge_entry *old = huge_table;
+	struct huge_entry *t = os_map(cap * sizeof(*t));
+
+	if (!t)
+		return false;
+	huge_table = t;
+	huge_cap = cap;
+	huge_count = 0;
+	huge_bytes = 0;
+	for (i = 0; i < old_cap; i++)
+		if (old[i].addr)
+			huge_insert_locked(old[i].addr, old[i].size);
+	if (old)
+		os_unmap(old, old_cap * sizeof(*old));
+	return true;
+}
+
+static long huge_find_locked(uintptr_t addr)
+{
+	size_t i;
+
+	if (!huge_cap)
+		return -1;
+	for (i = huge_hash(addr, huge_cap); huge_table[i].addr;
+	     i = (i + 1) & (huge_cap - 1))
+		if (huge_table[i].addr == addr)
+			return (long)i;
+	return -1;
+}
+
+/* Backward-shift deletion keeps every probe chain unbroken. */
+static void huge_remove_locked(size_t i)
+{
+	size_t j = i, k;
+
+	huge_bytes -= huge_table[i].size;
+	huge_count--;
+	for (;;) {
+		huge_table[i].addr = 0;
+		do {
+			j = (j + 1) & (huge_cap - 1);
+			if (!huge_table[j].addr)
+				return;
+			k = huge_hash(huge_table[j].addr, huge_cap);
+		} while (i <= j ? (i < k && k <= j) : (i < k || k <= j));
+		huge_table[i] = huge_table[j];
+		i = j;
+	}
+}
+
+static void *huge_alloc(size_t size)
+{
+	size_t len = ALIGN_UP(size, PAGE_SIZE);
+	void *p = os_map(len);
+
+	if (!p)
+		return NULL;
+	lock_acquire(&huge_lock);
+	if ((huge_count + 1) * 2 > huge_cap && !huge_grow_locked()) {
+		lock_release(&huge_lock);
+		os_unmap(p, len);
+		return NULL;
+	}
+	huge_insert_locked((uintptr_t)p, len);
+	lock_release(&huge_lock);
+	return p;
+}
+
+/* Size of the huge block at p, 0 if p is not one.  Removes it if asked. */
+static size_t huge_lookup(const void *p, bool remove)
+{
+	size_t size = 0;
+	long i;
+
+	lock_acquire(&huge_lock);
+	i = huge_find_locked((uintptr_t)p);
+	if (i >= 0) {
+		size = huge_table[i].size;
+		if (remove)
+			huge_remove_locked((size_t)i);
+	}
+	lock_release(&huge_lock);
+	return size;
+}
+
+/* ---- Large blocks ---------------------------------------------------- */
+
+static unsigned long large_bytes;	/* atomic */
+
+static void *large_alloc(size_t size)
+{
+	struct thread_cache *tc = thread_cache_get();
+	unsigned int order = get_order(size);
+	struct slab *b = page_alloc(tc ? &tc->pcache : NULL, order);
+
+	if (!b)
+		return NULL;
+	page_prep_block(b, order, 0);
+	block_set_flags(b, PG_large);
+	b->large_size = size;
+	atomic_add(large_bytes, PAGE_SIZE << order);
+	return page_address(b);
+}
+
+void kmalloc_large_stats(unsigned long *large, unsigned long *huge)
+{
+	*large = READ_ONCE(large_bytes);
+	lock_acquire(&huge_lock);
+	*huge = huge_bytes;
+	lock_release(&huge_lock);
+}
+
+/* ---- Slow paths ------------------------------------------------------ */
+
+void *kmalloc_slow(size_t size, uslub_gfp_t gfp)
+{
+	void *p;
+
+	init_ensure();			/* the class table is empty before */
+	if (size == 0)
+		return ZERO_SIZE_PTR;
+	if (size <= SMALL_MAX)
+		return cache_alloc_slow(
+			&kmalloc_caches[kmalloc_cpu_off[(size - 1) >> 3] >> CPU_SHIFT],
+			gfp);
+	if (size > KMALLOC_MAX_SIZE) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	p = get_order(size) <= MAX_ORDER ? large_alloc(size) : huge_alloc(size);
+	if (!p)
+		errno = ENOMEM;
+	else if (gfp & USLUB_GFP_ZERO)
+		memset(p, 0, size);	/* recycled blocks are not zero */
+	return p;
+}
+
+void kmalloc_report_invalid(const char *func, const void *p, const char *what)
+{
+	log_error("%s: invalid pointer %p: %s", func, p, what);
+	if (uslub_opt.abort_on_error)
+		abort();
+}
+
+/* The head of the live block holding p, or NULL after reporting. */
+static struct slab *block_of(const char *func, const void *p)
+{
+	struct slab *d = pagemap_lookup(p), *head;
+
+	if (!d) {
+		kmalloc_report_invalid(func, p, "not allocated by uslub");
+		return NULL;
+	}
+	head = d->head;
+	if (!head || !(block_flags(head) & (PG_slab | PG_large))) {
+		kmalloc_report_invalid(func, p,
+				       "not in use (double free or never allocated)");
+		return NULL;
+	}
+	return head;
+}
+
+void kfree_slow(const void *p)
+{
+	struct slab *head;
+	struct thread_cache *tc;
+	size_t len;
+
+	if (p == NULL || p == ZERO_SIZE_PTR)
+		return;
+	if (!pagemap_region(p)) {
+		len = huge_lookup(p, true);
+		if (!len) {
+			kmalloc_report_invalid("kfree", p, "not allocated by uslub");
+			return;
+		}
+		os_unmap((void *)p, len);
+		return;
+	}
+	head = block_of("kfree", p);
+	if (!head)
+		return;
+	if (block_flags(head) & PG_slab) {
+		cache_free_slow(head->cache, (void *)p);
+		return;
+	}
+	if (p != page_address(head)) {
+		kmalloc_report_invalid("kfree", p, "inside a large block, not its start");
+		return;
+	}
+	tc = thread_cache_get();
+	atomic_add(large_bytes, -(PAGE_SIZE << head->order));
+	page_free(tc ? &tc->pcache : NULL, head, head->order);
+}
+
+size_t kmalloc_ksize(const void *p)
+{
+	struct slab *head;
+
+	if (p == NULL || p == ZERO_SIZE_PTR)
+		return 0;
+	if (!pagemap_region(p)) {
+		size_t len = huge_lookup(p, false);
+
+		if (!len)
+			kmalloc_report_invalid("ksize", p, "not allocated by uslub");
+		return len;
+	}
+	head = block_of("ksize", p);
+	if (!head)
+		return 0;
+	if (block_flags(head) & PG_large)
+		return p == page_address(head) ? PAGE_SIZE << head->order : 0;
+	if (slab_object_index(head->cache, head, p) < 0) {
+		kmalloc_report_invalid("ksize", p, "not the start of an object");
+		return 0;
+	}
+	return head->cache->object_size;
+}

@@ -1,0 +1,38 @@
+/*
+ * kmalloc.h - L5: size classes and the kmalloc caches; large blocks from
+ * the buddy allocator; huge blocks in their own mappings.
+ *
+ * Classes keep the kernel's names (kmalloc-8 ... kmalloc-8k) with finer
+ * classes in between, four per doubling above 64 bytes, so internal waste
+ * stays under 20% there.  kmalloc_cpu_off[(size - 1) >> 3] gives the byte
+ * offset of the class's cpu slot in struct thread_cache: one load, no loop.
+ */
+#ifndef USLUB_KMALLOC_H
+#define USLUB_KMALLOC_H
+
+#include "types.h"
+
+#define ZERO_SIZE_PTR		((void *)16)
+#define KMALLOC_MAX_SIZE	((size_t)1 << 46)	/* beyond: ENOMEM */
+
+extern struct uslub_cache kmalloc_caches[NR_KMALLOC];
+extern uint16_t kmalloc_cpu_off[SMALL_MAX >> 3];
+
+void kmalloc_init(void);
+/* The class index (1..NR_KMALLOC-1) for 1 <= size <= SMALL_MAX. */
+unsigned int kmalloc_index(size_t size);
+size_t kmalloc_class_size(unsigned int idx);
+/* The size kmalloc(size) really provides. */
+size_t kmalloc_size_roundup(size_t size);
+
+void *kmalloc_slow(size_t size, uslub_gfp_t gfp);
+void kfree_slow(const void *p);
+size_t kmalloc_ksize(const void *p);
+
+/* Bytes in large blocks and huge mappings (meminfo), and their counts. */
+void kmalloc_large_stats(unsigned long *large_bytes, unsigned long *huge_bytes);
+
+/* Reports a pointer uslub cannot free; aborts when abort_on_error. */
+void kmalloc_report_invalid(const char *func, const void *p, const char *what);
+
+#endif /* USLUB_KMALLOC_H */

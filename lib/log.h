@@ -1,0 +1,56 @@
+/*
+ * log.h - allocation-free formatting and logging (layer L2).
+ *
+ * log_format is a small snprintf for %c %s %d %i %u %x %X %o %p %% with
+ * flags, width, precision and the hh h l ll z t j length modifiers; the
+ * writers below never call malloc or stdio, so they are safe inside the
+ * allocator itself.  All functions are re-entrant and thread-safe.
+ */
+#ifndef USLUB_LOG_H
+#define USLUB_LOG_H
+#include <stdarg.h>
+#include <stddef.h>
+
+/*
+ * snprintf semantics: always NUL-terminates when size > 0; returns the
+ * length the full output would have had.
+ */
+size_t log_vformat(char *buf, size_t size, const char *fmt, va_list ap);
+size_t log_format(char *buf, size_t size, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/*
+ * write(2) all of buf, retrying on EINTR and short writes; preserves errno;
+ * returns 0 or -1.
+ */
+int log_write(int fd, const char *buf, size_t len);
+
+/*
+ * Format into a 1 KiB stack buffer and log_write it.  Longer output is cut
+ * to 1024 bytes, the last four of which become "...\n".
+ */
+void log_printf(int fd, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* "uslub: " + message + "\n" on the error fd (default 2), as log_printf. */
+void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_set_error_fd(int fd);
+
+/*
+ * A buffered writer for long reports (slabinfo): output goes to fd in 4 KiB
+ * chunks from a caller-provided struct on the stack.  The first failed write
+ * is kept in err and later output is dropped; log_buf_flush reports it.
+ */
+struct log_buf {
+	int fd;
+	int err;
+	size_t len;
+	char data[4096];
+};
+void log_buf_init(struct log_buf *b, int fd);
+void log_buf_printf(struct log_buf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Writes what is buffered; 0, or -1 with errno if any write failed. */
+int log_buf_flush(struct log_buf *b);
+
+#endif

@@ -1,0 +1,23 @@
+/*
+ * options.h - L2: run-time options, read once from USLUB_OPTIONS
+ * ("key=value,key=value") in the environment without allocating.
+ */
+#ifndef USLUB_OPTIONS_H
+#define USLUB_OPTIONS_H
+
+#include <stdbool.h>
+
+struct uslub_options {
+	unsigned long decay_ms;		/* free pages wait this long before
+					 * MADV_DONTNEED; 0 = at once */
+	bool abort_on_error;		/* invalid free etc.: abort (1) or go on */
+	bool verbose;			/* report options and init on stderr */
+};
+
+extern struct uslub_options uslub_opt;
+
+/* Parse a USLUB_OPTIONS string into uslub_opt; unknown keys and bad values
+ * produce one warning line each.  Returns the number of warnings. */
+int options_parse(const char *str);
+
+#endif /* USLUB_OPTIONS_H */

@@ -1,0 +1,151 @@
+/*
+ * os_linux.c - L1: Linux implementation of os.h.
+ *
+ * Raw syscalls through libc wrappers that neither allocate nor take locks
+ * that malloc could need.  errno is saved and restored around every call.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "os.h"
+#include "bitops.h"
+
+extern char **environ;
+
+void *os_map(size_t size)
+{
+	int saved = errno;
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	errno = saved;
+	return p == MAP_FAILED ? NULL : p;
+}
+
+int os_unmap(void *addr, size_t size)
+{
+	int saved = errno, ret = 0;
+
+	if (munmap(addr, size) != 0)
+		ret = errno;
+	errno = saved;
+	return ret;
+}
+
+/* Over-reserve by [align], then trim both ends so the result is aligned. */
+void *os_reserve_aligned(size_t size, size_t align)
+{
+	size_t span = size + align;
+	uintptr_t raw, start;
+	char *p = os_map(span);
+
+	if (!p)
+		return NULL;
+	raw = (uintptr_t)p;
+	start = ALIGN_UP(raw, align);
+	if (start > raw)
+		os_unmap(p, start - raw);
+	if (raw + span > start + size)
+		os_unmap((void *)(start + size), raw + span - (start + size));
+	return (void *)start;
+}
+
+/*
+ * MADV_DONTNEED, not MADV_FREE: the kernel drops the pages at once and RSS
+ * falls at once; MADV_FREE pages stay counted in RSS until memory pressure,
+ * which users read as a leak (DESIGN.md, "Memory returned to the OS").
+ */
+int os_discard(void *addr, size_t size)
+{
+	int saved = errno, ret = 0;
+
+	if (madvise(addr, size, MADV_DONTNEED) != 0)
+		ret = errno;
+	errno = saved;
+	return ret;
+}
+
+void os_hint_hugepages(void *addr, size_t size)
+{
+	int saved = errno;
+
+	madvise(addr, size, MADV_HUGEPAGE);
+	errno = saved;
+}
+
+unsigned int os_ncpus(void)
+{
+	int saved = errno;
+	cpu_set_t set;
+	unsigned int n = 1;
+
+	if (sched_getaffinity(0, sizeof(set), &set) == 0)
+		n = (unsigned int)CPU_COUNT(&set);
+	errno = saved;
+	return n ? n : 1;
+}
+
+uint64_t os_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+long os_gettid(void)
+{
+	return syscall(SYS_gettid);
+}
+
+static unsigned long parse_ulong(const char *s)
+{
+	unsigned long v = 0;
+
+	while (*s >= '0' && *s <= '9')
+		v = v * 10 + (unsigned long)(*s++ - '0');
+	return v;
+}
+
+size_t os_rss_bytes(void)
+{
+	int saved = errno;
+	char buf[128];
+	const char *p = buf;
+	ssize_t n;
+	int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0) {
+		errno = saved;
+		return 0;
+	}
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	errno = saved;
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	while (*p && *p != ' ')		/* skip the first field (size) */
+		p++;
+	return parse_ulong(p + (*p == ' ')) * PAGE_SIZE;
+}
+
+const char *os_getenv(const char *name)
+{
+	size_t len = strlen(name);
+	char **e;
+
+	if (!environ)
+		return NULL;
+	for (e = environ; *e; e++)
+		if (strncmp(*e, name, len) == 0 && (*e)[len] == '=')
+			return *e + len + 1;
+	return NULL;
+}

@@ -1,0 +1,338 @@
+/*
+ * page_alloc.c - L3: buddy allocator, per-thread page cache, decay purge.
+ *
+ * page_lock protects free_area[], the dirty FIFO, every free block's head
+ * descriptor, region creation and the counters below.  It is the innermost
+ * lock of uslub: nothing is called with it held except os_* and region_*.
+ *
+ * A free block is PG_buddy on its head descriptor, on free_area[order], and
+ * if its pages may still be resident, PG_dirty and on the dirty FIFO (oldest
+ * first).  Purging madvises the oldest dirty blocks under page_lock, so no
+ * one can be handed a block while its pages are being discarded.
+ */
+#include <string.h>
+
+#include "page_alloc.h"
+#include "pagemap.h"
+#include "region.h"
+#include "os.h"
+#include "assert.h"
+
+struct lock page_lock = LOCK_INITIALIZER;
+
+static struct list_head free_area[NR_ORDERS];	/* under page_lock */
+static struct list_head dirty_fifo;		/* under page_lock */
+static bool areas_ready;			/* under page_lock */
+static unsigned long nr_free[NR_ORDERS];	/* under page_lock */
+static unsigned long dirty_pages;		/* under page_lock */
+static unsigned long used_pages;		/* under page_lock (racy reads) */
+static unsigned long purged_bytes;		/* under page_lock */
+static unsigned long decay_ms = 250;
+static uint64_t next_purge;			/* under page_lock */
+
+static const unsigned int pcache_limit[PCACHE_ORDERS] = { 8, 4, 2, 2 };
+
+static void areas_init_locked(void)
+{
+	unsigned int o;
+
+	for (o = 0; o < NR_ORDERS; o++)
+		list_init(&free_area[o]);
+	list_init(&dirty_fifo);
+	areas_ready = true;
+}
+
+/* ---- Free lists ------------------------------------------------------ */
+
+static void block_insert_locked(struct slab *b, unsigned int order,
+				bool dirty, uint64_t when)
+{
+	block_set_flags(b, PG_buddy | (dirty ? PG_dirty : 0));
+	b->order = (uint8_t)order;
+	list_add(&b->slab_list, &free_area[order]);
+	nr_free[order]++;
+	if (dirty) {
+		b->free_time = when;
+		list_add_tail(&b->dirty_link, &dirty_fifo);
+		dirty_pages += 1UL << order;
+	}
+}
+
+static void block_remove_locked(struct slab *b)
+{
+	list_del(&b->slab_list);
+	nr_free[b->order]--;
+	if (block_flags(b) & PG_dirty) {
+		list_del(&b->dirty_link);
+		dirty_pages -= 1UL << b->order;
+	}
+	block_set_flags(b, 0);
+}
+
+/* Buddy of the block at page index idx, if it is free and of that order. */
+static struct slab *free_buddy(struct slab *desc0, unsigned long idx,
+			       unsigned int order)
+{
+	unsigned long bidx = idx ^ (1UL << order);
+	struct slab *b = desc0 + bidx;
+
+	if (bidx < REGION_META_PAGES)
+		return NULL;
+	if (!(block_flags(b) & PG_buddy) || b->order != order)
+		return NULL;
+	return b;
+}
+
+static void buddy_free_locked(struct slab *head, unsigned int order,
+			      uint64_t now)
+{
+	unsigned long idx = page_index(head);
+	struct slab *desc0 = head - idx, *b;
+
+	while (order < MAX_ORDER && (b = free_buddy(desc0, idx, order))) {
+		block_remove_locked(b);
+		idx &= ~(1UL << order);
+		order++;
+	}
+	/* A freed block is dirty; merging makes the whole result dirty. */
+	block_insert_locked(desc0 + idx, order, true, now);
+}
+
+/* Carve a fresh top-order block out of the newest region with room. */
+static bool buddy_grow_locked(void)
+{
+	unsigned int n = region_count();
+	struct region *r = n ? region_get(n - 1) : NULL;
+	struct slab *b;
+
+	if (!r || r->fresh + (1UL << MAX_ORDER) > PAGES_PER_REGION) {
+		r = region_create();
+		if (!r)
+			return false;
+	}
+	b = (struct slab *)r->base + r->fresh;
+	r->fresh += 1UL << MAX_ORDER;
+	block_insert_locked(b, MAX_ORDER, false, 0);
+	return true;
+}
+
+static struct slab *buddy_alloc_locked(unsigned int order)
+{
+	unsigned int o = order;
+	struct slab *b;
+	bool dirty;
+	uint64_t when;
+
+	while (o <= MAX_ORDER && list_empty(&free_area[o]))
+		o++;
+	if (o > MAX_ORDER) {
+		if (!buddy_grow_locked())
+			return NULL;
+		o = MAX_ORDER;
+	}
+	b = list_first_entry(&free_area[o], struct slab, slab_list);
+	dirty = block_flags(b) & PG_dirty;
+	when = b->free_time;
+	block_remove_locked(b);
+	while (o > order) {		/* split: give back the upper halves */
+		o--;
+		block_insert_locked(b + (1UL << o), o, dirty, when);
+	}
+	b->order = (uint8_t)order;
+	used_pages += 1UL << order;
+	return b;
+}
+
+/* ---- Purge ----------------------------------------------------------- */
+
+static size_t purge_locked(bool all, uint64_t now)
+{
+	size_t bytes = 0;
+	struct slab *b;
+
+	while (!list_empty(&dirty_fifo)) {
+		b = list_entry(dirty_fifo.next, struct slab, dirty_link);
+		if (!all && b->free_time + decay_ms > now)
+			break;
+		list_del(&b->dirty_link);
+		block_set_flags(b, block_flags(b) & ~PG_dirty);
+		dirty_pages -= 1UL << b->order;
+		os_discard(page_address(b), PAGE_SIZE << b->order);
+		bytes += PAGE_SIZE << b->order;
+	}
+	purged_bytes += bytes;
+	next_purge = now + (decay_ms ? decay_ms / 2 : 0);
+	return bytes;
+}
+
+static void maybe_purge_locked(uint64_t now)
+{
+	if (now >= next_purge && !list_empty(&dirty_fifo))
+		purge_locked(false, now);
+}
+
+size_t page_purge(bool all)
+{
+	size_t bytes;
+
+	lock_acquire(&page_lock);
+	if (!areas_ready)
+		areas_init_locked();
+	bytes = purge_locked(all, os_now_ms());
+	lock_release(&page_lock);
+	return bytes;
+}
+
+void page_set_decay_ms(unsigned long ms)
+{
+	lock_acquire(&page_lock);
+	decay_ms = ms;
+	next_purge = 0;
+	lock_release(&page_lock);
+}
+
+/* ---- Entry points ---------------------------------------------------- */
+
+static struct slab *page_alloc_slow(struct page_cache *pc, unsigned int order)
+{
+	unsigned int want = 1, got = 0;
+	struct slab *b, *first = NULL;
+
+	if (pc && order < PCACHE_ORDERS)
+		want = pcache_limit[order] / 2 + 1;	/* refill in one go */
+	lock_acquire(&page_lock);
+	if (!areas_ready)
+		areas_init_locked();
+	while (got < want && (b = buddy_alloc_locked(order))) {
+		if (!first)
+			first = b;
+		else
+			pc->blocks[order][pc->count[order]++] = b;
+		got++;
+	}
+	maybe_purge_locked(os_now_ms());
+	lock_release(&page_lock);
+	return first;
+}
+
+struct slab *page_alloc(struct page_cache *pc, unsigned int order)
+{
+	USLUB_ASSERT(order <= MAX_ORDER);
+	if (pc && order < PCACHE_ORDERS && pc->count[order])
+		return pc->blocks[order][--pc->count[order]];
+	return page_alloc_slow(pc, order);
+}
+
+void page_prep_block(struct slab *head, unsigned int order, uint16_t cpu_off)
+{
+	unsigned long i, n = 1UL << order;
+
+	for (i = 0; i < n; i++) {
+		head[i].head = head;
+		head[i].cpu_off = cpu_off;
+	}
+	head->order = (uint8_t)order;
+}
+
+static void block_clear(struct slab *head, unsigned int order)
+{
+	unsigned long i, n = 1UL << order;
+
+	for (i = 0; i < n; i++) {
+		head[i].head = NULL;
+		head[i].cpu_off = 0;
+	}
+	block_set_flags(head, 0);
+}
+
+/* Give up to count blocks of one order back to the buddy, under one lock. */
+static void buddy_free_batch(struct slab **blocks, unsigned int count,
+			     unsigned int order)
+{
+	uint64_t now = os_now_ms();
+	unsigned int i;
+
+	lock_acquire(&page_lock);
+	if (!areas_ready)
+		areas_init_locked();
+	for (i = 0; i < count; i++) {
+		used_pages -= 1UL << order;
+		buddy_free_locked(blocks[i], order, now);
+	}
+	maybe_purge_locked(now);
+	lock_release(&page_lock);
+}
+
+void page_free(struct page_cache *pc, struct slab *head, unsigned int order)
+{
+	unsigned int keep;
+
+	block_clear(head, order);
+	if (!pc || order >= PCACHE_ORDERS) {
+		buddy_free_batch(&head, 1, order);
+		return;
+	}
+	if (pc->count[order] == pcache_limit[order]) {
+		keep = pcache_limit[order] / 2;
+		buddy_free_batch(&pc->blocks[order][keep],
+				 pc->count[order] - keep, order);
+		pc->count[order] = keep;
+	}
+	pc->blocks[order][pc->count[order]++] = head;
+}
+
+void page_cache_drain(struct page_cache *pc)
+{
+	unsigned int o;
+
+	for (o = 0; o < PCACHE_ORDERS; o++) {
+		if (pc->count[o])
+			buddy_free_batch(pc->blocks[o], pc->count[o], o);
+		pc->count[o] = 0;
+	}
+}
+
+/* ---- Statistics ------------------------------------------------------ */
+
+static bool desc_in_region(const struct slab *b, int region)
+{
+	uintptr_t base = (uintptr_t)b & ~(REGION_SIZE - 1);
+
+	return region < 0 || region_get((unsigned int)region)->base == base;
+}
+
+void page_get_stats(struct page_stats *st, int region)
+{
+	unsigned int o;
+	struct slab *b;
+
+	memset(st, 0, sizeof(*st));
+	lock_acquire(&page_lock);
+	if (!areas_ready)
+		areas_init_locked();
+	for (o = 0; o < NR_ORDERS; o++) {
+		list_for_each_entry(b, &free_area[o], slab_list) {
+			if (!desc_in_region(b, region))
+				continue;
+			st->free[o]++;
+			st->free_pages += 1UL << o;
+			if (block_flags(b) & PG_dirty)
+				st->dirty_pages += 1UL << o;
+		}
+	}
+	st->used_pages = used_pages;
+	st->purged_bytes = purged_bytes;
+	lock_release(&page_lock);
+}
+
+bool page_block_is_free(const struct slab *head, unsigned int *order)
+{
+	bool ret;
+
+	lock_acquire(&page_lock);
+	ret = block_flags(head) & PG_buddy;
+	if (ret && order)
+		*order = head->order;
+	lock_release(&page_lock);
+	return ret;
+}

@@ -1,0 +1,57 @@
+/*
+ * page_alloc.h - L3: the buddy allocator of 4 KiB pages, orders 0..MAX_ORDER.
+ *
+ * Blocks are named by their head descriptor.  page_alloc() returns a block
+ * whose descriptors are clear; page_prep_block() stamps every page with its
+ * head (and kmalloc cpu slot) so that pagemap_head() finds the block from any
+ * interior address; page_free() clears them again, so a stale pointer into
+ * a freed block is never taken for a live one.
+ *
+ * Each thread keeps a few small blocks in its struct page_cache, so slab
+ * allocation does not take page_lock every time.  Free blocks go back to the
+ * OS (MADV_DONTNEED) after decay_ms, and at once on page_purge(true).
+ */
+#ifndef USLUB_PAGE_ALLOC_H
+#define USLUB_PAGE_ALLOC_H
+
+#include "types.h"
+
+#define PCACHE_ORDERS	4		/* orders 0..3 are cached per thread */
+#define PCACHE_MAX	8
+
+struct page_cache {
+	unsigned int count[PCACHE_ORDERS];		/* owner thread only */
+	struct slab *blocks[PCACHE_ORDERS][PCACHE_MAX];	/* owner thread only */
+};
+
+extern struct lock page_lock;
+
+/* A block of 2^order pages, or NULL when the OS refuses memory.  pc may be
+ * NULL (no thread cache). */
+struct slab *page_alloc(struct page_cache *pc, unsigned int order);
+void page_free(struct page_cache *pc, struct slab *head, unsigned int order);
+/* Mark every page of the block as belonging to head (kmalloc slot at
+ * byte offset cpu_off of struct thread_cache, or 0). */
+void page_prep_block(struct slab *head, unsigned int order, uint16_t cpu_off);
+/* Return a thread's cached blocks to the buddy allocator. */
+void page_cache_drain(struct page_cache *pc);
+
+/* Give free pages back to the OS: all dirty ones, or those older than the
+ * decay.  Returns the bytes given back. */
+size_t page_purge(bool all);
+void page_set_decay_ms(unsigned long ms);
+
+struct page_stats {
+	unsigned long free[NR_ORDERS];	/* free blocks per order */
+	unsigned long free_pages;	/* pages in free blocks */
+	unsigned long dirty_pages;	/* of those, possibly resident */
+	unsigned long used_pages;	/* pages handed out (slabs, large) */
+	unsigned long purged_bytes;	/* given back to the OS, ever */
+};
+/* Totals, or one region's free counts when region >= 0. */
+void page_get_stats(struct page_stats *st, int region);
+
+/* Buddy internals exposed for the unit tests. */
+bool page_block_is_free(const struct slab *head, unsigned int *order);
+
+#endif /* USLUB_PAGE_ALLOC_H */

@@ -1,0 +1,64 @@
+/*
+ * pagemap.h - L3: address -> page descriptor -> slab, in O(1).
+ *
+ * Inline so the free fast path pays two loads: region_table, then the
+ * descriptor.  Nothing here touches the memory at the address itself.
+ */
+#ifndef USLUB_PAGEMAP_H
+#define USLUB_PAGEMAP_H
+
+#include "region.h"
+
+/* Base of the region holding addr, or 0 if addr is not in any region. */
+static __always_inline uintptr_t pagemap_region(const void *addr)
+{
+	uintptr_t slot = (uintptr_t)addr >> REGION_SHIFT;
+
+	if (unlikely(slot >= REGION_SLOTS))
+		return 0;
+	return READ_ONCE(region_table[slot]);
+}
+
+/* Descriptor of the page holding addr inside the region at base. */
+static __always_inline struct slab *pagemap_desc(uintptr_t base,
+						 const void *addr)
+{
+	uintptr_t off = ((uintptr_t)addr >> (PAGE_SHIFT - 6)) &
+			((PAGES_PER_REGION - 1) << 6);
+
+	return (struct slab *)(base + off);
+}
+
+/* Descriptor of the page holding addr, or NULL if the address is foreign. */
+static inline struct slab *pagemap_lookup(const void *addr)
+{
+	uintptr_t base = pagemap_region(addr);
+
+	return base ? pagemap_desc(base, addr) : NULL;
+}
+
+/* Head descriptor of the live block holding addr, or NULL. */
+static inline struct slab *pagemap_head(const void *addr)
+{
+	struct slab *d = pagemap_lookup(addr);
+
+	return d ? d->head : NULL;
+}
+
+/* The first byte of the pages that descriptor d describes. */
+static __always_inline void *page_address(const struct slab *d)
+{
+	uintptr_t base = (uintptr_t)d & ~(REGION_SIZE - 1);
+	uintptr_t idx = ((uintptr_t)d - base) / sizeof(struct slab);
+
+	return (void *)(base + (idx << PAGE_SHIFT));
+}
+
+static inline unsigned long page_index(const struct slab *d)
+{
+	uintptr_t base = (uintptr_t)d & ~(REGION_SIZE - 1);
+
+	return ((uintptr_t)d - base) / sizeof(struct slab);
+}
+
+#endif /* USLUB_PAGEMAP_H */

@@ -1,0 +1,557 @@
+/*
+ * slab.c - L4: slab geometry, creation, the SLUB slow paths, deactivation.
+ *
+ * Entry points: slab_calculate_sizes (cache create), slab_alloc_slow and
+ * slab_free_slow (from the fast paths), slab_flush_cpu, slab_shrink_partial
+ * and slab_release_all (shrink, destroy, thread exit).  Uses the page layer
+ * below; the locking rules are in cache.c's essay.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "slab.h"
+#include "pagemap.h"
+#include "assert.h"
+#include "log.h"
+#include "options.h"
+
+#define MIN_PARTIAL		5
+#define MAX_PARTIAL		10
+#define SHRINK_PROMOTE_MAX	32
+#define CACHE_LINE		64
+
+/* ---- Geometry (mm/slub.c calculate_sizes, calculate_order) ----------- */
+
+static unsigned int calculate_alignment(uslub_slab_flags_t flags,
+					unsigned int align, unsigned int size)
+{
+	if (flags & USLUB_HWCACHE_ALIGN) {
+		unsigned int ralign = CACHE_LINE;
+
+		while (size <= ralign / 2)
+			ralign /= 2;
+		align = MAX(align, ralign);
+	}
+	align = MAX(align, (unsigned int)sizeof(void *));
+	return ALIGN_UP(align, (unsigned int)sizeof(void *));
+}
+
+static unsigned int order_objects(unsigned int order, unsigned int size)
+{
+	return (unsigned int)((PAGE_SIZE << order) / size);
+}
+
+/* The lowest order in [min_order, max_order] wasting at most 1/fract. */
+static unsigned int calc_slab_order(unsigned int size, unsigned int min_order,
+				    unsigned int max_order, unsigned int fract)
+{
+	unsigned int order;
+
+	for (order = min_order; order <= max_order; order++) {
+		unsigned long slab_size = PAGE_SIZE << order;
+		unsigned long rem = slab_size % size;
+
+		if (rem <= slab_size / fract)
+			break;
+	}
+	return order;
+}
+
+unsigned int slab_calculate_order(unsigned int size, unsigned int ncpus)
+{
+	unsigned int min_objects, max_objects, fraction, order;
+
+	min_objects = 4 * (unsigned int)(fls(ncpus) + 1);
+	max_objects = MIN(order_objects(SLUB_MAX_ORDER, size),
+			  (unsigned int)MAX_OBJS_PER_SLAB);
+	min_objects = MIN(min_objects, MAX(max_objects, 1u));
+	for (fraction = 16; fraction > 1; fraction /= 2) {
+		order = get_order((unsigned long)min_objects * size);
+		order = calc_slab_order(size, order, SLUB_MAX_ORDER, fraction);
+		if (order <= SLUB_MAX_ORDER)
+			return order;
+	}
+	/* Objects too big for SLUB_MAX_ORDER: one object in the smallest fit. */
+	return get_order(size);
+}
+
+unsigned int slab_min_partial(unsigned int size)
+{
+	return CLAMP((unsigned int)ilog2(size) / 2, MIN_PARTIAL, MAX_PARTIAL);
+}
+
+/* SLUB's set_cpu_partial: an object budget, as slabs assumed half full. */
+unsigned int slab_cpu_partial_slabs(const struct uslub_cache *s)
+{
+	unsigned int nr_objects;
+
+	if (s->size >= PAGE_SIZE)
+		nr_objects = 6;
+	else if (s->size >= 1024)
+		nr_objects = 24;
+	else if (s->size >= 256)
+		nr_objects = 52;
+	else
+		nr_objects = 120;
+	return DIV_ROUND_UP(nr_objects * 2, s->objects);
+}
+
+void slab_calculate_sizes(struct uslub_cache *s, unsigned int ncpus)
+{
+	unsigned int size = ALIGN_UP(s->object_size, (unsigned int)sizeof(void *));
+
+	s->align = calculate_alignment(s->flags, s->align, s->object_size);
+	/*
+	 * The free pointer lives in the middle of a free object, away from
+	 * the edges that small overflows of neighbours hit; after the object
+	 * when the object's contents must survive being free (a ctor's state,
+	 * RCU readers).
+	 */
+	if (s->ctor || (s->flags & USLUB_TYPESAFE_BY_RCU)) {
+		s->offset = size;
+		size += sizeof(void *);
+	} else {
+		s->offset = ALIGN_DOWN(s->object_size / 2,
+				       (unsigned int)sizeof(void *));
+	}
+	s->size = ALIGN_UP(size, s->align);
+	s->reciprocal_size = ~0ULL / s->size + 1;
+	s->order = slab_calculate_order(s->size, ncpus);
+	s->objects = MIN(order_objects(s->order, s->size),
+			 (unsigned int)MAX_OBJS_PER_SLAB);
+	s->min_partial = slab_min_partial(s->size);
+	s->cpu_partial_slabs = slab_cpu_partial_slabs(s);
+}
+
+/* ---- Helpers --------------------------------------------------------- */
+
+static inline u128 pair(void *freelist, unsigned long counters)
+{
+	return (u128)(uintptr_t)freelist | ((u128)counters << 64);
+}
+
+bool slab_update_freelist(struct kmem_cache_cpu *c, struct slab *slab,
+			  void *freelist_old, unsigned long counters_old,
+			  void *freelist_new, unsigned long counters_new)
+{
+	if (cmpxchg16b(&slab->freelist_counters,
+		       pair(freelist_old, counters_old),
+		       pair(freelist_new, counters_new)))
+		return true;
+	cpu_relax();
+	stat(c, CMPXCHG_DOUBLE_FAIL);
+	return false;
+}
+
+
+unsigned int slab_count_free(const struct uslub_cache *s, struct slab *slab)
+{
+	unsigned int n = 0;
+	void *p;
+
+	for (p = READ_ONCE(slab->freelist); p; p = get_freepointer(s, p))
+		n++;
+	return n;
+}
+
+/* ---- Slab creation and destruction ----------------------------------- */
+
+/* A new frozen slab whose objects are all on the returned chain. */
+static struct slab *new_slab(struct uslub_cache *s, struct page_cache *pc,
+			     void **chain)
+{
+	struct slab *slab = page_alloc(pc, s->order);
+	union slab_counters cnt = { .counters = 0 };
+	char *base, *p;
+	unsigned int i;
+
+	if (!slab)
+		return NULL;
+	page_prep_block(slab, s->order, (uint16_t)(s->kmalloc_idx << CPU_SHIFT));
+	slab->cache = s;
+	block_set_flags(slab, PG_slab);
+	slab->next = NULL;
+	cnt.inuse = s->objects;
+	cnt.objects = s->objects;
+	cnt.frozen = 1;
+	slab->freelist = NULL;
+	slab->counters = cnt.counters;
+	base = page_address(slab);
+	for (i = 0, p = base; i < s->objects; i++, p += s->size) {
+		if (s->ctor)
+			s->ctor(p);
+		set_freepointer(s, p, i + 1 < s->objects ? p + s->size : NULL);
+	}
+	atomic_add(s->nr_slabs, 1);
+	*chain = base;
+	return slab;
+}
+
+static void discard_slab(struct uslub_cache *s, struct kmem_cache_cpu *c,
+			 struct page_cache *pc, struct slab *slab)
+{
+	USLUB_ASSERT(!slab->on_partial);
+	atomic_add(s->nr_slabs, -1UL);
+	stat(c, FREE_SLAB);
+	page_free(pc, slab, slab->order);
+}
+
+/* ---- The cache's partial list (under list_lock) ---------------------- */
+
+static void add_partial_locked(struct uslub_cache *s, struct slab *slab,
+			       bool tail)
+{
+	USLUB_ASSERT(lock_held(&s->list_lock));
+	slab->on_partial = 1;
+	if (tail)
+		list_add_tail(&slab->slab_list, &s->partial);
+	else
+		list_add(&slab->slab_list, &s->partial);
+	WRITE_ONCE(s->nr_partial, s->nr_partial + 1);
+}
+
+static void remove_partial_locked(struct uslub_cache *s, struct slab *slab)
+{
+	USLUB_ASSERT(lock_held(&s->list_lock));
+	list_del(&slab->slab_list);
+	slab->on_partial = 0;
+	WRITE_ONCE(s->nr_partial, s->nr_partial - 1);
+}
+
+/*
+ * Freeze a slab for the calling thread: take its whole freelist and mark
+ * every object in use by the cpu.  Returns the freelist (NULL if the slab
+ * had no free object, in which case it is left unfrozen).
+ */
+static void *freeze_slab(struct kmem_cache_cpu *c, struct slab *slab)
+{
+	union slab_counters old, new;
+	void *freelist;
+
+	do {
+		freelist = READ_ONCE(slab->freelist);
+		old.counters = READ_ONCE(slab->counters);
+		new.counters = old.counters;
+		new.inuse = old.objects;
+		new.frozen = freelist != NULL;
+	} while (!slab_update_freelist(c, slab, freelist, old.counters,
+				       NULL, new.counters));
+	return freelist;
+}
+
+/*
+ * Take the first slab of s->partial for c (frozen, its freelist returned)
+ * and move up to half the cpu partial budget more onto c->partial.
+ */
+static struct slab *get_partial(struct uslub_cache *s,
+				struct kmem_cache_cpu *c, void **freelist)
+{
+	struct slab *slab, *got = NULL;
+
+	if (!READ_ONCE(s->nr_partial))
+		return NULL;
+	lock_acquire(&s->list_lock);
+	list_for_each_entry_safe(slab, &s->partial, slab_list) {
+		remove_partial_locked(s, slab);
+		if (!got) {
+			*freelist = freeze_slab(c, slab);
+			USLUB_BUG_ON(!*freelist);
+			got = slab;
+			continue;
+		}
+		slab->next = c->partial;
+		c->partial = slab;
+		stat(c, CPU_PARTIAL_NODE);
+		if (++c->nr_partial > s->cpu_partial_slabs / 2)
+			break;
+	}
+	lock_release(&s->list_lock);
+	return got;
+}
+
+/* ---- Allocation slow path -------------------------------------------- */
+
+static void *load_freelist(struct uslub_cache *s, struct kmem_cache_cpu *c,
+			   struct slab *slab, void *freelist)
+{
+	cpu_set_slab(c, slab);
+	c->freelist = get_freepointer(s, freelist);
+	return freelist;
+}
+
+static void *alloc_from_cpu_partial(struct uslub_cache *s,
+				    struct kmem_cache_cpu *c)
+{
+	struct slab *slab;
+	void *freelist;
+
+	while ((slab = c->partial)) {
+		c->partial = slab->next;
+		c->nr_partial--;
+		freelist = freeze_slab(c, slab);
+		if (freelist) {
+			stat(c, CPU_PARTIAL_ALLOC);
+			return load_freelist(s, c, slab, freelist);
+		}
+	}
+	return NULL;
+}
+
+void *slab_alloc_slow(struct uslub_cache *s, struct kmem_cache_cpu *c,
+		      struct page_cache *pc)
+{
+	struct slab *slab = c->slab;
+	void *freelist;
+
+	if (slab) {
+		/* SLUB's get_freelist: the objects other threads freed. */
+		freelist = freeze_slab(c, slab);
+		if (freelist) {
+			stat(c, ALLOC_REFILL);
+			return load_freelist(s, c, slab, freelist);
+		}
+		cpu_set_slab(c, NULL);	/* full, now unfrozen, on no list */
+		stat(c, DEACTIVATE_BYPASS);
+	}
+	freelist = alloc_from_cpu_partial(s, c);
+	if (freelist)
+		return freelist;
+	slab = get_partial(s, c, &freelist);
+	if (slab) {
+		stat(c, ALLOC_FROM_PARTIAL);
+		return load_freelist(s, c, slab, freelist);
+	}
+	slab = new_slab(s, pc, &freelist);
+	if (!slab)
+		return NULL;
+	stat(c, ALLOC_SLAB);
+	return load_freelist(s, c, slab, freelist);
+}
+
+/* ---- Free slow path (SLUB's __slab_free) ----------------------------- */
+
+static __cold void report_double_free(struct uslub_cache *s, struct slab *slab,
+				      void *obj)
+{
+	log_error("cache %s: double free of object %p (slab %p, %u objects)",
+		  s->name, obj, page_address(slab), slab->objects);
+	if (uslub_opt.abort_on_error)
+		abort();
+}
+
+void slab_free_slow(struct uslub_cache *s, struct kmem_cache_cpu *c,
+		    struct page_cache *pc, struct slab *slab,
+		    void *head, void *tail, unsigned int cnt)
+{
+	union slab_counters old, new;
+	bool locked = false, was_frozen, on_node_partial = false;
+	void *prior;
+
+	do {
+		if (locked) {
+			lock_release(&s->list_lock);
+			locked = false;
+		}
+		prior = READ_ONCE(slab->freelist);
+		old.counters = READ_ONCE(slab->counters);
+		if (unlikely(prior == head)) {	/* SLUB's naive check */
+			report_double_free(s, slab, head);
+			goto out;
+		}
+		set_freepointer(s, tail, prior);
+		new.counters = old.counters;
+		was_frozen = new.frozen;
+		new.inuse -= cnt;
+		if ((!new.inuse || !prior) && !was_frozen) {
+			/* Speculatively: a list may have to change. */
+			lock_acquire(&s->list_lock);
+			locked = true;
+			on_node_partial = slab->on_partial;
+		}
+	} while (!slab_update_freelist(c, slab, prior, old.counters,
+				       head, new.counters));
+	stat_add(c, FREE_SLOWPATH, cnt);
+
+	if (!locked) {
+		if (was_frozen)
+			stat(c, FREE_FROZEN);	/* the owner will refill */
+		return;
+	}
+	if (prior && !on_node_partial) {
+		/* On some thread's cpu partial chain: its owner decides. */
+		lock_release(&s->list_lock);
+		return;
+	}
+	if (!new.inuse && READ_ONCE(s->nr_partial) >= s->min_partial) {
+		if (prior) {
+			remove_partial_locked(s, slab);
+			stat(c, FREE_REMOVE_PARTIAL);
+		}
+		lock_release(&s->list_lock);
+		discard_slab(s, c, pc, slab);
+		return;
+	}
+	if (!prior) {			/* full -> partial */
+		add_partial_locked(s, slab, true);
+		stat(c, FREE_ADD_PARTIAL);
+	}
+	lock_release(&s->list_lock);
+	return;
+out:
+	if (locked)
+		lock_release(&s->list_lock);
+}
+
+/* ---- Deactivation and flushing --------------------------------------- */
+
+/* SLUB's deactivate_slab: merge the cpu freelist back and unfreeze. */
+static void deactivate_slab(struct uslub_cache *s, struct kmem_cache_cpu *c,
+			    struct page_cache *pc, struct slab *slab,
+			    void *freelist)
+{
+	union slab_counters old, new;
+	unsigned int free_delta = 0;
+	void *tail = NULL, *p, *old_freelist;
+	bool remote;
+
+	for (p = freelist; p; p = get_freepointer(s, p)) {
+		free_delta++;
+		tail = p;
+	}
+	do {
+		old_freelist = READ_ONCE(slab->freelist);
+		old.counters = READ_ONCE(slab->counters);
+		new.counters = old.counters;
+		new.frozen = 0;
+		new.inuse -= free_delta;
+		if (tail)
+			set_freepointer(s, tail, old_freelist);
+	} while (!slab_update_freelist(c, slab, old_freelist, old.counters,
+				       freelist ? freelist : old_freelist,
+				       new.counters));
+	remote = old_freelist != NULL;
+	if (remote)
+		stat(c, DEACTIVATE_REMOTE_FREES);
+	if (!new.inuse && READ_ONCE(s->nr_partial) >= s->min_partial) {
+		stat(c, DEACTIVATE_EMPTY);
+		discard_slab(s, c, pc, slab);
+	} else if (freelist || old_freelist) {
+		lock_acquire(&s->list_lock);
+		add_partial_locked(s, slab, remote);
+		lock_release(&s->list_lock);
+		stat(c, remote ? DEACTIVATE_TO_TAIL : DEACTIVATE_TO_HEAD);
+	} else {
+		stat(c, DEACTIVATE_FULL);
+	}
+}
+
+/* SLUB's __put_partials: move c's cpu partial chain to s->partial. */
+static void put_partials(struct uslub_cache *s, struct kmem_cache_cpu *c,
+			 struct page_cache *pc)
+{
+	struct slab *slab, *next, *discard = NULL;
+	union slab_counters cnt;
+
+	if (!c->partial)
+		return;
+	lock_acquire(&s->list_lock);
+	for (slab = c->partial; slab; slab = next) {
+		next = slab->next;
+		cnt.counters = READ_ONCE(slab->counters);
+		if (!cnt.inuse && s->nr_partial >= s->min_partial) {
+			slab->next = discard;
+			discard = slab;
+		} else {
+			add_partial_locked(s, slab, true);
+			stat(c, FREE_ADD_PARTIAL);
+		}
+	}
+	lock_release(&s->list_lock);
+	c->partial = NULL;
+	c->nr_partial = 0;
+	stat(c, CPU_PARTIAL_DRAIN);
+	for (slab = discard; slab; slab = next) {
+		next = slab->next;
+		discard_slab(s, c, pc, slab);
+	}
+}
+
+void slab_flush_cpu(struct uslub_cache *s, struct kmem_cache_cpu *c,
+		    struct page_cache *pc)
+{
+	struct slab *slab = c->slab;
+
+	if (slab) {
+		void *freelist = c->freelist;
+
+		cpu_set_slab(c, NULL);
+		c->freelist = NULL;
+		stat(c, CPUSLAB_FLUSH);
+		deactivate_slab(s, c, pc, slab, freelist);
+	}
+	put_partials(s, c, pc);
+}
+
+/* ---- Shrink and release ---------------------------------------------- */
+
+unsigned long slab_shrink_partial(struct uslub_cache *s,
+				  struct kmem_cache_cpu *c,
+				  struct page_cache *pc)
+{
+	struct list_head promote[SHRINK_PROMOTE_MAX], discard;
+	struct slab *slab;
+	union slab_counters cnt;
+	unsigned int i, free;
+
+	list_init(&discard);
+	for (i = 0; i < SHRINK_PROMOTE_MAX; i++)
+		list_init(&promote[i]);
+	lock_acquire(&s->list_lock);
+	list_for_each_entry_safe(slab, &s->partial, slab_list) {
+		cnt.counters = READ_ONCE(slab->counters);
+		free = cnt.objects - cnt.inuse;
+		if (free == cnt.objects) {
+			remove_partial_locked(s, slab);
+			list_add(&slab->slab_list, &discard);
+		} else if (free && free <= SHRINK_PROMOTE_MAX) {
+			list_del(&slab->slab_list);
+			list_add(&slab->slab_list, &promote[free - 1]);
+		}
+	}
+	/* Fullest first: new allocations fill them, the emptiest drain. */
+	for (i = SHRINK_PROMOTE_MAX; i-- > 0;) {
+		struct list_head *h = &promote[i];
+
+		if (list_empty(h))
+			continue;
+		h->prev->next = s->partial.next;
+		s->partial.next->prev = h->prev;
+		s->partial.next = h->next;
+		h->next->prev = &s->partial;
+	}
+	lock_release(&s->list_lock);
+	list_for_each_entry_safe(slab, &discard, slab_list) {
+		list_del(&slab->slab_list);
+		discard_slab(s, c, pc, slab);
+	}
+	return READ_ONCE(s->nr_slabs);
+}
+
+void slab_release_all(struct uslub_cache *s, struct kmem_cache_cpu *c,
+		      struct page_cache *pc)
+{
+	struct list_head all;
+	struct slab *slab;
+
+	list_init(&all);
+	lock_acquire(&s->list_lock);
+	list_for_each_entry_safe(slab, &s->partial, slab_list) {
+		remove_partial_locked(s, slab);
+		list_add(&slab->slab_list, &all);
+	}
+	lock_release(&s->list_lock);
+	list_for_each_entry_safe(slab, &all, slab_list) {
+		list_del(&slab->slab_list);
+		discard_slab(s, c, pc, slab);
+	}
+}

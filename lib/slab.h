@@ -1,0 +1,125 @@
+/*
+ * slab.h - L4: slab life cycle and the slow paths of SLUB.
+ *
+ * A slab is a block of 2^order pages cut into s->objects objects of s->size
+ * bytes.  Its head descriptor holds {freelist, counters} (inuse, objects,
+ * frozen), changed only by cmpxchg16b (slab_update_freelist).  States, lock
+ * order and invariants are in cache.c's essay; the functions here are
+ * called by the fast paths in alloc.h when those cannot finish alone.
+ */
+#ifndef USLUB_SLAB_H
+#define USLUB_SLAB_H
+
+#include "types.h"
+#include "page_alloc.h"
+#include "pagemap.h"
+
+/* The counters word of a slab, as a value. */
+union slab_counters {
+	unsigned long counters;
+	struct {
+		unsigned int inuse : 16;
+		unsigned int objects : 15;
+		unsigned int frozen : 1;
+	};
+};
+
+static __always_inline void *get_freepointer(const struct uslub_cache *s,
+					     void *obj)
+{
+	return *(void **)((char *)obj + s->offset);
+}
+
+static __always_inline void set_freepointer(const struct uslub_cache *s,
+					    void *obj, void *fp)
+{
+	*(void **)((char *)obj + s->offset) = fp;
+}
+
+static inline void stat(struct kmem_cache_cpu *c, enum stat_item si)
+{
+	counter_inc(c->stat[si]);
+}
+
+static inline void stat_add(struct kmem_cache_cpu *c, enum stat_item si,
+			    unsigned long v)
+{
+	counter_add(c->stat[si], v);
+}
+
+/* Install (or, with NULL, remove) c's cpu slab. */
+static inline void cpu_set_slab(struct kmem_cache_cpu *c, struct slab *slab)
+{
+	c->slab = slab;
+	c->base = slab ? (uintptr_t)page_address(slab) : 0;
+	c->limit = slab ? slab->objects * c->size : 0;
+}
+
+/* Point c at cache s (slot creation). */
+static inline void cpu_init(struct kmem_cache_cpu *c, struct uslub_cache *s)
+{
+	c->cache = s;
+	c->offset = s->offset;
+	c->size = s->size;
+	c->reciprocal_size = s->reciprocal_size;
+}
+
+/* One cmpxchg16b on {freelist, counters}; counts CMPXCHG_DOUBLE_FAIL. */
+bool slab_update_freelist(struct kmem_cache_cpu *c, struct slab *slab,
+			  void *freelist_old, unsigned long counters_old,
+			  void *freelist_new, unsigned long counters_new);
+
+/* Geometry: fills size, offset, align, order, objects, min_partial and
+ * cpu_partial_slabs from object_size, align, flags and ctor. */
+void slab_calculate_sizes(struct uslub_cache *s, unsigned int ncpus);
+unsigned int slab_calculate_order(unsigned int size, unsigned int ncpus);
+unsigned int slab_min_partial(unsigned int size);
+unsigned int slab_cpu_partial_slabs(const struct uslub_cache *s);
+
+/* Allocation slow path (SLUB's ___slab_alloc): refill c from the cpu
+ * slab's remote frees, the cpu partial chain, s->partial or a new slab,
+ * and return one object; NULL when out of memory. */
+void *slab_alloc_slow(struct uslub_cache *s, struct kmem_cache_cpu *c,
+		      struct page_cache *pc);
+
+/* Free of the detached list head..tail (cnt objects) of one slab that is
+ * not c's cpu slab (SLUB's __slab_free). */
+void slab_free_slow(struct uslub_cache *s, struct kmem_cache_cpu *c,
+		    struct page_cache *pc, struct slab *slab,
+		    void *head, void *tail, unsigned int cnt);
+
+/* Return c's cpu slab and cpu partial chain to the cache (flush_slab +
+ * __put_partials). */
+void slab_flush_cpu(struct uslub_cache *s, struct kmem_cache_cpu *c,
+		    struct page_cache *pc);
+
+/* Free every empty slab on s->partial and order the rest fullest first.
+ * Returns the number of slabs left in the cache. */
+unsigned long slab_shrink_partial(struct uslub_cache *s,
+				  struct kmem_cache_cpu *c,
+				  struct page_cache *pc);
+
+/* Give every slab of s back to the page layer (destroy, no live objects). */
+void slab_release_all(struct uslub_cache *s, struct kmem_cache_cpu *c,
+		      struct page_cache *pc);
+
+/*
+ * Index of obj in its slab, or -1 if obj is not an object start.  SLUB's
+ * obj_to_index: a multiply by the reciprocal instead of a division (exact
+ * for every offset inside a slab, since offsets are below 2^32).
+ */
+static inline long slab_object_index(const struct uslub_cache *s,
+				     const struct slab *slab, const void *obj)
+{
+	uintptr_t off = (uintptr_t)obj - (uintptr_t)page_address(slab);
+	uint64_t idx = (uint64_t)(((u128)off * s->reciprocal_size) >> 64);
+
+	if (idx * s->size != off || idx >= slab->objects)
+		return -1;
+	return (long)idx;
+}
+
+/* Test hooks: walk a slab's freelist (slab->freelist) and count it. */
+unsigned int slab_count_free(const struct uslub_cache *s, struct slab *slab);
+
+#endif /* USLUB_SLAB_H */

@@ -1,0 +1,39 @@
+/*
+ * thread.h - L5: per-thread state: the kmalloc cpu slots, the page cache,
+ * the thread's index, and the registry that lets statistics and thread
+ * exit find them.
+ *
+ * Each thread's `thread_cache` pointer starts at thread_cache_empty, a
+ * static, read-only state whose cpu slots are all empty, so the very first
+ * malloc of a thread fails the fast path and lands in a slow path that
+ * calls thread_cache_get(); the fast path never tests for initialisation.
+ */
+#ifndef USLUB_THREAD_H
+#define USLUB_THREAD_H
+
+#include "types.h"
+#include "page_alloc.h"
+
+struct thread_cache {
+	/* slot 0: never has a cpu slab; slots 1..NR_KMALLOC-1: kmalloc */
+	struct kmem_cache_cpu kcpu[NR_KMALLOC];
+	struct page_cache pcache;	/* owner thread only */
+	unsigned int idx;		/* index in the registry; immutable */
+	bool live;			/* false only for the empty state */
+};
+
+extern __thread_ie struct thread_cache *thread_cache;
+extern struct thread_cache thread_cache_empty;
+
+/* The calling thread's live state, created on first use; NULL only if the
+ * OS refuses the few pages it needs. */
+struct thread_cache *thread_cache_get(void);
+/* Flush and release the calling thread's state (TLS destructor; tests). */
+void thread_cache_exit(void);
+
+/* Registry, under slab_mutex: the live thread caches by index. */
+struct thread_cache *thread_registry_get(unsigned int idx);
+unsigned int thread_registry_end(void);	/* one past the highest index */
+unsigned long thread_registry_live(void);
+
+#endif /* USLUB_THREAD_H */
