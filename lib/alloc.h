@@ -42,13 +42,14 @@ static __always_inline void *cpu_pop(struct kmem_cache_cpu *c)
 /*
  * Is p an object start of c's cpu slab?  One subtraction and compare for
  * the range, a multiply by the reciprocal for the object boundary: an
- * interior or stray pointer is never pushed onto the freelist.
+ * interior or stray pointer is never pushed onto the freelist.  The
+ * 64-bit multiply is exact because off < 2^22 (limit) and size >= 8.
  */
 static __always_inline bool cpu_owns(const struct kmem_cache_cpu *c,
 				     const void *p)
 {
 	uintptr_t off = (uintptr_t)p - c->base;
-	uint64_t idx = (uint64_t)(((u128)off * c->reciprocal_size) >> 64);
+	uint64_t idx = (off * c->reciprocal) >> RECIPROCAL_SHIFT;
 
 	return off < c->limit && idx * c->size == off;
 }

@@ -40,6 +40,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "region.h"
 #include "init.h"
 #include "log.h"
 #include "assert.h"
@@ -278,37 +279,47 @@ void cache_free_slow(struct uslub_cache *s, void *obj)
 
 /* ---- Statistics ------------------------------------------------------ */
 
-static void stat_fold(unsigned long sum[NR_SLUB_STAT_ITEMS],
-		      const struct kmem_cache_cpu *c)
+/*
+ * The cpu slot of s of the thread with registry index *idx or the next
+ * one that has a slot; NULL at the end.  Caller holds slab_mutex.
+ */
+static struct kmem_cache_cpu *cpu_slot_next_locked(const struct uslub_cache *s,
+						   unsigned int *idx)
 {
-	unsigned int i;
+	unsigned int end = s->kmalloc_idx ? thread_registry_end() : MAX_THREADS;
 
-	for (i = 0; i < NR_SLUB_STAT_ITEMS; i++)
-		sum[i] += READ_ONCE(c->stat[i]);
+	for (; *idx < end; (*idx)++) {
+		struct kmem_cache_cpu **chunk;
+		struct thread_cache *tc;
+
+		if (s->kmalloc_idx) {
+			tc = thread_registry_get(*idx);
+			if (tc)
+				return &tc->kcpu[s->kmalloc_idx];
+			continue;
+		}
+		chunk = s->cpu_dir[*idx / THREAD_CHUNK];
+		if (!chunk)
+			*idx |= THREAD_CHUNK - 1;	/* skip the chunk */
+		else if (chunk[*idx % THREAD_CHUNK])
+			return chunk[*idx % THREAD_CHUNK];
+	}
+	return NULL;
 }
+
+#define for_each_cpu_slot_locked(c, s, idx)				\
+	for (idx = 0; (c = cpu_slot_next_locked(s, &idx)); idx++)
 
 void cache_stat_sum_locked(const struct uslub_cache *s,
 			   unsigned long sum[NR_SLUB_STAT_ITEMS])
 {
-	unsigned int i, j, end = thread_registry_end();
+	struct kmem_cache_cpu *c;
+	unsigned int idx, i;
 
 	memcpy(sum, s->stat_dead, sizeof(s->stat_dead));
-	if (s->kmalloc_idx) {
-		for (i = 0; i < end; i++) {
-			struct thread_cache *tc = thread_registry_get(i);
-
-			if (tc)
-				stat_fold(sum, &tc->kcpu[s->kmalloc_idx]);
-		}
-		return;
-	}
-	for (i = 0; i < THREAD_DIR; i++) {
-		struct kmem_cache_cpu **chunk = s->cpu_dir[i];
-
-		for (j = 0; chunk && j < THREAD_CHUNK; j++)
-			if (chunk[j])
-				stat_fold(sum, chunk[j]);
-	}
+	for_each_cpu_slot_locked(c, s, idx)
+		for (i = 0; i < NR_SLUB_STAT_ITEMS; i++)
+			sum[i] += READ_ONCE(c->stat[i]);
 }
 
 unsigned long cache_active_objects_locked(const struct uslub_cache *s)
@@ -372,9 +383,90 @@ int cache_shrink(struct uslub_cache *s)
 	return left != 0;
 }
 
+#define REPORT_MAX_OBJECTS	16
+
+/* Sets the bit of every free object of slab: on its freelist, or on the
+ * local freelist of the thread that froze it. */
+static void mark_free_locked(struct uslub_cache *s, struct slab *slab,
+			     uint64_t *map)
+{
+	struct kmem_cache_cpu *c;
+	unsigned int idx;
+	void *p;
+
+	for (p = READ_ONCE(slab->freelist); p; p = get_freepointer(s, p)) {
+		long i = slab_object_index(s, slab, p);
+
+		if (i < 0)
+			return;		/* a corrupted list: stop here */
+		map[i / 64] |= 1ULL << (i % 64);
+	}
+	for_each_cpu_slot_locked(c, s, idx) {
+		if (c->slab != slab)
+			continue;
+		for (p = c->freelist; p; p = get_freepointer(s, p)) {
+			long i = slab_object_index(s, slab, p);
+
+			if (i < 0)
+				break;
+			map[i / 64] |= 1ULL << (i % 64);
+		}
+	}
+}
+
+/* Prints the live objects of one slab; returns how many were printed. */
+static unsigned int report_slab_locked(struct uslub_cache *s,
+				       struct slab *slab, unsigned int budget)
+{
+	uint64_t map[(MAX_OBJS_PER_SLAB + 64) / 64];
+	unsigned int i, printed = 0;
+	char *base = page_address(slab);
+
+	memset(map, 0, DIV_ROUND_UP(slab->objects, 64) * sizeof(map[0]));
+	mark_free_locked(s, slab, map);
+	for (i = 0; i < slab->objects && printed < budget; i++) {
+		if (map[i / 64] & (1ULL << (i % 64)))
+			continue;
+		log_error("cache %s: object %p still allocated (slab %p, "
+			  "object %u of %u)", s->name, base + (size_t)i * s->size,
+			  (void *)base, i, slab->objects);
+		printed++;
+	}
+	return printed;
+}
+
+/* Walks every slab of s through the page descriptors of all regions. */
+static void report_live_objects_locked(struct uslub_cache *s)
+{
+	unsigned int r, n = region_count(), budget = REPORT_MAX_OBJECTS;
+	unsigned long i, fresh;
+
+	for (r = 0; r < n && budget; r++) {
+		struct region *reg = region_get(r);
+		struct slab *desc0 = (struct slab *)reg->base;
+
+		lock_acquire(&page_lock);
+		fresh = reg->fresh;
+		lock_release(&page_lock);
+		for (i = REGION_META_PAGES; i < fresh && budget; i++) {
+			struct slab *d = desc0 + i;
+
+			if (d->head != d || !(block_flags(d) & PG_slab) ||
+			    d->cache != s)
+				continue;
+			budget -= report_slab_locked(s, d, budget);
+			i += (1UL << d->order) - 1;
+		}
+	}
+}
+
 static void report_busy_locked(struct uslub_cache *s, unsigned long active)
 {
 	log_error("cache %s: %lu objects remaining", s->name, active);
+	report_live_objects_locked(s);
+	if (active > REPORT_MAX_OBJECTS)
+		log_error("cache %s: ... and %lu more", s->name,
+			  active - REPORT_MAX_OBJECTS);
 	log_error("cache %s: not destroyed (-EBUSY): %lu slabs of %u objects "
 		  "kept; the remaining objects stay valid", s->name,
 		  READ_ONCE(s->nr_slabs), s->objects);

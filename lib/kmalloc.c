@@ -249,11 +249,16 @@ void *kmalloc_slow(size_t size, uslub_gfp_t gfp)
 		errno = ENOMEM;
 		return NULL;
 	}
-	p = get_order(size) <= MAX_ORDER ? large_alloc(size) : huge_alloc(size);
+	if (get_order(size) > MAX_ORDER) {
+		p = huge_alloc(size);	/* a new mapping: already zero */
+	} else {
+		p = large_alloc(size);
+		/* Recycled pages are not zero; ksize() bytes are usable. */
+		if (p && (gfp & USLUB_GFP_ZERO))
+			memset(p, 0, PAGE_SIZE << get_order(size));
+	}
 	if (!p)
 		errno = ENOMEM;
-	else if (gfp & USLUB_GFP_ZERO)
-		memset(p, 0, size);	/* recycled blocks are not zero */
 	return p;
 }
 

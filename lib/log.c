@@ -4,17 +4,18 @@
  * One formatting engine, format(), writes through a struct out: a window
  * onto a caller's buffer that either drops what does not fit (log_format,
  * log_printf, log_error) or drains to a struct log_buf's fd in 4 KiB
- * chunks (log_buf_printf).  Uses only write(2), errno and <string.h>: this
+ * chunks (log_buf_printf).  Uses only os_write_all, errno and <string.h>: this
  * code runs inside malloc.  Nothing is shared between calls except the
  * error fd, so every entry point is re-entrant and thread-safe.
  */
 #include "log.h"
+#include "os.h"
 
 #include <errno.h>
 #include <limits.h>
 #include <stdint.h>
 #include <string.h>
-#include <unistd.h>
+#include <sys/types.h>	/* ssize_t for %zd */
 
 #define LOG_LINE_MAX	1024
 #define LOG_TRUNC_MARK	"...\n"
@@ -64,22 +65,10 @@ struct num {
 
 static int log_error_fd = 2;	/* __atomic, relaxed */
 
-/* Returns 0 or the errno of the failed write; errno is changed on failure. */
+/* Returns 0 or the errno of the failed write. */
 static int write_all(int fd, const char *buf, size_t len)
 {
-	while (len) {
-		ssize_t n = write(fd, buf, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return errno;
-		if (n == 0)
-			return EIO;
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
+	return os_write_all(fd, buf, len);
 }
 
 /* The sink's buffer is full: write it out unless a write already failed. */

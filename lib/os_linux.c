@@ -80,6 +80,27 @@ void os_hint_hugepages(void *addr, size_t size)
 	errno = saved;
 }
 
+int os_write_all(int fd, const void *buf, size_t len)
+{
+	int saved = errno, ret = 0;
+	const char *p = buf;
+
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			ret = n < 0 ? errno : EIO;
+			break;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	errno = saved;
+	return ret;
+}
+
 unsigned int os_ncpus(void)
 {
 	int saved = errno;

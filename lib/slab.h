@@ -61,7 +61,7 @@ static inline void cpu_init(struct kmem_cache_cpu *c, struct uslub_cache *s)
 	c->cache = s;
 	c->offset = s->offset;
 	c->size = s->size;
-	c->reciprocal_size = s->reciprocal_size;
+	c->reciprocal = s->reciprocal;
 }
 
 /* One cmpxchg16b on {freelist, counters}; counts CMPXCHG_DOUBLE_FAIL. */

@@ -32,6 +32,11 @@
 #define SLUB_MAX_ORDER		3			/* PAGE_ALLOC_COSTLY_ORDER */
 #define MAX_OBJS_PER_SLAB	32767			/* slab->objects is 15 bits */
 
+/* Offsets inside a slab are below 2^22 (4 MiB) and objects are at least
+ * 8 bytes, so (off * ceil(2^44 / size)) >> 44 is off / size exactly and
+ * never overflows 64 bits. */
+#define RECIPROCAL_SHIFT	44
+
 #define MAX_THREADS		65536
 #define THREAD_CHUNK		256			/* cpu_dir fan-out */
 #define THREAD_DIR		(MAX_THREADS / THREAD_CHUNK)
@@ -153,7 +158,7 @@ struct kmem_cache_cpu {
 	uintptr_t base;
 	unsigned int limit;
 	unsigned int offset;		/* free pointer offset; immutable */
-	uint64_t reciprocal_size;	/* copies of the cache's; immutable */
+	uint64_t reciprocal;		/* copies of the cache's; immutable */
 	unsigned int size;
 	unsigned int nr_partial;	/* slabs on the partial chain; owner */
 	struct slab *slab;		/* frozen cpu slab; owner thread only */
@@ -183,6 +188,7 @@ struct uslub_cache {
 	unsigned int cpu_partial_slabs;	/* per-thread partial budget */
 	unsigned int kmalloc_idx;	/* cpu slot for kmalloc caches, else 0 */
 	uint64_t reciprocal_size;	/* ceil(2^64 / size): obj_to_index */
+	uint64_t reciprocal;		/* ceil(2^44 / size): cpu_owns */
 	uslub_slab_flags_t flags;
 	void (*ctor)(void *);
 	char name[CACHE_NAME_MAX];
