@@ -1,0 +1,638 @@
+/*
+ * Stress: thousands of short-lived threads, and memory they leave behind.
+ *
+ * test_churn_rounds: rounds of short-lived threads (2000 in all; 200 under
+ * ThreadSanitizer, 20000 with USLUB_STRESS=heavy; 8 rounds or more, of at
+ * most 250 threads), at most WINDOW alive at once; each allocates a few hundred objects (kmalloc of mixed sizes and a
+ * user cache), stamps them and exits, leaving them in a global array.  The
+ * main thread checks and frees them all after the joins.  Round over round:
+ * active objects return to 0, the kmalloc caches' active objects return to
+ * the same count, the user cache's slab count at the peak does not grow
+ * (slabs freed after their threads exited are reused), and RSS stays
+ * within RSS_SLACK of the first round's.  At the end a shrink leaves the
+ * user cache without any slab.
+ * test_reuse_after_exit: one thread at a time allocates a whole number of
+ * slabs' worth and exits, the main thread frees everything: each round
+ * needs exactly as many slabs as the first.
+ * test_free_while_exiting: objects are freed by reaper threads while the
+ * threads that allocated them exit (deactivation racing remote frees).
+ * test_thread_burst: more than 256 threads alive at once (a second chunk
+ * of the thread registry and of the caches' cpu slot directory).
+ */
+#include "test.h"
+
+#include "uslub.h"
+#include "os.h"
+
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#ifndef USLUB_CONFIG_TSAN
+#define USLUB_CONFIG_TSAN 0
+#endif
+
+#define KiB		(1UL << 10)
+#define MiB		(1UL << 20)
+#define MAX(a, b)	((a) > (b) ? (a) : (b))
+
+#define MIN_ROUNDS	8
+#define ROUND_THREADS	250		/* threads per round at most (plain) */
+#define WINDOW		16		/* threads alive at once */
+#define PER_THREAD	200		/* objects each thread leaves */
+#define RSS_SLACK	(16 * MiB)
+/*
+ * Sanitizer runtimes keep memory per thread that ever ran (ASan's thread
+ * records and quarantine, TSan's thread contexts and shadow), which shows
+ * in RSS but is not uslub's: allow that much more per thread created.
+ */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__) || \
+	USLUB_CONFIG_TSAN
+#define RSS_PER_THREAD	(16 * KiB)
+#else
+#define RSS_PER_THREAD	0
+#endif
+#define STACK_SIZE	(256 * KiB)
+#define MAX_REPORTS	10
+
+/* ---- Shared helpers (each stress test is one self-contained file) ---- */
+
+/* plain/10 under ThreadSanitizer, x10 with USLUB_STRESS=heavy. */
+static unsigned long stress_scale(unsigned long plain)
+{
+	const char *mode = getenv("USLUB_STRESS");
+	unsigned long n = USLUB_CONFIG_TSAN ? plain / 10 : plain;
+
+	if (mode && strcmp(mode, "heavy") == 0)
+		n *= 10;
+	return n ? n : 1;
+}
+
+static uint64_t xorshift64(uint64_t *state)
+{
+	uint64_t x = *state;
+
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	return *state = x;
+}
+
+static uint64_t mix64(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ULL;
+	return (x ^ (x >> 33)) | 1;
+}
+
+/* Every byte of [p, p+size) is a function of (tag, offset). */
+static void pattern_fill(void *p, size_t size, uint64_t tag)
+{
+	uint64_t *w = p;
+	unsigned char *b = p;
+	size_t i, nw = size / 8;
+
+	for (i = 0; i < nw; i++)
+		w[i] = tag ^ (i * 0x9e3779b97f4a7c15ULL);
+	for (i = nw * 8; i < size; i++)
+		b[i] = (unsigned char)((tag >> (8 * (i % 8))) ^ i);
+}
+
+/* Offset of the first byte that breaks the pattern, or SIZE_MAX. */
+static size_t pattern_check(const void *p, size_t size, uint64_t tag)
+{
+	const uint64_t *w = p;
+	const unsigned char *b = p;
+	size_t i, nw = size / 8;
+
+	for (i = 0; i < nw; i++)
+		if (w[i] != (tag ^ (i * 0x9e3779b97f4a7c15ULL)))
+			return i * 8;
+	for (i = nw * 8; i < size; i++)
+		if (b[i] != (unsigned char)((tag >> (8 * (i % 8))) ^ i))
+			return i;
+	return SIZE_MAX;
+}
+
+struct slabrow {
+	unsigned long active_objs, num_objs, num_slabs;
+	unsigned int objperslab;
+};
+
+/*
+ * Reads slabinfo: the row of cache name (false if not listed), and if
+ * kmalloc_active is not NULL the sum of active_objs over the kmalloc-*
+ * caches.
+ */
+static bool slabinfo_read(const char *name, struct slabrow *row,
+			  unsigned long *kmalloc_active)
+{
+	FILE *f = tmpfile();
+	char line[512], got[128];
+	bool found = false;
+	struct slabrow r;
+	unsigned int objsize;
+	int pages;
+	unsigned long active_slabs;
+
+	if (kmalloc_active)
+		*kmalloc_active = 0;
+	if (!f)
+		return false;
+	if (uslub_slabinfo_write(fileno(f)) == 0) {
+		rewind(f);
+		while (fgets(line, sizeof(line), f)) {
+			if (sscanf(line, "%127s %lu %lu %u %u %d : tunables %*u "
+				   "%*u %*u : slabdata %lu %lu", got,
+				   &r.active_objs, &r.num_objs, &objsize,
+				   &r.objperslab, &pages, &active_slabs,
+				   &r.num_slabs) != 8)
+				continue;
+			if (kmalloc_active && strncmp(got, "kmalloc-", 8) == 0)
+				*kmalloc_active += r.active_objs;
+			if (name && strcmp(got, name) == 0) {
+				*row = r;
+				found = true;
+			}
+		}
+	}
+	fclose(f);
+	return found;
+}
+
+static bool slabinfo_find(const char *name, struct slabrow *row)
+{
+	return slabinfo_read(name, row, NULL);
+}
+
+static int thread_start(pthread_t *th, void *(*fn)(void *), uintptr_t arg)
+{
+	pthread_attr_t attr;
+	int err;
+
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, STACK_SIZE);
+	err = pthread_create(th, &attr, fn, (void *)arg);
+	pthread_attr_destroy(&attr);
+	return err;
+}
+
+/* Runs fn(0..n-1) on n threads, at most window of them alive at once. */
+static unsigned long run_windowed(void *(*fn)(void *), unsigned long n,
+				  unsigned long window)
+{
+	pthread_t *th = calloc(n, sizeof(*th));
+	unsigned long i, failed = 0;
+
+	if (!th)
+		return n;
+	for (i = 0; i < n; i++) {
+		if (i >= window)
+			pthread_join(th[i - window], NULL);
+		if (thread_start(&th[i], fn, i) != 0) {
+			failed++;
+			th[i] = pthread_self();
+		}
+	}
+	for (i = n > window ? n - window : 0; i < n; i++)
+		if (!pthread_equal(th[i], pthread_self()))
+			pthread_join(th[i], NULL);
+	free(th);
+	return failed;
+}
+
+/* ---- Objects left behind --------------------------------------------- */
+
+struct obj {
+	void *p;
+	size_t size;
+	uint64_t tag;
+	bool cached;		/* from the user cache, else kmalloc */
+};
+
+/* Allocates and stamps o: 1/3 from cache, else kmalloc: 1/128 large
+ * (16..64 KiB), 1/8 8..8192, the rest 8..1024 bytes. */
+static bool obj_alloc(struct obj *o, struct uslub_cache *cache,
+		      size_t cache_size, uint64_t *rng, uint64_t tag)
+{
+	uint64_t r = xorshift64(rng);
+
+	o->cached = r % 3 == 0;
+	if (o->cached)
+		o->size = cache_size;
+	else if ((r >> 8) % 128 == 0)
+		o->size = 16 * KiB + (size_t)((r >> 16) % (48 * KiB));
+	else if ((r >> 8) % 8 == 0)
+		o->size = 8 + (size_t)((r >> 16) % (8192 - 8 + 1));
+	else
+		o->size = 8 + (size_t)((r >> 16) % (1024 - 8 + 1));
+	o->tag = tag;
+	o->p = o->cached ? uslub_cache_alloc(cache, 0)
+			 : uslub_kmalloc(o->size, 0);
+	if (!o->p)
+		return false;
+	pattern_fill(o->p, o->size, tag);
+	return true;
+}
+
+/* Checks and frees o; false if its pattern was broken. */
+static bool obj_free(struct obj *o, struct uslub_cache *cache,
+		     unsigned long *reports, const char *who)
+{
+	size_t off = pattern_check(o->p, o->size, o->tag);
+	bool ok = off == SIZE_MAX;
+
+	if (!ok && __atomic_fetch_add(reports, 1, __ATOMIC_RELAXED) < MAX_REPORTS)
+		expect_zu_eq(off, SIZE_MAX, "%s: object %p (size %zu, %s) "
+			     "corrupt at offset", who, o->p, o->size,
+			     o->cached ? "cache" : "kmalloc");
+	if (o->cached)
+		uslub_cache_free(cache, o->p);
+	else
+		uslub_kfree(o->p);
+	o->p = NULL;
+	return ok;
+}
+
+/* ---- test_churn_rounds ----------------------------------------------- */
+
+static struct churn {
+	struct uslub_cache *cache;
+	struct obj *objs;		/* PER_THREAD per thread of a round */
+	unsigned int round;		/* set before the round's threads */
+	unsigned long alloc_failed;	/* atomic */
+	unsigned long reports;		/* atomic */
+} ch;
+
+static void *churn_worker(void *arg)
+{
+	uintptr_t t = (uintptr_t)arg;
+	uint64_t rng = mix64((uint64_t)ch.round << 32 | t);
+	struct obj *o = &ch.objs[t * PER_THREAD];
+	unsigned int j;
+
+	for (j = 0; j < PER_THREAD; j++)
+		if (!obj_alloc(&o[j], ch.cache, 80, &rng,
+			       mix64(((uint64_t)ch.round << 48) ^
+				     (t * PER_THREAD + j))))
+			__atomic_fetch_add(&ch.alloc_failed, 1, __ATOMIC_RELAXED);
+	return NULL;
+}
+
+TEST_BEGIN(test_churn_rounds)
+{
+	unsigned long threads = stress_scale(2000);
+	unsigned int rounds = MAX(MIN_ROUNDS, threads / ROUND_THREADS), r;
+	unsigned long per_round = threads / rounds;
+	unsigned long i, n = per_round * PER_THREAD, ncached, bad;
+	unsigned long kmalloc_base = 0, kmalloc_now, failed_threads = 0;
+	unsigned long *peak_slabs = calloc(rounds, sizeof(*peak_slabs));
+	size_t *rss_peak = calloc(rounds, sizeof(*rss_peak));
+	size_t *rss_freed = calloc(rounds, sizeof(*rss_freed)), slack;
+	struct uslub_cache *purge;
+	struct slabrow row;
+
+	assert_ptr_not_null(peak_slabs);
+	assert_ptr_not_null(rss_peak);
+	assert_ptr_not_null(rss_freed);
+	memset(&ch, 0, sizeof(ch));
+	ch.cache = uslub_cache_create("churn_obj80", 80, 0, 0, NULL);
+	/* Shrinking an unused cache only gives free pages back to the OS. */
+	purge = uslub_cache_create("churn_purge", 32, 0, 0, NULL);
+	ch.objs = calloc(n, sizeof(*ch.objs));
+	assert_ptr_not_null(ch.cache);
+	assert_ptr_not_null(purge);
+	assert_ptr_not_null(ch.objs);
+
+	for (r = 0; r < rounds; r++) {
+		ch.round = r;
+		failed_threads += run_windowed(churn_worker, per_round, WINDOW);
+		rss_peak[r] = os_rss_bytes();
+		for (i = 0, ncached = 0; i < n; i++)
+			ncached += ch.objs[i].p && ch.objs[i].cached;
+		expect_true(slabinfo_find("churn_obj80", &row),
+			    "round %u: cache listed", r);
+		expect_u_eq(row.active_objs, ncached,
+			    "round %u: active_objs with the threads gone", r);
+		peak_slabs[r] = row.num_slabs;
+
+		for (i = 0, bad = 0; i < n; i++)
+			if (ch.objs[i].p)
+				bad += !obj_free(&ch.objs[i], ch.cache,
+						 &ch.reports, "main");
+		expect_u_eq(bad, 0, "round %u: objects corrupt", r);
+		uslub_cache_shrink(purge);
+		rss_freed[r] = os_rss_bytes();
+		if (getenv("STRESS_DEBUG")) fprintf(stderr, "round %u peak %zu freed %zu slabs %lu\n", r, rss_peak[r] >> 20, rss_freed[r] >> 20, peak_slabs[r]);
+		expect_true(slabinfo_read("churn_obj80", &row, &kmalloc_now),
+			    "round %u: cache listed", r);
+		expect_u_eq(row.active_objs, 0, "round %u: active_objs after "
+			    "freeing", r);
+		if (r == 0)
+			kmalloc_base = kmalloc_now;
+		expect_u_eq(kmalloc_now, kmalloc_base, "round %u: active_objs "
+			    "of the kmalloc caches after freeing, vs round 0 "
+			    "(thread exit must free each thread's cpu slots)", r);
+	}
+	expect_u_eq(failed_threads, 0, "pthread_create failures");
+	expect_u_eq(ch.alloc_failed, 0, "allocations that failed");
+	for (r = 1; r < rounds; r++)
+		expect_u_le(peak_slabs[r], peak_slabs[0] + peak_slabs[0] / 4,
+			    "round %u: slabs of the user cache at the peak vs "
+			    "round 0's: freed objects must be reused", r);
+	slack = RSS_SLACK + RSS_PER_THREAD * per_round * (rounds - 1);
+	expect_zu_le(rss_peak[rounds - 1], rss_peak[0] + slack,
+		     "RSS at the peak of the last round vs the first");
+	expect_zu_le(rss_freed[rounds - 1], rss_freed[0] + slack,
+		     "RSS after freeing, last round vs the first");
+
+	expect_d_eq(uslub_cache_shrink(ch.cache), 0, "shrink: no slab left");
+	expect_true(slabinfo_find("churn_obj80", &row), "cache listed");
+	expect_u_eq(row.num_slabs, 0, "num_slabs after freeing and shrinking");
+	expect_d_eq(uslub_cache_destroy(ch.cache), 0, "destroy churn_obj80");
+	expect_d_eq(uslub_cache_destroy(purge), 0, "destroy churn_purge");
+	free(ch.objs);
+	free(rss_freed);
+	free(rss_peak);
+	free(peak_slabs);
+}
+TEST_END
+
+/* ---- test_reuse_after_exit ------------------------------------------- */
+
+#define REUSE_SLABS	24
+
+static struct reuse {
+	struct uslub_cache *cache;
+	void **objs;
+	unsigned long n;
+	unsigned long alloc_failed;
+} ru;
+
+static void *reuse_worker(void *arg)
+{
+	unsigned long i;
+
+	(void)arg;
+	for (i = 0; i < ru.n; i++) {
+		ru.objs[i] = uslub_cache_alloc(ru.cache, 0);
+		if (!ru.objs[i])
+			ru.alloc_failed++;
+		else
+			memset(ru.objs[i], 0x3c, 128);
+	}
+	return NULL;
+}
+
+TEST_BEGIN(test_reuse_after_exit)
+{
+	unsigned long rounds = stress_scale(200), r, i, first = 0;
+	unsigned long mismatched = 0;
+	struct slabrow row;
+	pthread_t th;
+
+	memset(&ru, 0, sizeof(ru));
+	ru.cache = uslub_cache_create("churn_reuse128", 128, 0, 0, NULL);
+	assert_ptr_not_null(ru.cache);
+	assert_true(slabinfo_find("churn_reuse128", &row), "cache listed");
+	assert_u_gt(row.objperslab, 0);
+	ru.n = REUSE_SLABS * row.objperslab;
+	ru.objs = calloc(ru.n, sizeof(*ru.objs));
+	assert_ptr_not_null(ru.objs);
+
+	for (r = 0; r < rounds; r++) {
+		assert_d_eq(thread_start(&th, reuse_worker, 0), 0);
+		pthread_join(th, NULL);
+		expect_true(slabinfo_find("churn_reuse128", &row), "listed");
+		if (r == 0) {
+			first = row.num_slabs;
+			expect_u_eq(first, REUSE_SLABS,
+				    "a whole number of slabs, packed");
+		} else if (row.num_slabs != first && mismatched++ < MAX_REPORTS) {
+			expect_u_eq(row.num_slabs, first, "round %lu: slabs "
+				    "after another thread allocated the same "
+				    "number of objects", r);
+		}
+		expect_u_eq(row.active_objs, ru.n, "round %lu: active", r);
+		for (i = 0; i < ru.n; i++)
+			uslub_cache_free(ru.cache, ru.objs[i]);
+	}
+	expect_u_eq(ru.alloc_failed, 0, "allocations that failed");
+	expect_u_eq(mismatched, 0, "rounds that needed more slabs");
+	expect_d_eq(uslub_cache_shrink(ru.cache), 0, "shrink: no slab left");
+	expect_true(slabinfo_find("churn_reuse128", &row), "listed");
+	expect_u_eq(row.num_slabs, 0, "num_slabs after shrink");
+	expect_u_eq(row.active_objs, 0, "active_objs");
+	expect_d_eq(uslub_cache_destroy(ru.cache), 0, "destroy");
+	free(ru.objs);
+}
+TEST_END
+
+/* ---- test_free_while_exiting ----------------------------------------- */
+
+#define BATCH		16
+#define NREAPERS	2
+#define MAILBOX_CAP	64		/* batches */
+
+struct batch {
+	struct obj o[BATCH];
+};
+
+static struct fwe {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct batch *box[MAILBOX_CAP];	/* under lock */
+	unsigned int head, count;	/* under lock */
+	bool done;			/* under lock */
+	struct uslub_cache *cache;
+	unsigned long allocated, freed, alloc_failed, reports;	/* atomic */
+} fw;
+
+static void fw_put(struct batch *b)
+{
+	pthread_mutex_lock(&fw.lock);
+	while (fw.count == MAILBOX_CAP)
+		pthread_cond_wait(&fw.cond, &fw.lock);
+	fw.box[(fw.head + fw.count++) % MAILBOX_CAP] = b;
+	pthread_cond_broadcast(&fw.cond);
+	pthread_mutex_unlock(&fw.lock);
+}
+
+static struct batch *fw_get(void)
+{
+	struct batch *b = NULL;
+
+	pthread_mutex_lock(&fw.lock);
+	while (fw.count == 0 && !fw.done)
+		pthread_cond_wait(&fw.cond, &fw.lock);
+	if (fw.count) {
+		b = fw.box[fw.head];
+		fw.head = (fw.head + 1) % MAILBOX_CAP;
+		fw.count--;
+		pthread_cond_broadcast(&fw.cond);
+	}
+	pthread_mutex_unlock(&fw.lock);
+	return b;
+}
+
+/* Allocates a few batches, posts them, and exits at once: the last
+ * batch is being freed while this thread's slabs are deactivated. */
+static void *fw_allocator(void *arg)
+{
+	uintptr_t t = (uintptr_t)arg;
+	uint64_t rng = mix64(t + 0x5151);
+	unsigned int k, j;
+
+	for (k = 0; k < 8; k++) {
+		struct batch *b = malloc(sizeof(*b));
+
+		if (!b)
+			break;
+		for (j = 0; j < BATCH; j++) {
+			if (!obj_alloc(&b->o[j], fw.cache, 48, &rng,
+				       mix64(t << 16 | k << 8 | j)))
+				__atomic_fetch_add(&fw.alloc_failed, 1,
+						   __ATOMIC_RELAXED);
+			else
+				__atomic_fetch_add(&fw.allocated, 1,
+						   __ATOMIC_RELAXED);
+		}
+		fw_put(b);
+	}
+	return NULL;
+}
+
+static void *fw_reaper(void *arg)
+{
+	struct batch *b;
+	unsigned int j;
+
+	(void)arg;
+	while ((b = fw_get())) {
+		for (j = 0; j < BATCH; j++) {
+			if (!b->o[j].p)
+				continue;
+			obj_free(&b->o[j], fw.cache, &fw.reports, "reaper");
+			__atomic_fetch_add(&fw.freed, 1, __ATOMIC_RELAXED);
+		}
+		free(b);
+	}
+	return NULL;
+}
+
+TEST_BEGIN(test_free_while_exiting)
+{
+	unsigned long nthreads = stress_scale(1000);
+	pthread_t reapers[NREAPERS];
+	struct slabrow row;
+	unsigned int i;
+
+	memset(&fw, 0, sizeof(fw));
+	pthread_mutex_init(&fw.lock, NULL);
+	pthread_cond_init(&fw.cond, NULL);
+	fw.cache = uslub_cache_create("churn_exit48", 48, 0, 0, NULL);
+	assert_ptr_not_null(fw.cache);
+	for (i = 0; i < NREAPERS; i++)
+		assert_d_eq(thread_start(&reapers[i], fw_reaper, i), 0);
+	expect_u_eq(run_windowed(fw_allocator, nthreads, 8), 0,
+		    "pthread_create failures");
+	pthread_mutex_lock(&fw.lock);
+	fw.done = true;
+	pthread_cond_broadcast(&fw.cond);
+	pthread_mutex_unlock(&fw.lock);
+	for (i = 0; i < NREAPERS; i++)
+		pthread_join(reapers[i], NULL);
+
+	expect_u_eq(fw.alloc_failed, 0, "allocations that failed");
+	expect_u_eq(fw.allocated, nthreads * 8 * BATCH, "objects allocated");
+	expect_u_eq(fw.freed, fw.allocated, "objects freed");
+	expect_u_eq(fw.reports, 0, "objects corrupt");
+	expect_true(slabinfo_find("churn_exit48", &row), "listed");
+	expect_u_eq(row.active_objs, 0, "active_objs");
+	expect_d_eq(uslub_cache_shrink(fw.cache), 0, "shrink: no slab left");
+	expect_true(slabinfo_find("churn_exit48", &row), "listed");
+	expect_u_eq(row.num_slabs, 0, "num_slabs after shrink");
+	expect_d_eq(uslub_cache_destroy(fw.cache), 0, "destroy");
+	pthread_cond_destroy(&fw.cond);
+	pthread_mutex_destroy(&fw.lock);
+}
+TEST_END
+
+/* ---- test_thread_burst ----------------------------------------------- */
+
+#define BURST_OBJS	32
+
+static struct burst {
+	struct uslub_cache *cache;
+	pthread_barrier_t all_alive;
+	struct obj *objs;		/* BURST_OBJS per thread */
+	unsigned long alloc_failed, reports;	/* atomic */
+} bu;
+
+static void *burst_worker(void *arg)
+{
+	uintptr_t t = (uintptr_t)arg;
+	uint64_t rng = mix64(t + 0xb0b0);
+	struct obj *o = &bu.objs[t * BURST_OBJS];
+	unsigned int j;
+
+	for (j = 0; j < BURST_OBJS; j++)
+		if (!obj_alloc(&o[j], bu.cache, 160, &rng, mix64(t << 8 | j)))
+			__atomic_fetch_add(&bu.alloc_failed, 1, __ATOMIC_RELAXED);
+	pthread_barrier_wait(&bu.all_alive);
+	/* Free the even ones here, leave the odd ones to the main thread. */
+	for (j = 0; j < BURST_OBJS; j += 2)
+		if (o[j].p)
+			obj_free(&o[j], bu.cache, &bu.reports, "burst");
+	return NULL;
+}
+
+TEST_BEGIN(test_thread_burst)
+{
+	unsigned long n = USLUB_CONFIG_TSAN ? 300 : stress_scale(300), i;
+	unsigned long started = 0;
+	pthread_t *th = calloc(n, sizeof(*th));
+	struct slabrow row;
+
+	memset(&bu, 0, sizeof(bu));
+	bu.cache = uslub_cache_create("churn_burst160", 160, 0, 0, NULL);
+	bu.objs = calloc(n * BURST_OBJS, sizeof(*bu.objs));
+	assert_ptr_not_null(th);
+	assert_ptr_not_null(bu.cache);
+	assert_ptr_not_null(bu.objs);
+	pthread_barrier_init(&bu.all_alive, NULL, (unsigned int)n);
+	for (i = 0; i < n; i++)
+		started += thread_start(&th[i], burst_worker, i) == 0;
+	/* A thread that did not start would leave the others waiting. */
+	assert_u_eq(started, n, "threads started");
+	for (i = 0; i < n; i++)
+		pthread_join(th[i], NULL);
+
+	expect_u_eq(bu.alloc_failed, 0, "allocations that failed");
+	expect_true(slabinfo_find("churn_burst160", &row), "listed");
+	for (i = 0; i < n * BURST_OBJS; i++)
+		if (bu.objs[i].p)
+			obj_free(&bu.objs[i], bu.cache, &bu.reports, "main");
+	expect_u_eq(bu.reports, 0, "objects corrupt");
+	expect_true(slabinfo_find("churn_burst160", &row), "listed");
+	expect_u_eq(row.active_objs, 0, "active_objs");
+	expect_d_eq(uslub_cache_shrink(bu.cache), 0, "shrink: no slab left");
+	expect_true(slabinfo_find("churn_burst160", &row), "listed");
+	expect_u_eq(row.num_slabs, 0, "num_slabs after shrink");
+	expect_d_eq(uslub_cache_destroy(bu.cache), 0, "destroy");
+	pthread_barrier_destroy(&bu.all_alive);
+	free(bu.objs);
+	free(th);
+}
+TEST_END
+
+int main(void)
+{
+	return test(test_churn_rounds, test_reuse_after_exit,
+		    test_free_while_exiting, test_thread_burst, NULL);
+}
