@@ -336,8 +336,13 @@ size_t kmalloc_ksize(const void *p)
 	head = block_of("ksize", p);
 	if (!head)
 		return 0;
-	if (block_flags(head) & PG_large)
-		return p == page_address(head) ? PAGE_SIZE << head->order : 0;
+	if (block_flags(head) & PG_large) {
+		if (p == page_address(head))
+			return PAGE_SIZE << head->order;
+		kmalloc_report_invalid("ksize", p,
+				       "inside a large block, not its start");
+		return 0;
+	}
 	if (slab_object_index(head->cache, head, p) < 0) {
 		kmalloc_report_invalid("ksize", p, "not the start of an object");
 		return 0;

@@ -44,8 +44,11 @@ static void areas_init_locked(void)
 
 /* ---- Free lists ------------------------------------------------------ */
 
+/* A free block; if dirty, its FIFO entry goes after fifo_pos (the tail
+ * when NULL), keeping the FIFO ordered by free_time. */
 static void block_insert_locked(struct slab *b, unsigned int order,
-				bool dirty, uint64_t when)
+				bool dirty, uint64_t when,
+				struct list_head *fifo_pos)
 {
 	block_set_flags(b, PG_buddy | (dirty ? PG_dirty : 0));
 	b->order = (uint8_t)order;
@@ -53,7 +56,10 @@ static void block_insert_locked(struct slab *b, unsigned int order,
 	nr_free[order]++;
 	if (dirty) {
 		b->free_time = when;
-		list_add_tail(&b->dirty_link, &dirty_fifo);
+		if (fifo_pos)
+			list_add(&b->dirty_link, fifo_pos);
+		else
+			list_add_tail(&b->dirty_link, &dirty_fifo);
 		dirty_pages += 1UL << order;
 	}
 }
@@ -94,8 +100,9 @@ static void buddy_free_locked(struct slab *head, unsigned int order,
 		idx &= ~(1UL << order);
 		order++;
 	}
-	/* A freed block is dirty; merging makes the whole result dirty. */
-	block_insert_locked(desc0 + idx, order, true, now);
+	/* A freed block is dirty; merging makes the whole result dirty (a
+	 * purged neighbour's pages are discarded again, which is harmless). */
+	block_insert_locked(desc0 + idx, order, true, now, NULL);
 }
 
 /* Carve a fresh top-order block out of the newest region with room. */
@@ -112,13 +119,14 @@ static bool buddy_grow_locked(void)
 	}
 	b = (struct slab *)r->base + r->fresh;
 	r->fresh += 1UL << MAX_ORDER;
-	block_insert_locked(b, MAX_ORDER, false, 0);
+	block_insert_locked(b, MAX_ORDER, false, 0, NULL);
 	return true;
 }
 
 static struct slab *buddy_alloc_locked(unsigned int order)
 {
 	unsigned int o = order;
+	struct list_head *fifo_pos = NULL;
 	struct slab *b;
 	bool dirty;
 	uint64_t when;
@@ -133,10 +141,12 @@ static struct slab *buddy_alloc_locked(unsigned int order)
 	b = list_first_entry(&free_area[o], struct slab, slab_list);
 	dirty = block_flags(b) & PG_dirty;
 	when = b->free_time;
+	if (dirty)			/* the halves take the parent's place */
+		fifo_pos = b->dirty_link.prev;
 	block_remove_locked(b);
 	while (o > order) {		/* split: give back the upper halves */
 		o--;
-		block_insert_locked(b + (1UL << o), o, dirty, when);
+		block_insert_locked(b + (1UL << o), o, dirty, when, fifo_pos);
 	}
 	b->order = (uint8_t)order;
 	used_pages += 1UL << order;
