@@ -451,11 +451,13 @@ static void report_live_objects_locked(struct uslub_cache *s)
 		for (i = REGION_META_PAGES; i < fresh && budget; i++) {
 			struct slab *d = desc0 + i;
 
-			if (d->head != d || !(block_flags(d) & PG_slab) ||
-			    d->cache != s)
+			/* Other caches' slabs change under us: relaxed reads. */
+			if (READ_ONCE(d->head) != d ||
+			    !(block_flags(d) & PG_slab) ||
+			    READ_ONCE(d->cache) != s)
 				continue;
 			budget -= report_slab_locked(s, d, budget);
-			i += (1UL << d->order) - 1;
+			i += (1UL << READ_ONCE(d->order)) - 1;
 		}
 	}
 }

@@ -219,7 +219,7 @@ static void *large_alloc(size_t size)
 		return NULL;
 	page_prep_block(b, order, 0);
 	block_set_flags(b, PG_large);
-	b->large_size = size;
+	WRITE_ONCE(b->large_size, size);
 	atomic_add(large_bytes, PAGE_SIZE << order);
 	return page_address(b);
 }

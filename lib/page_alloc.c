@@ -51,11 +51,11 @@ static void block_insert_locked(struct slab *b, unsigned int order,
 				struct list_head *fifo_pos)
 {
 	block_set_flags(b, PG_buddy | (dirty ? PG_dirty : 0));
-	b->order = (uint8_t)order;
+	WRITE_ONCE(b->order, (uint8_t)order);
 	list_add(&b->slab_list, &free_area[order]);
 	nr_free[order]++;
 	if (dirty) {
-		b->free_time = when;
+		WRITE_ONCE(b->free_time, when);
 		if (fifo_pos)
 			list_add(&b->dirty_link, fifo_pos);
 		else
@@ -148,7 +148,7 @@ static struct slab *buddy_alloc_locked(unsigned int order)
 		o--;
 		block_insert_locked(b + (1UL << o), o, dirty, when, fifo_pos);
 	}
-	b->order = (uint8_t)order;
+	WRITE_ONCE(b->order, (uint8_t)order);
 	used_pages += 1UL << order;
 	return b;
 }
@@ -238,10 +238,10 @@ void page_prep_block(struct slab *head, unsigned int order, uint16_t cpu_off)
 	unsigned long i, n = 1UL << order;
 
 	for (i = 0; i < n; i++) {
-		head[i].head = head;
+		WRITE_ONCE(head[i].head, head);
 		head[i].cpu_off = cpu_off;
 	}
-	head->order = (uint8_t)order;
+	WRITE_ONCE(head->order, (uint8_t)order);
 }
 
 static void block_clear(struct slab *head, unsigned int order)
@@ -249,7 +249,7 @@ static void block_clear(struct slab *head, unsigned int order)
 	unsigned long i, n = 1UL << order;
 
 	for (i = 0; i < n; i++) {
-		head[i].head = NULL;
+		WRITE_ONCE(head[i].head, NULL);
 		head[i].cpu_off = 0;
 	}
 	block_set_flags(head, 0);

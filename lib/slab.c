@@ -169,7 +169,7 @@ static struct slab *new_slab(struct uslub_cache *s, struct page_cache *pc,
 	if (!slab)
 		return NULL;
 	page_prep_block(slab, s->order, (uint16_t)(s->kmalloc_idx << CPU_SHIFT));
-	slab->cache = s;
+	WRITE_ONCE(slab->cache, s);
 	block_set_flags(slab, PG_slab);
 	slab->next = NULL;
 	cnt.inuse = s->objects;

@@ -102,7 +102,9 @@ _Static_assert(offsetof(struct slab, freelist) == 0 &&
 /*
  * Block flags are also read without page_lock (the buddy allocator tests
  * whether a neighbour is free; pointer checks test what a block is), so
- * every access is one relaxed word access.
+ * every access is one relaxed word access.  head, order and cache of a
+ * live block are written the same way (WRITE_ONCE) because the destroy
+ * report walks every descriptor while other threads create slabs.
  */
 static inline uint32_t block_flags(const struct slab *d)
 {
