@@ -115,7 +115,6 @@ void slab_calculate_sizes(struct uslub_cache *s, unsigned int ncpus)
 				       (unsigned int)sizeof(void *));
 	}
 	s->size = ALIGN_UP(size, s->align);
-	s->reciprocal_size = ~0ULL / s->size + 1;
 	s->reciprocal = ((1ULL << RECIPROCAL_SHIFT) - 1) / s->size + 1;
 	s->order = slab_calculate_order(s->size, ncpus);
 	s->objects = MIN(order_objects(s->order, s->size),

@@ -105,16 +105,16 @@ void slab_release_all(struct uslub_cache *s, struct kmem_cache_cpu *c,
 
 /*
  * Index of obj in its slab, or -1 if obj is not an object start.  SLUB's
- * obj_to_index: a multiply by the reciprocal instead of a division (exact
- * for every offset inside a slab, since offsets are below 2^32).
+ * obj_to_index: a multiply by the reciprocal instead of a division (exact,
+ * see RECIPROCAL_SHIFT, once the offset is known to be inside the slab).
  */
 static inline long slab_object_index(const struct uslub_cache *s,
 				     const struct slab *slab, const void *obj)
 {
-	uintptr_t off = (uintptr_t)obj - (uintptr_t)page_address(slab);
-	uint64_t idx = (uint64_t)(((u128)off * s->reciprocal_size) >> 64);
+	uint64_t off = (uintptr_t)obj - (uintptr_t)page_address(slab);
+	uint64_t idx = (off * s->reciprocal) >> RECIPROCAL_SHIFT;
 
-	if (idx * s->size != off || idx >= slab->objects)
+	if (off >= (uint64_t)slab->objects * s->size || idx * s->size != off)
 		return -1;
 	return (long)idx;
 }

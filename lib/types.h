@@ -189,8 +189,7 @@ struct uslub_cache {
 	unsigned int min_partial;	/* empty slabs kept on s->partial */
 	unsigned int cpu_partial_slabs;	/* per-thread partial budget */
 	unsigned int kmalloc_idx;	/* cpu slot for kmalloc caches, else 0 */
-	uint64_t reciprocal_size;	/* ceil(2^64 / size): obj_to_index */
-	uint64_t reciprocal;		/* ceil(2^44 / size): cpu_owns */
+	uint64_t reciprocal;		/* ceil(2^44 / size): obj_to_index */
 	uslub_slab_flags_t flags;
 	void (*ctor)(void *);
 	char name[CACHE_NAME_MAX];
