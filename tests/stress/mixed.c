@@ -4,10 +4,13 @@
  * test_mixed: each thread keeps a ring of RING live blocks and, driven by
  * an xorshift generator with a fixed seed per thread, replaces random
  * blocks with kmalloc blocks of 8..1024 bytes or 8 bytes..32 KiB, grows
- * kmalloc blocks with krealloc, replaces blocks with objects of two user
- * caches, allocates zeroed blocks (checked to be zero), and every HANDOFF
- * operations moves a batch of its blocks to another thread's mailbox (a
- * lock-protected array); mailboxes are drained every DRAIN operations.
+ * (and now and then shrinks) kmalloc blocks with krealloc, replaces blocks
+ * with objects of two user caches (freed with uslub_cache_free, or with
+ * uslub_kfree), allocates zeroed blocks (checked to be zero), and every
+ * HANDOFF operations moves a batch of its blocks to another thread's
+ * mailbox (a lock-protected array) and refills the slots, half of them
+ * with uslub_cache_alloc_bulk; mailboxes are drained every DRAIN
+ * operations, cache objects freed with uslub_cache_free_bulk.
  * Every block is stamped with a pattern when it is allocated and checked
  * before it is freed, after krealloc (the old contents must survive), and
  * at random; kmalloc blocks also by ksize() >= the size asked.  Afterwards
@@ -74,7 +77,14 @@ static uint64_t mix64(uint64_t x)
 	return (x ^ (x >> 33)) | 1;
 }
 
-/* Every byte of [p, p+size) is a function of (tag, offset). */
+/* Word i of the pattern of tag; byte j of the block is byte j % 8 of word
+ * j / 8 (little endian), so a prefix of a block carries the pattern of
+ * the same block cut shorter (krealloc). */
+static uint64_t pattern_word(uint64_t tag, size_t i)
+{
+	return tag ^ (i * 0x9e3779b97f4a7c15ULL);
+}
+
 static void pattern_fill(void *p, size_t size, uint64_t tag)
 {
 	uint64_t *w = p;
@@ -82,9 +92,9 @@ static void pattern_fill(void *p, size_t size, uint64_t tag)
 	size_t i, nw = size / 8;
 
 	for (i = 0; i < nw; i++)
-		w[i] = tag ^ (i * 0x9e3779b97f4a7c15ULL);
+		w[i] = pattern_word(tag, i);
 	for (i = nw * 8; i < size; i++)
-		b[i] = (unsigned char)((tag >> (8 * (i % 8))) ^ i);
+		b[i] = (unsigned char)(pattern_word(tag, nw) >> (8 * (i % 8)));
 }
 
 /* Offset of the first byte that breaks the pattern, or SIZE_MAX. */
@@ -95,10 +105,10 @@ static size_t pattern_check(const void *p, size_t size, uint64_t tag)
 	size_t i, nw = size / 8;
 
 	for (i = 0; i < nw; i++)
-		if (w[i] != (tag ^ (i * 0x9e3779b97f4a7c15ULL)))
+		if (w[i] != pattern_word(tag, i))
 			return i * 8;
 	for (i = nw * 8; i < size; i++)
-		if (b[i] != (unsigned char)((tag >> (8 * (i % 8))) ^ i))
+		if (b[i] != (unsigned char)(pattern_word(tag, nw) >> (8 * (i % 8))))
 			return i;
 	return SIZE_MAX;
 }
@@ -177,40 +187,51 @@ struct worker {
 	uint64_t seq;
 	struct block ring[RING];
 	struct block got[MAILBOX_CAP];	/* drained from the mailbox */
+	void *bulk[NR_KINDS][MAILBOX_CAP];	/* to uslub_cache_free_bulk */
+	unsigned int nbulk[NR_KINDS];
 	struct counters *cnt;
 };
 
+/* One failure, "<what> <value>", for the first MAX_REPORTS failures. */
 static void report(struct worker *w, const char *what, const struct block *b,
-		   size_t off)
+		   size_t value)
 {
 	if (__atomic_fetch_add(&mx.reports, 1, __ATOMIC_RELAXED) < MAX_REPORTS)
-		expect_zu_eq(off, SIZE_MAX, "thread %u: %s: block %p (kind %d, "
-			     "size %zu) at offset", w->id, what, b->p,
-			     (int)b->kind, b->size);
+		expect_true(false, "thread %u: block %p (kind %d, size %zu): "
+			    "%s %zu", w->id, b->p, (int)b->kind, b->size, what,
+			    value);
 }
 
+/* Checks b's pattern and ksize; when says when (for the report). */
 static void block_check(struct worker *w, const struct block *b,
-			const char *what)
+			const char *when)
 {
 	size_t off = pattern_check(b->p, b->size, b->tag);
+	size_t ksize = uslub_ksize(b->p);
+	char what[96];
 
 	w->cnt->checked++;
 	if (off != SIZE_MAX) {
 		w->cnt->bad++;
+		snprintf(what, sizeof(what), "%s: corrupt at offset", when);
 		report(w, what, b, off);
 	}
-	if (b->kind == K_KMALLOC && uslub_ksize(b->p) < b->size) {
+	if (ksize < b->size) {
 		w->cnt->ksize_short++;
-		report(w, "ksize below the size asked", b, 0);
+		snprintf(what, sizeof(what), "%s: ksize below the size asked:",
+			 when);
+		report(w, what, b, ksize);
 	}
 }
 
+/* Cache objects go back through uslub_cache_free, or one in four through
+ * uslub_kfree, which takes objects of any cache, as the kernel's does. */
 static void block_free(struct worker *w, struct block *b, const char *what)
 {
 	if (!b->p)
 		return;
 	block_check(w, b, what);
-	if (b->kind == K_KMALLOC)
+	if (b->kind == K_KMALLOC || (b->tag >> 8) % 4 == 0)
 		uslub_kfree(b->p);
 	else
 		uslub_cache_free(mx.cache[b->kind], b->p);
@@ -218,15 +239,16 @@ static void block_free(struct worker *w, struct block *b, const char *what)
 	w->cnt->freed++;
 }
 
-static bool all_zero(const void *p, size_t size)
+/* Offset of the first byte that is not zero, or SIZE_MAX. */
+static size_t first_nonzero(const void *p, size_t size)
 {
 	const unsigned char *c = p;
 	size_t i;
 
 	for (i = 0; i < size; i++)
 		if (c[i])
-			return false;
-	return true;
+			return i;
+	return SIZE_MAX;
 }
 
 /* Allocates a new block of the kind and size asked into b, stamped. */
@@ -245,25 +267,31 @@ static void block_alloc(struct worker *w, struct block *b, enum kind kind,
 	}
 	w->cnt->allocated++;
 	if (zero) {
+		size_t off = first_nonzero(b->p, b->size);
+
 		w->cnt->zeroed++;
-		if (!all_zero(b->p, b->size)) {
+		if (off != SIZE_MAX) {
 			w->cnt->not_zero++;
-			report(w, "zeroed allocation not zero", b, 0);
+			report(w, "zeroed allocation: not zero at offset", b,
+			       off);
 		}
 	}
 	b->tag = mix64((uint64_t)w->id << 48 ^ w->seq++);
 	pattern_fill(b->p, b->size, b->tag);
 }
 
-/* Grows a kmalloc block; the old contents must come along. */
-static void block_grow(struct worker *w, struct block *b, uint64_t r)
+/* Grows (or, with shrink, shrinks) a kmalloc block with krealloc; the
+ * old contents must come along, up to the smaller size. */
+static void block_resize(struct worker *w, struct block *b, uint64_t r,
+			 bool shrink)
 {
-	size_t size = b->size + 1 + (size_t)(r % b->size);
+	size_t size = shrink ? 1 + (size_t)(r % b->size)
+			     : b->size + 1 + (size_t)(r % b->size);
 	void *p;
 
 	if (size > REALLOC_MAX)
 		size = REALLOC_MAX;
-	if (size <= b->size)
+	if (size == b->size)
 		return;
 	block_check(w, b, "before krealloc");
 	p = uslub_krealloc(b->p, size, 0);
@@ -272,6 +300,8 @@ static void block_grow(struct worker *w, struct block *b, uint64_t r)
 		return;
 	}
 	b->p = p;
+	if (size < b->size)
+		b->size = size;
 	block_check(w, b, "old contents after krealloc");
 	b->size = size;
 	b->tag = mix64((uint64_t)w->id << 48 ^ w->seq++);
@@ -290,9 +320,45 @@ static void drain(struct worker *w)
 	memcpy(got, m->b, n * sizeof(got[0]));
 	m->count = 0;
 	pthread_mutex_unlock(&m->lock);
+	/* Cache objects are checked here and freed in bulk below. */
 	for (i = 0; i < n; i++) {
-		block_free(w, &got[i], "received");
+		struct block *b = &got[i];
+
 		w->cnt->drained++;
+		if (b->kind == K_KMALLOC) {
+			block_free(w, b, "received");
+			continue;
+		}
+		block_check(w, b, "received");
+		w->bulk[b->kind][w->nbulk[b->kind]++] = b->p;
+		w->cnt->freed++;
+	}
+	for (i = K_CACHE48; i < NR_KINDS; i++) {
+		uslub_cache_free_bulk(mx.cache[i], w->nbulk[i], w->bulk[i]);
+		w->nbulk[i] = 0;
+	}
+}
+
+/* Refills n ring slots from k on with one uslub_cache_alloc_bulk. */
+static void refill_bulk(struct worker *w, unsigned int k, unsigned int n,
+			enum kind kind)
+{
+	void *objs[BATCH];
+	unsigned int i;
+
+	if (uslub_cache_alloc_bulk(mx.cache[kind], 0, n, objs) != n) {
+		w->cnt->alloc_failed += n;
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		struct block *b = &w->ring[(k + i) % RING];
+
+		b->p = objs[i];
+		b->kind = kind;
+		b->size = cache_size[kind];
+		b->tag = mix64((uint64_t)w->id << 48 ^ w->seq++);
+		pattern_fill(b->p, b->size, b->tag);
+		w->cnt->allocated++;
 	}
 }
 
@@ -319,9 +385,13 @@ static void hand_off(struct worker *w, unsigned int from, uint64_t r)
 	for (i = 0; i < BATCH; i++) {
 		k = (from + i) % RING;
 		block_free(w, &w->ring[k], "hand-off overflow");
-		block_alloc(w, &w->ring[k], K_KMALLOC,
-			    8 + (size_t)(xorshift64(&w->rng) % 1017), false);
+		if (i < BATCH / 2)
+			block_alloc(w, &w->ring[k], K_KMALLOC,
+				    8 + (size_t)(xorshift64(&w->rng) % 1017),
+				    false);
 	}
+	refill_bulk(w, from + BATCH / 2, BATCH / 2,
+		    r % 2 ? K_CACHE48 : K_CACHE320);
 }
 
 static void step(struct worker *w, unsigned long it)
@@ -342,7 +412,7 @@ static void step(struct worker *w, unsigned long it)
 		return;
 	}
 	if (op >= 60 && op < 70 && b->p && b->kind == K_KMALLOC) {
-		block_grow(w, b, r >> 8);
+		block_resize(w, b, r >> 8, op >= 67);
 		return;
 	}
 	block_free(w, b, "replaced");

@@ -3,11 +3,12 @@
  *
  * test_xthread_queue: 4 producers allocate from two user caches (64 and
  * 200 bytes) and from kmalloc (8..8192 bytes, now and then 16 KiB..1 MiB,
- * rarely 4..6 MiB: a mapping of its own), stamp every byte of each object with a pattern derived from
- * (producer, sequence), and pass it through a bounded queue (mutex and
- * condition variables) to 4 consumers, which check the pattern and free
- * the object.  Afterwards every object was checked exactly once and
- * slabinfo shows no active object in either user cache.
+ * rarely 4..6 MiB: a mapping of its own), stamp every byte of each object
+ * with a pattern derived from (producer, sequence), and pass it through a
+ * bounded queue (mutex and condition variables) to 4 consumers, which
+ * check the pattern and ksize() and free the object.  Afterwards every
+ * object was checked exactly once and slabinfo shows no active object in
+ * either user cache.
  *
  * test_xthread_pingpong: two threads hand a ring of objects back and
  * forth; on each turn a thread checks every object, frees every other one
@@ -71,7 +72,14 @@ static uint64_t tag_of(unsigned int thread, uint64_t seq)
 	return t ^ (t >> 29);
 }
 
-/* Every byte of [p, p+size) is a function of (tag, offset). */
+/* Word i of the pattern of tag; byte j of the block is byte j % 8 of word
+ * j / 8 (little endian), so a prefix of a block carries the pattern of
+ * the same block cut shorter (krealloc). */
+static uint64_t pattern_word(uint64_t tag, size_t i)
+{
+	return tag ^ (i * 0xff51afd7ed558ccdULL);
+}
+
 static void pattern_fill(void *p, size_t size, uint64_t tag)
 {
 	uint64_t *w = p;
@@ -79,9 +87,9 @@ static void pattern_fill(void *p, size_t size, uint64_t tag)
 	size_t i, nw = size / 8;
 
 	for (i = 0; i < nw; i++)
-		w[i] = tag ^ (i * 0xff51afd7ed558ccdULL);
+		w[i] = pattern_word(tag, i);
 	for (i = nw * 8; i < size; i++)
-		b[i] = (unsigned char)((tag >> (8 * (i % 8))) ^ i);
+		b[i] = (unsigned char)(pattern_word(tag, nw) >> (8 * (i % 8)));
 }
 
 /* Offset of the first byte that breaks the pattern, or SIZE_MAX. */
@@ -92,10 +100,10 @@ static size_t pattern_check(const void *p, size_t size, uint64_t tag)
 	size_t i, nw = size / 8;
 
 	for (i = 0; i < nw; i++)
-		if (w[i] != (tag ^ (i * 0xff51afd7ed558ccdULL)))
+		if (w[i] != pattern_word(tag, i))
 			return i * 8;
 	for (i = nw * 8; i < size; i++)
-		if (b[i] != (unsigned char)((tag >> (8 * (i % 8))) ^ i))
+		if (b[i] != (unsigned char)(pattern_word(tag, nw) >> (8 * (i % 8))))
 			return i;
 	return SIZE_MAX;
 }
