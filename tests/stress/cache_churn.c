@@ -34,6 +34,7 @@
 
 #include "uslub.h"
 #include "log.h"
+#include "stress.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -45,102 +46,16 @@
 #include <string.h>
 #include <unistd.h>
 
-#ifndef USLUB_CONFIG_TSAN
-#define USLUB_CONFIG_TSAN 0
-#endif
-
 #define NWORKERS	4
 #define GENERATIONS	5
 #define MAX_OBJS	96		/* objects a worker allocates per round */
 #define NBACK		24		/* objects the neighbour hands back */
-#define MAX_REPORTS	10
 #define PARSE_EVERY	8		/* reader: one parsed slabinfo in 8 */
-
-/* ---- Shared helpers (each stress test is one self-contained file) ---- */
-
-/* plain/10 under ThreadSanitizer, x10 with USLUB_STRESS=heavy. */
-static unsigned long stress_scale(unsigned long plain)
-{
-	const char *mode = getenv("USLUB_STRESS");
-	unsigned long n = USLUB_CONFIG_TSAN ? plain / 10 : plain;
-
-	if (mode && strcmp(mode, "heavy") == 0)
-		n *= 10;
-	return n ? n : 1;
-}
-
-static uint64_t mix64(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdULL;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ULL;
-	return (x ^ (x >> 33)) | 1;
-}
-
-/* Word i of the pattern of tag; byte j of the block is byte j % 8 of word
- * j / 8 (little endian), so a prefix of a block carries the pattern of
- * the same block cut shorter (krealloc). */
-static uint64_t pattern_word(uint64_t tag, size_t i)
-{
-	return tag ^ (i * 0x9e3779b97f4a7c15ULL);
-}
-
-static void pattern_fill(void *p, size_t size, uint64_t tag)
-{
-	uint64_t *w = p;
-	unsigned char *b = p;
-	size_t i, nw = size / 8;
-
-	for (i = 0; i < nw; i++)
-		w[i] = pattern_word(tag, i);
-	for (i = nw * 8; i < size; i++)
-		b[i] = (unsigned char)(pattern_word(tag, nw) >> (8 * (i % 8)));
-}
-
-/* Offset of the first byte that breaks the pattern, or SIZE_MAX. */
-static size_t pattern_check(const void *p, size_t size, uint64_t tag)
-{
-	const uint64_t *w = p;
-	const unsigned char *b = p;
-	size_t i, nw = size / 8;
-
-	for (i = 0; i < nw; i++)
-		if (w[i] != pattern_word(tag, i))
-			return i * 8;
-	for (i = nw * 8; i < size; i++)
-		if (b[i] != (unsigned char)(pattern_word(tag, nw) >> (8 * (i % 8))))
-			return i;
-	return SIZE_MAX;
-}
-
-/* slabinfo as text (malloc'd, NUL-terminated), or NULL. */
-static char *slabinfo_text(void)
-{
-	FILE *f = tmpfile();
-	char *buf = NULL;
-	long len;
-
-	if (!f)
-		return NULL;
-	if (uslub_slabinfo_write(fileno(f)) == 0 &&
-	    (len = lseek(fileno(f), 0, SEEK_END)) >= 0 &&
-	    (buf = malloc((size_t)len + 1)) != NULL) {
-		if (pread(fileno(f), buf, (size_t)len, 0) == len) {
-			buf[len] = '\0';
-		} else {
-			free(buf);
-			buf = NULL;
-		}
-	}
-	fclose(f);
-	return buf;
-}
 
 /* Rows of slabinfo (after the two header lines); -1 if unreadable. */
 static long slabinfo_rows(void)
 {
-	char *text = slabinfo_text(), *p;
+	char *text = stats_text(uslub_slabinfo_write), *p;
 	long rows = 0;
 
 	if (!text)
@@ -153,7 +68,7 @@ static long slabinfo_rows(void)
 
 static bool slabinfo_lists(const char *name)
 {
-	char *text = slabinfo_text(), *line;
+	char *text = stats_text(uslub_slabinfo_write), *line;
 	size_t n = strlen(name);
 	bool found = false;
 
@@ -436,7 +351,7 @@ static void reader_check(void)
 
 	for (w = 0; w < NWORKERS; w++)
 		destroyed[w] = __atomic_load_n(&cc.destroyed[w], __ATOMIC_ACQUIRE);
-	text = slabinfo_text();
+	text = stats_text(uslub_slabinfo_write);
 	if (!text)
 		return;
 	for (line = text; *line; line = strchr(line, '\n') + 1) {
@@ -530,7 +445,7 @@ TEST_BEGIN(test_cache_churn)
 	rows_after = slabinfo_rows();
 	expect_d_eq(rows_after, rows_before, "caches listed after the test "
 		    "vs before");
-	text = slabinfo_text();
+	text = stats_text(uslub_slabinfo_write);
 	expect_ptr_not_null(text);
 	expect_true(text && !strstr(text, "\ncc"), "no cc* cache left");
 	free(text);

@@ -22,6 +22,7 @@
 #include "test.h"
 
 #include "uslub.h"
+#include "stress.h"
 
 #include <pthread.h>
 #include <stdint.h>
@@ -30,12 +31,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#ifndef USLUB_CONFIG_TSAN
-#define USLUB_CONFIG_TSAN 0
-#endif
-
-#define KiB		(1UL << 10)
-
 #define NTHREADS	8
 #define RING		256		/* live blocks per thread */
 #define HANDOFF		509		/* operations between hand-offs */
@@ -43,109 +38,6 @@
 #define BATCH		32		/* blocks per hand-off */
 #define MAILBOX_CAP	2048
 #define REALLOC_MAX	(64 * KiB)
-#define MAX_REPORTS	10
-
-/* ---- Shared helpers (each stress test is one self-contained file) ---- */
-
-/* plain/10 under ThreadSanitizer, x10 with USLUB_STRESS=heavy. */
-static unsigned long stress_scale(unsigned long plain)
-{
-	const char *mode = getenv("USLUB_STRESS");
-	unsigned long n = USLUB_CONFIG_TSAN ? plain / 10 : plain;
-
-	if (mode && strcmp(mode, "heavy") == 0)
-		n *= 10;
-	return n ? n : 1;
-}
-
-static uint64_t xorshift64(uint64_t *state)
-{
-	uint64_t x = *state;
-
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	return *state = x;
-}
-
-static uint64_t mix64(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdULL;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ULL;
-	return (x ^ (x >> 33)) | 1;
-}
-
-/* Word i of the pattern of tag; byte j of the block is byte j % 8 of word
- * j / 8 (little endian), so a prefix of a block carries the pattern of
- * the same block cut shorter (krealloc). */
-static uint64_t pattern_word(uint64_t tag, size_t i)
-{
-	return tag ^ (i * 0x9e3779b97f4a7c15ULL);
-}
-
-static void pattern_fill(void *p, size_t size, uint64_t tag)
-{
-	uint64_t *w = p;
-	unsigned char *b = p;
-	size_t i, nw = size / 8;
-
-	for (i = 0; i < nw; i++)
-		w[i] = pattern_word(tag, i);
-	for (i = nw * 8; i < size; i++)
-		b[i] = (unsigned char)(pattern_word(tag, nw) >> (8 * (i % 8)));
-}
-
-/* Offset of the first byte that breaks the pattern, or SIZE_MAX. */
-static size_t pattern_check(const void *p, size_t size, uint64_t tag)
-{
-	const uint64_t *w = p;
-	const unsigned char *b = p;
-	size_t i, nw = size / 8;
-
-	for (i = 0; i < nw; i++)
-		if (w[i] != pattern_word(tag, i))
-			return i * 8;
-	for (i = nw * 8; i < size; i++)
-		if (b[i] != (unsigned char)(pattern_word(tag, nw) >> (8 * (i % 8))))
-			return i;
-	return SIZE_MAX;
-}
-
-struct slabrow {
-	unsigned long active_objs, num_objs, num_slabs;
-};
-
-/* The slabinfo row of cache name; false if the cache is not listed. */
-static bool slabinfo_find(const char *name, struct slabrow *row)
-{
-	FILE *f = tmpfile();
-	char line[512], got[128];
-	bool found = false;
-	struct slabrow r;
-	unsigned int objsize, perslab;
-	int pages;
-	unsigned long active_slabs;
-
-	if (!f)
-		return false;
-	if (uslub_slabinfo_write(fileno(f)) == 0) {
-		rewind(f);
-		while (!found && fgets(line, sizeof(line), f)) {
-			if (sscanf(line, "%127s %lu %lu %u %u %d : tunables %*u "
-				   "%*u %*u : slabdata %lu %lu", got,
-				   &r.active_objs, &r.num_objs, &objsize,
-				   &perslab, &pages, &active_slabs,
-				   &r.num_slabs) == 8 && strcmp(got, name) == 0) {
-				*row = r;
-				found = true;
-			}
-		}
-	}
-	fclose(f);
-	return found;
-}
 
 /* ---- Blocks ---------------------------------------------------------- */
 

@@ -10,6 +10,7 @@
 #include "page_alloc.h"
 #include "region.h"
 #include "uslub.h"
+#include "slabinfo_row.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -29,29 +30,6 @@
 static bool is_pow2_int(int x)
 {
 	return x > 0 && (x & (x - 1)) == 0;
-}
-
-/* What writer(fd) wrote, NUL-terminated (malloc'd), or NULL. */
-static char *capture(int (*writer)(int))
-{
-	FILE *f = tmpfile();
-	char *buf = NULL;
-	off_t len;
-
-	if (!f)
-		return NULL;
-	if (writer(fileno(f)) == 0) {
-		len = lseek(fileno(f), 0, SEEK_END);
-		buf = malloc((size_t)len + 1);
-		if (buf && pread(fileno(f), buf, (size_t)len, 0) == len) {
-			buf[len] = '\0';
-		} else {
-			free(buf);
-			buf = NULL;
-		}
-	}
-	fclose(f);
-	return buf;
 }
 
 struct row {
@@ -96,7 +74,7 @@ static void copy_line(char *buf, size_t size, const char *line)
 /* The slabinfo line of cache name, copied to buf; false if absent. */
 static bool slabinfo_line(const char *name, char *buf, size_t size)
 {
-	char *text = capture(uslub_slabinfo_write);
+	char *text = stats_text(uslub_slabinfo_write);
 	const char *line;
 	size_t n = strlen(name);
 	bool found = false;
@@ -132,7 +110,7 @@ static void expected_row(char *buf, size_t size, const char *name,
 
 TEST_BEGIN(test_slabinfo_header)
 {
-	char *text = capture(uslub_slabinfo_write);
+	char *text = stats_text(uslub_slabinfo_write);
 
 	assert_ptr_not_null(text, "slabinfo written");
 	expect_true(strncmp(text, HEADER1 HEADER2, strlen(HEADER1 HEADER2)) ==
@@ -150,7 +128,7 @@ TEST_BEGIN(test_slabinfo_rows_kernel_format)
 	struct uslub_cache *s = uslub_cache_create("fmt_check", 72, 0, 0, NULL);
 	void *obj = uslub_cache_alloc(s, 0);
 	void *km = uslub_kmalloc(100, 0);
-	char *text = capture(uslub_slabinfo_write), line[256], again[256];
+	char *text = stats_text(uslub_slabinfo_write), line[256], again[256];
 	const char *p;
 	unsigned int rows = 0, bad = 0;
 
@@ -271,7 +249,7 @@ TEST_BEGIN(test_slabinfo_creation_order)
 	c[0] = uslub_cache_create("order_zeta", 32, 0, 0, NULL);
 	c[1] = uslub_cache_create("order_alpha", 32, 0, 0, NULL);
 	c[2] = uslub_cache_create("order_mid", 32, 0, 0, NULL);
-	text = capture(uslub_slabinfo_write);
+	text = stats_text(uslub_slabinfo_write);
 	assert_ptr_not_null(text, "slabinfo");
 	pos[0] = row_pos(text, "order_zeta");
 	pos[1] = row_pos(text, "order_alpha");
@@ -290,7 +268,7 @@ TEST_BEGIN(test_slabinfo_creation_order)
 	expect_true(pos[0] > prev, "user caches after the boot caches");
 	free(text);
 	expect_d_eq(uslub_cache_destroy(c[1]), 0, "destroy the middle one");
-	text = capture(uslub_slabinfo_write);
+	text = stats_text(uslub_slabinfo_write);
 	assert_ptr_not_null(text, "slabinfo");
 	expect_true(row_pos(text, "order_alpha") < 0, "destroyed one gone");
 	expect_true(row_pos(text, "order_zeta") < row_pos(text, "order_mid"),
@@ -377,7 +355,7 @@ struct meminfo {
 
 static bool read_meminfo(struct meminfo *m)
 {
-	char *text = capture(uslub_meminfo_write), want[256];
+	char *text = stats_text(uslub_meminfo_write), want[256];
 	bool ok;
 
 	if (!text)
@@ -464,7 +442,7 @@ TEST_END
 
 static unsigned int check_buddyinfo(void)
 {
-	char *text = capture(uslub_buddyinfo_write), line[512], want[512];
+	char *text = stats_text(uslub_buddyinfo_write), line[512], want[512];
 	unsigned int n = 0, o;
 	const char *p;
 
@@ -535,7 +513,7 @@ TEST_BEGIN(test_stats_counters)
 		p[i] = uslub_cache_alloc(s, 0);
 	for (i = 0; i < 3; i++)
 		uslub_cache_free(s, p[i]);
-	text = capture(uslub_stats_write);
+	text = stats_text(uslub_stats_write);
 	assert_ptr_not_null(text, "stats written");
 	expect_counter_line(text, "stats_cache", "alloc_fastpath", 2);
 	expect_counter_line(text, "stats_cache", "alloc_slowpath", 1);
