@@ -23,7 +23,9 @@
  *   cpu partial  unfrozen, on one thread's c->partial chain (owner only).
  *   partial      unfrozen, on_partial, on s->partial (list_lock).
  *   full         unfrozen, no free object, on no list.  The first free into
- *                it moves it to s->partial under list_lock.
+ *                it puts it on the freeing thread's cpu partial chain, with
+ *                no lock (SLUB's put_cpu_partial); a chain over its budget
+ *                moves to s->partial under list_lock.
  *   empty        inuse == 0: kept on s->partial while nr_partial <
  *                min_partial, otherwise returned to the page layer at once.
  *

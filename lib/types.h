@@ -164,7 +164,8 @@ struct kmem_cache_cpu {
 	unsigned int size;
 	unsigned int nr_partial;	/* slabs on the partial chain; owner */
 	struct slab *slab;		/* frozen cpu slab; owner thread only */
-	struct slab *partial;		/* unfrozen cpu-partial chain; owner */
+	struct slab *partial;		/* unfrozen cpu-partial FIFO; owner */
+	struct slab *partial_tail;	/* its last slab; owner */
 	struct uslub_cache *cache;	/* immutable once set */
 	/* owner writes (counter_inc), anyone reads under slab_mutex */
 	unsigned long stat[NR_SLUB_STAT_ITEMS];

@@ -342,19 +342,26 @@ TEST_END
 
 TEST_BEGIN(test_cpu_partial_slabs)
 {
-	/* set_cpu_partial: objects budget 6/24/52/120 by size, as slabs
-	 * assumed half full: DIV_ROUND_UP(budget * 2, objects). */
-	geometry(4096, 0, 0, NULL, 2);	/* 8 per slab, >= PAGE_SIZE: 6 */
-	expect_u_eq(geo.cpu_partial_slabs, 2, "12 / 8 rounded up");
-	geometry(1024, 0, 0, NULL, 2);	/* order 2: 16 per slab; 24 */
+	/*
+	 * SLUB's set_cpu_partial: objects budget 6/24/52/120 by size, as
+	 * slabs assumed half full: slub = DIV_ROUND_UP(budget * 2, objects).
+	 * uslub allows 16 times that per thread, capped at 1 MiB of slabs,
+	 * never below slub: MAX(slub, MIN(16 * slub, 1 MiB / slab bytes)).
+	 */
+	geometry(4096, 0, 0, NULL, 2);	/* 8 per 32 KiB slab; 6 -> 2 */
+	expect_u_eq(geo.cpu_partial_slabs, 32, "min(16 * 2, 1 MiB / 32 KiB)");
+	geometry(8192, 0, 0, NULL, 2);	/* 4 per 32 KiB slab; 6 -> 3 */
+	expect_u_eq(geo.objects, 4, "8192 at order 3");
+	expect_u_eq(geo.cpu_partial_slabs, 32, "the 1 MiB cap binds: not 48");
+	geometry(1024, 0, 0, NULL, 2);	/* order 2: 16 per slab; 24 -> 3 */
 	expect_u_eq(geo.objects, 16, "1024 at order 2");
-	expect_u_eq(geo.cpu_partial_slabs, 3, "48 / 16");
-	geometry(256, 0, 0, NULL, 2);	/* order 0: 16 per slab; 52 */
+	expect_u_eq(geo.cpu_partial_slabs, 48, "16 * 3 (cap 64)");
+	geometry(256, 0, 0, NULL, 2);	/* order 0: 16 per slab; 52 -> 7 */
 	expect_u_eq(geo.objects, 16, "256 at order 0");
-	expect_u_eq(geo.cpu_partial_slabs, 7, "104 / 16 rounded up");
-	geometry(64, 0, 0, NULL, 2);	/* 64 per slab; 120 */
+	expect_u_eq(geo.cpu_partial_slabs, 112, "16 * 7 (cap 256)");
+	geometry(64, 0, 0, NULL, 2);	/* 64 per slab; 120 -> 4 */
 	expect_u_eq(geo.objects, 64, "64 at order 0");
-	expect_u_eq(geo.cpu_partial_slabs, 4, "240 / 64 rounded up");
+	expect_u_eq(geo.cpu_partial_slabs, 64, "16 * 4 (cap 256)");
 }
 TEST_END
 

@@ -609,8 +609,8 @@ TEST_BEGIN(test_cpu_partial_chain)
 	expect_u_eq(st.v[DEACTIVATE_BYPASS], NPARTIAL,
 		    "the helper's %u and now ours", NPARTIAL - 1);
 	expect_u_eq(st.v[CPU_PARTIAL_ALLOC], 1, "CPU_PARTIAL_ALLOC");
-	expect_ptr_eq(pagemap_head(b), slabs[moved],
-		      "the chain is LIFO: the last slab moved comes first");
+	expect_ptr_eq(pagemap_head(b), slabs[1],
+		      "the chain is a FIFO: the first slab moved comes first");
 	expect_u_eq(c->nr_partial, moved - 1, "one slab off the chain");
 
 	expect_d_eq(uslub_cache_shrink(s), 1, "full slabs remain");
