@@ -1,15 +1,17 @@
 /*
  * alloc.h - L5: the fast paths.  Everything here is always-inline, uses no
- * atomic instruction and no lock, and calls only its _slow twin.
+ * atomic instruction and no lock, and calls only out-of-line slow paths:
+ * its _slow twin, or _remote for the common case of a free into another
+ * slab of the cache.
  *
  *   cache_alloc_fast / cache_free_fast   a cache, the thread's cpu slot
  *   kmalloc_fast / kfree_fast            size class by table, cpu slot by
  *                                        byte offset in struct thread_cache
  *
  * Owner alloc pops the thread-local freelist of the frozen cpu slab; owner
- * free of an object of that same slab pushes onto it.  Anything else -- an
- * empty freelist, another slab, a foreign pointer, the first call on a
- * thread -- goes to the out-of-line slow path.
+ * free of an object start of that same slab (checked: cpu_owns) pushes
+ * onto it.  Anything else -- an empty freelist, another slab, a foreign
+ * or interior pointer, the first call on a thread -- leaves the fast path.
  */
 #ifndef USLUB_ALLOC_H
 #define USLUB_ALLOC_H
