@@ -227,7 +227,7 @@ __noinline void cache_free_remote(struct uslub_cache *s,
 	struct slab *slab = d->head;
 
 	if (unlikely(!slab || !(block_flags(slab) & PG_slab) || slab->cache != s ||
-		     slab_object_index(s, slab, obj) < 0)) {
+		     !slab_is_object_start(s, obj))) {
 		cache_free_slow(s, obj);	/* reports what is wrong */
 		return;
 	}
@@ -240,7 +240,7 @@ __noinline void kfree_remote(struct kmem_cache_cpu *c, struct slab *d,
 	struct uslub_cache *s = c->cache;
 	struct slab *slab = d->head;
 
-	if (unlikely(slab_object_index(s, slab, p) < 0)) {
+	if (unlikely(!slab_is_object_start(s, p))) {
 		kfree_slow(p);			/* reports what is wrong */
 		return;
 	}
