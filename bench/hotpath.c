@@ -11,12 +11,24 @@
  *   ring       a ring of RING_LIVE live blocks, sizes 8..1024 from a fixed
  *              xorshift sequence, replace one per step, RING_ITERS steps
  *   cache_pair uslub_cache_alloc + uslub_cache_free on a 64-byte cache
+ *              (malloc(64) + free in bench/hotpath-malloc)
  */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 
+#ifdef HOTPATH_MALLOC
+/* bench/hotpath-malloc: the same loops through the malloc ABI, to run
+ * under another allocator with LD_PRELOAD (bench/callgrind.sh --peers). */
+#define uslub_kmalloc(size, gfp)	malloc(size)
+#define uslub_kfree(p)			free(p)
+#define uslub_cache_create(...)		((struct uslub_cache *)NULL)
+#define uslub_cache_alloc(c, gfp)	malloc(64)
+#define uslub_cache_free(c, p)		free(p)
+struct uslub_cache;
+#else
 #include "uslub.h"
+#endif
 
 #define HOT_ITERS	1000000
 #define RING_LIVE	4096
