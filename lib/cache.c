@@ -193,18 +193,10 @@ void *cache_alloc_slow(struct uslub_cache *s, uslub_gfp_t gfp)
 /* The slab of obj if obj is an object start of cache s; else reports. */
 static struct slab *object_slab(struct uslub_cache *s, const void *obj)
 {
-	struct slab *d = pagemap_lookup(obj), *head;
+	struct slab *head = kmalloc_block_of("cache_free", obj, PG_slab);
 
-	if (!d) {
-		kmalloc_report_invalid("cache_free", obj, "not allocated by uslub");
+	if (!head)
 		return NULL;
-	}
-	head = d->head;
-	if (!head || !(block_flags(head) & PG_slab)) {
-		kmalloc_report_invalid("cache_free", obj,
-				       "not in use (double free or never allocated)");
-		return NULL;
-	}
 	if (head->cache != s) {
 		log_error("cache %s: cache_free: object %p belongs to cache %s",
 			  s->name, obj, head->cache->name);
@@ -524,7 +516,6 @@ int cache_destroy(struct uslub_cache *s)
 	slab_release_all(s, mine, &tc->pcache);
 	USLUB_BUG_ON(READ_ONCE(s->nr_slabs) != 0);
 	list_del(&s->list);
-	s->dead = true;
 	lock_release(&slab_mutex);
 	kfree_fast(mine);
 	cache_free_fast(&kmem_cache_cache, s);

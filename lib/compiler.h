@@ -20,9 +20,7 @@
 #define __always_inline	inline __attribute__((always_inline))
 #define __noinline	__attribute__((noinline))
 #define __cold		__attribute__((cold, noinline))
-#define __unused	__attribute__((unused))
 #define __aligned(n)	__attribute__((aligned(n)))
-#define __printf(a, b)	__attribute__((format(printf, a, b)))
 
 /*
  * Thread-local storage.  Initial-exec: a fixed offset from %fs, no call to

@@ -219,7 +219,6 @@ static void *large_alloc(size_t size)
 		return NULL;
 	page_prep_block(b, order, 0);
 	block_set_flags(b, PG_large);
-	WRITE_ONCE(b->large_size, size);
 	atomic_add(large_bytes, PAGE_SIZE << order);
 	return page_address(b);
 }
@@ -269,8 +268,7 @@ void kmalloc_report_invalid(const char *func, const void *p, const char *what)
 		abort();
 }
 
-/* The head of the live block holding p, or NULL after reporting. */
-static struct slab *block_of(const char *func, const void *p)
+struct slab *kmalloc_block_of(const char *func, const void *p, uint32_t want)
 {
 	struct slab *d = pagemap_lookup(p), *head;
 
@@ -282,6 +280,11 @@ static struct slab *block_of(const char *func, const void *p)
 	if (!head || !(block_flags(head) & (PG_slab | PG_large))) {
 		kmalloc_report_invalid(func, p,
 				       "not in use (double free or never allocated)");
+		return NULL;
+	}
+	if (!(block_flags(head) & want)) {
+		kmalloc_report_invalid(func, p,
+				       "a large kmalloc block, not a cache object");
 		return NULL;
 	}
 	return head;
@@ -304,7 +307,7 @@ void kfree_slow(const void *p)
 		os_unmap((void *)p, len);
 		return;
 	}
-	head = block_of("kfree", p);
+	head = kmalloc_block_of("kfree", p, PG_slab | PG_large);
 	if (!head)
 		return;
 	if (block_flags(head) & PG_slab) {
@@ -333,7 +336,7 @@ size_t kmalloc_ksize(const void *p)
 			kmalloc_report_invalid("ksize", p, "not allocated by uslub");
 		return len;
 	}
-	head = block_of("ksize", p);
+	head = kmalloc_block_of("ksize", p, PG_slab | PG_large);
 	if (!head)
 		return 0;
 	if (block_flags(head) & PG_large) {

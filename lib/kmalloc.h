@@ -32,6 +32,10 @@ size_t kmalloc_ksize(const void *p);
 /* Bytes in large blocks and huge mappings (meminfo), and their counts. */
 void kmalloc_large_stats(unsigned long *large_bytes, unsigned long *huge_bytes);
 
+/* The head of the live block holding p, if it is of a kind in want
+ * (PG_slab, PG_large); otherwise NULL after reporting what p is. */
+struct slab *kmalloc_block_of(const char *func, const void *p, uint32_t want);
+
 /* Reports a pointer uslub cannot free; aborts when abort_on_error. */
 void kmalloc_report_invalid(const char *func, const void *p, const char *what);
 

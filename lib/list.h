@@ -53,19 +53,6 @@ static inline void list_del(struct list_head *e)
 	e->prev = e;
 }
 
-/* Moves every entry of @from to the tail of @to; @from ends empty. */
-static inline void list_splice_tail_init(struct list_head *from,
-					 struct list_head *to)
-{
-	if (list_empty(from))
-		return;
-	from->next->prev = to->prev;
-	to->prev->next = from->next;
-	from->prev->next = to;
-	to->prev = from->prev;
-	list_init(from);
-}
-
 #define list_entry(ptr, type, member)	container_of(ptr, type, member)
 #define list_first_entry(h, type, member) list_entry((h)->next, type, member)
 

@@ -18,15 +18,12 @@ void *os_map(size_t size);			/* page aligned, NULL on failure */
 int os_unmap(void *addr, size_t size);
 /* Give the pages back; the range stays mapped and reads as zero. */
 int os_discard(void *addr, size_t size);
-/* Ask for transparent huge pages on a range (hint; errors ignored). */
-void os_hint_hugepages(void *addr, size_t size);
 
 /* write(2) all of buf, retrying on EINTR and short writes: 0 or errno. */
 int os_write_all(int fd, const void *buf, size_t len);
 
 unsigned int os_ncpus(void);			/* CPUs this process may run on */
 uint64_t os_now_ms(void);			/* monotonic, coarse */
-long os_gettid(void);
 /* Resident set size of this process in bytes (from /proc/self/statm). */
 size_t os_rss_bytes(void);
 /* The process's environment, read without getenv (which may allocate in

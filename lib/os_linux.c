@@ -10,7 +10,6 @@
 #include <sched.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -72,14 +71,6 @@ int os_discard(void *addr, size_t size)
 	return ret;
 }
 
-void os_hint_hugepages(void *addr, size_t size)
-{
-	int saved = errno;
-
-	madvise(addr, size, MADV_HUGEPAGE);
-	errno = saved;
-}
-
 int os_write_all(int fd, const void *buf, size_t len)
 {
 	int saved = errno, ret = 0;
@@ -119,11 +110,6 @@ uint64_t os_now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-long os_gettid(void)
-{
-	return syscall(SYS_gettid);
 }
 
 static unsigned long parse_ulong(const char *s)

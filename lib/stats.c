@@ -19,6 +19,12 @@ const char *const stat_item_names[NR_SLUB_STAT_ITEMS] = {
 #undef X
 };
 
+/* One slabinfo row's numbers, as the kernel computes them. */
+struct slabinfo_row {
+	unsigned long active_objs, num_objs, active_slabs, num_slabs;
+	unsigned int objsize, objperslab, pagesperslab;
+};
+
 static void row_locked(struct uslub_cache *s, struct slabinfo_row *r)
 {
 	unsigned long slabs = READ_ONCE(s->nr_slabs);
@@ -30,13 +36,6 @@ static void row_locked(struct uslub_cache *s, struct slabinfo_row *r)
 	r->pagesperslab = 1u << s->order;
 	r->active_slabs = slabs;
 	r->num_slabs = slabs;
-}
-
-void stats_slabinfo_row(struct uslub_cache *s, struct slabinfo_row *r)
-{
-	lock_acquire(&slab_mutex);
-	row_locked(s, r);
-	lock_release(&slab_mutex);
 }
 
 int stats_slabinfo_write(int fd)

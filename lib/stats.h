@@ -14,11 +14,4 @@ int stats_meminfo_write(int fd);
 int stats_buddyinfo_write(int fd);
 int stats_counters_write(int fd);
 
-/* One slabinfo row's numbers, as the kernel computes them. */
-struct slabinfo_row {
-	unsigned long active_objs, num_objs, active_slabs, num_slabs;
-	unsigned int objsize, objperslab, pagesperslab;
-};
-void stats_slabinfo_row(struct uslub_cache *s, struct slabinfo_row *r);
-
 #endif /* USLUB_STATS_H */

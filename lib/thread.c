@@ -29,7 +29,6 @@ _Static_assert(sizeof(struct thread_cache) <= (PAGE_SIZE << TC_ORDER),
 static struct thread_cache **registry[THREAD_DIR];	/* under slab_mutex */
 static uint64_t idx_used[MAX_THREADS / 64];		/* under slab_mutex */
 static unsigned int registry_high;			/* under slab_mutex */
-static unsigned long registry_live;			/* under slab_mutex */
 static pthread_key_t exit_key;
 static bool exit_key_ready;				/* under slab_mutex */
 
@@ -86,10 +85,6 @@ unsigned int thread_registry_end(void)
 	return registry_high;
 }
 
-unsigned long thread_registry_live(void)
-{
-	return registry_live;
-}
 
 /* ---- Creation -------------------------------------------------------- */
 
@@ -132,7 +127,6 @@ static bool register_locked(struct thread_cache *tc)
 	}
 	tc->idx = (unsigned int)idx;
 	registry_high = MAX(registry_high, (unsigned int)idx + 1);
-	registry_live++;
 	if (!exit_key_ready && pthread_key_create(&exit_key,
 						  thread_exit_destructor) == 0)
 		exit_key_ready = true;
@@ -172,7 +166,6 @@ static void thread_release(struct thread_cache *tc)
 	page_cache_drain(&tc->pcache);
 	registry[tc->idx / THREAD_CHUNK][tc->idx % THREAD_CHUNK] = NULL;
 	idx_used[tc->idx / 64] &= ~(1ULL << (tc->idx % 64));
-	registry_live--;
 	lock_release(&slab_mutex);
 	thread_cache = &thread_cache_empty;
 	thread_cache_free(tc);

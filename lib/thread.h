@@ -34,6 +34,5 @@ void thread_cache_exit(void);
 /* Registry, under slab_mutex: the live thread caches by index. */
 struct thread_cache *thread_registry_get(unsigned int idx);
 unsigned int thread_registry_end(void);	/* one past the highest index */
-unsigned long thread_registry_live(void);
 
 #endif /* USLUB_THREAD_H */

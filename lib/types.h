@@ -50,7 +50,6 @@
 #define PG_large		0x02u	/* head of a large kmalloc block */
 #define PG_buddy		0x04u	/* head of a free buddy block */
 #define PG_dirty		0x08u	/* free block whose pages may be resident */
-#define PG_cached		0x20u	/* in a thread's page cache */
 
 /* ---- struct slab: the page descriptor -------------------------------- */
 
@@ -77,7 +76,6 @@ struct slab {
 	union {
 		struct uslub_cache *cache;	/* slab: immutable while a slab */
 		uint64_t free_time;		/* free block: dirty since (ms) */
-		size_t large_size;		/* large block: requested size */
 	};
 	/* slab: s->partial, under list_lock; free block: buddy free area */
 	struct list_head slab_list;
@@ -209,7 +207,6 @@ struct uslub_cache {
 	/* counters of exited threads, under slab_mutex */
 	unsigned long stat_dead[NR_SLUB_STAT_ITEMS];
 	struct list_head list;		/* slab_caches, under slab_mutex */
-	bool dead;			/* destroyed; under slab_mutex */
 };
 
 #endif /* USLUB_TYPES_H */
