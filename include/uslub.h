@@ -73,6 +73,53 @@ USLUB_API size_t uslub_ksize(const void *p);
 /* The size uslub_kmalloc(size) really provides. */
 USLUB_API size_t uslub_kmalloc_size_roundup(size_t size);
 
+/*
+ * The C library's malloc family, with glibc 2.36's documented behaviour:
+ * failure returns NULL with errno ENOMEM (EINVAL from posix_memalign, which
+ * returns the error instead and leaves *memptr alone); uslub_malloc(0) is a
+ * unique pointer that can be freed; results of 16 bytes or more are 16-byte
+ * aligned; uslub_free preserves errno.  A pointer uslub did not hand out is
+ * reported on stderr with the function's name, then abort (default) or
+ * ignored (USLUB_OPTIONS=abort_on_error=0).  The preload library maps the
+ * libc names onto these.  Memory from either family may be freed by the
+ * other: uslub_free(uslub_kmalloc(n)) is fine.
+ */
+USLUB_API void *uslub_malloc(size_t size);
+USLUB_API void uslub_free(void *p);
+USLUB_API void *uslub_calloc(size_t nmemb, size_t size);
+USLUB_API void *uslub_realloc(void *p, size_t size);
+USLUB_API void *uslub_reallocarray(void *p, size_t nmemb, size_t size);
+USLUB_API int uslub_posix_memalign(void **memptr, size_t align, size_t size);
+USLUB_API void *uslub_aligned_alloc(size_t align, size_t size);
+USLUB_API void *uslub_memalign(size_t align, size_t size);
+USLUB_API void *uslub_valloc(size_t size);
+USLUB_API void *uslub_pvalloc(size_t size);
+/* The bytes usable at p (>= the size asked for), 0 for NULL. */
+USLUB_API size_t uslub_usable_size(const void *p);
+/* Give every free page back to the OS now (glibc's malloc_trim): flushes
+ * the calling thread's caches, shrinks every cache and purges free pages.
+ * 1 if memory was released, else 0.  pad is ignored. */
+USLUB_API int uslub_malloc_trim(size_t pad);
+
+/* Heap totals in bytes (the source of mallinfo2). */
+struct uslub_heap_stats {
+	size_t mapped;		/* reserved from the OS and touched, ever */
+	size_t resident;	/* the process's RSS */
+	size_t allocated;	/* in objects and blocks handed out */
+	size_t slab_bytes;	/* in slabs (objects, free or not) */
+	size_t slab_free;	/* of those, in free objects */
+	size_t page_free;	/* in free buddy blocks, not yet given back */
+	size_t large_bytes;	/* in large buddy blocks handed out */
+	size_t huge_bytes;	/* in huge mappings */
+	size_t huge_count;	/* number of huge mappings */
+	size_t released;	/* given back to the OS, ever */
+	size_t free_blocks;	/* free buddy blocks */
+};
+USLUB_API void uslub_heap_stats_get(struct uslub_heap_stats *st);
+/* glibc's malloc_stats format ("Arena 0:", "system bytes = ...") followed
+ * by uslub's summary line; 0 or -1 with errno. */
+USLUB_API int uslub_malloc_stats_write(int fd);
+
 /* Statistics, in the formats of the kernel's files.  0 or -1 with errno. */
 USLUB_API int uslub_slabinfo_write(int fd);	/* /proc/slabinfo 2.1 */
 USLUB_API int uslub_meminfo_write(int fd);	/* Slab:, SReclaimable:, SUnreclaim: (kB) */

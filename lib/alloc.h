@@ -28,7 +28,12 @@ void cache_free_slow(struct uslub_cache *s, void *obj);
  * with a live state: the common slow free, kept short. */
 void cache_free_remote(struct uslub_cache *s, struct kmem_cache_cpu *c,
 		       struct slab *d, void *obj);
-void kfree_remote(struct kmem_cache_cpu *c, struct slab *d, const void *p);
+void kfree_remote(struct kmem_cache_cpu *c, struct slab *d, const void *p,
+		  const char *func);
+/* cache_free_slow and kfree_slow, reporting a bad pointer under func's
+ * name (free, kfree, cache_free, ...); s NULL: any cache. */
+void cache_free_checked(const char *func, struct uslub_cache *s, void *obj);
+void kfree_checked(const char *func, const void *p);
 
 static __always_inline void *cpu_pop(struct kmem_cache_cpu *c)
 {
@@ -42,10 +47,13 @@ static __always_inline void *cpu_pop(struct kmem_cache_cpu *c)
 }
 
 /*
- * Is p an object start of c's cpu slab?  One subtraction and compare for
+ * Is p an object start of c's cpu slab, and not the head of its freelist?  One subtraction and compare for
  * the range, a multiply by the reciprocal for the object boundary: an
  * interior or stray pointer is never pushed onto the freelist.  The
  * 64-bit multiply is exact because off < 2^22 (limit) and size >= 8.
+ * The last test is SLUB's naive double-free check (set_freepointer under
+ * CONFIG_SLAB_FREELIST_HARDENED): freeing the object just freed would
+ * make the freelist a cycle; the slow path reports it.
  */
 static __always_inline bool cpu_owns(const struct kmem_cache_cpu *c,
 				     const void *p)
@@ -53,7 +61,7 @@ static __always_inline bool cpu_owns(const struct kmem_cache_cpu *c,
 	uintptr_t off = (uintptr_t)p - c->base;
 	uint64_t idx = (off * c->reciprocal) >> RECIPROCAL_SHIFT;
 
-	return off < c->limit && idx * c->size == off;
+	return off < c->limit && idx * c->size == off && p != c->freelist;
 }
 
 static __always_inline void cpu_push(struct kmem_cache_cpu *c, void *obj)
@@ -115,7 +123,8 @@ static __always_inline void *kmalloc_fast(size_t size, uslub_gfp_t gfp)
 	return kmalloc_slow(size, gfp);
 }
 
-static __always_inline void kfree_fast(const void *p)
+/* kfree and free: func names the caller in reports. */
+static __always_inline void kfree_fast_as(const void *p, const char *func)
 {
 	uintptr_t base = pagemap_region(p);
 	struct slab *d;
@@ -129,11 +138,16 @@ static __always_inline void kfree_fast(const void *p)
 			return;
 		}
 		if (d->cpu_off && c->cache) {	/* kmalloc slab, live thread */
-			kfree_remote(c, d, p);
+			kfree_remote(c, d, p, func);
 			return;
 		}
 	}
-	kfree_slow(p);
+	kfree_checked(func, p);
+}
+
+static __always_inline void kfree_fast(const void *p)
+{
+	kfree_fast_as(p, "kfree");
 }
 
 #endif /* USLUB_ALLOC_H */

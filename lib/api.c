@@ -8,6 +8,7 @@
 
 #include "alloc.h"
 #include "init.h"
+#include "malloc_abi.h"
 #include "stats.h"
 
 USLUB_API struct uslub_cache *uslub_cache_create(const char *name, size_t size,
@@ -124,6 +125,80 @@ USLUB_API void *uslub_krealloc(const void *p, size_t size, uslub_gfp_t gfp)
 		memset((char *)n + old, 0, size - old);
 	kfree_fast(p);
 	return n;
+}
+
+/* The malloc family: one line each over malloc_abi.h, which preload/ uses too. */
+USLUB_API void *uslub_malloc(size_t size)
+{
+	return malloc_fast(size);
+}
+
+USLUB_API void uslub_free(void *p)
+{
+	free_fast(p);
+}
+
+USLUB_API void *uslub_calloc(size_t nmemb, size_t size)
+{
+	return malloc_calloc(nmemb, size);
+}
+
+USLUB_API void *uslub_realloc(void *p, size_t size)
+{
+	return malloc_realloc(p, size);
+}
+
+USLUB_API void *uslub_reallocarray(void *p, size_t nmemb, size_t size)
+{
+	return malloc_reallocarray(p, nmemb, size);
+}
+
+USLUB_API int uslub_posix_memalign(void **memptr, size_t align, size_t size)
+{
+	return malloc_posix_memalign(memptr, align, size);
+}
+
+USLUB_API void *uslub_aligned_alloc(size_t align, size_t size)
+{
+	return malloc_memalign(align, size);
+}
+
+USLUB_API void *uslub_memalign(size_t align, size_t size)
+{
+	return malloc_memalign(align, size);
+}
+
+USLUB_API void *uslub_valloc(size_t size)
+{
+	return malloc_valloc(size);
+}
+
+USLUB_API void *uslub_pvalloc(size_t size)
+{
+	return malloc_pvalloc(size);
+}
+
+USLUB_API size_t uslub_usable_size(const void *p)
+{
+	return malloc_usable_size_of(p);
+}
+
+USLUB_API int uslub_malloc_trim(size_t pad)
+{
+	(void)pad;
+	return malloc_trim_all();
+}
+
+USLUB_API void uslub_heap_stats_get(struct uslub_heap_stats *st)
+{
+	init_ensure();
+	stats_heap_get(st);
+}
+
+USLUB_API int uslub_malloc_stats_write(int fd)
+{
+	init_ensure();
+	return stats_malloc_stats_write(fd);
 }
 
 USLUB_API int uslub_slabinfo_write(int fd)

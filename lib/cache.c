@@ -190,23 +190,26 @@ void *cache_alloc_slow(struct uslub_cache *s, uslub_gfp_t gfp)
 	return p;
 }
 
-/* The slab of obj if obj is an object start of cache s; else reports. */
-static struct slab *object_slab(struct uslub_cache *s, const void *obj)
+/* The slab of obj if obj is an object start of cache s (any cache when
+ * s is NULL: kfree, free); else reports under func's name. */
+static struct slab *object_slab(const char *func, struct uslub_cache *s,
+				const void *obj)
 {
-	struct slab *head = kmalloc_block_of("cache_free", obj, PG_slab);
+	struct slab *head = kmalloc_block_of(func, obj, PG_slab);
 
 	if (!head)
 		return NULL;
-	if (head->cache != s) {
-		log_error("cache %s: cache_free: object %p belongs to cache %s",
-			  s->name, obj, head->cache->name);
-		kmalloc_report_invalid("cache_free", obj, "wrong cache");
+	if (s && head->cache != s) {
+		log_error("cache %s: %s: object %p belongs to cache %s",
+			  s->name, func, obj, head->cache->name);
+		kmalloc_report_invalid(func, obj, "wrong cache");
 		return NULL;
 	}
+	s = head->cache;
 	if (slab_object_index(s, head, obj) < 0) {
-		log_error("cache %s: cache_free: %p is not the start of an object",
-			  s->name, obj);
-		kmalloc_report_invalid("cache_free", obj, "not an object start");
+		log_error("cache %s: %s: %p is not the start of an object",
+			  s->name, func, obj);
+		kmalloc_report_invalid(func, obj, "not an object start");
 		return NULL;
 	}
 	return head;
@@ -218,8 +221,9 @@ __noinline void cache_free_remote(struct uslub_cache *s,
 {
 	struct slab *slab = d->head;
 
+	/* Our own cpu slab here means obj heads its freelist: double free. */
 	if (unlikely(!slab || !(block_flags(slab) & PG_slab) || slab->cache != s ||
-		     !slab_is_object_start(s, obj))) {
+		     slab == c->slab || !slab_is_object_start(s, obj))) {
 		cache_free_slow(s, obj);	/* reports what is wrong */
 		return;
 	}
@@ -227,13 +231,13 @@ __noinline void cache_free_remote(struct uslub_cache *s,
 }
 
 __noinline void kfree_remote(struct kmem_cache_cpu *c, struct slab *d,
-			     const void *p)
+			     const void *p, const char *func)
 {
 	struct uslub_cache *s = c->cache;
 	struct slab *slab = d->head;
 
-	if (unlikely(!slab_is_object_start(s, p))) {
-		kfree_slow(p);			/* reports what is wrong */
+	if (unlikely(slab == c->slab || !slab_is_object_start(s, p))) {
+		kfree_checked(func, p);		/* reports what is wrong */
 		return;
 	}
 	slab_free_slow(s, c, &thread_cache->pcache, slab, (void *)p,
@@ -241,21 +245,30 @@ __noinline void kfree_remote(struct kmem_cache_cpu *c, struct slab *d,
 }
 
 /*
- * A free the fast paths could not do: no cpu slot or thread state yet, or
- * a pointer that needs checking.  Also the entry for kfree of objects of
- * user caches.
+ * A free the fast paths could not do: no cpu slot or thread state yet, a
+ * pointer that needs checking, or an object at the head of its cpu
+ * freelist (a double free).  Also the entry for kfree of objects of user
+ * caches (s NULL: any cache).  A thread past its exit flush frees without
+ * a new thread state: glibc frees dynamic TLS after the key destructors.
  */
-void cache_free_slow(struct uslub_cache *s, void *obj)
+void cache_free_checked(const char *func, struct uslub_cache *s, void *obj)
 {
-	struct slab *slab = object_slab(s, obj);
-	struct thread_cache *tc;
-	struct kmem_cache_cpu *c, tmp;
+	struct slab *slab = object_slab(func, s, obj);
+	struct thread_cache *tc = NULL;
+	struct kmem_cache_cpu *c = NULL, tmp;
 
 	if (!slab)
 		return;
-	c = cache_cpu_get(s, &tc);
+	s = slab->cache;
+	if (!thread_exited || thread_cache->live)
+		c = cache_cpu_get(s, &tc);
 	if (likely(c) && cpu_owns(c, obj)) {
 		cpu_push(c, obj);
+		return;
+	}
+	if (c && obj == c->freelist) {
+		log_error("cache %s: %s: double free of %p", s->name, func, obj);
+		kmalloc_report_invalid(func, obj, "double free (already free)");
 		return;
 	}
 	if (unlikely(!c)) {
@@ -269,6 +282,11 @@ void cache_free_slow(struct uslub_cache *s, void *obj)
 		return;
 	}
 	slab_free_slow(s, c, &tc->pcache, slab, obj, obj, 1);
+}
+
+void cache_free_slow(struct uslub_cache *s, void *obj)
+{
+	cache_free_checked("cache_free", s, obj);
 }
 
 /* ---- Statistics ------------------------------------------------------ */

@@ -8,18 +8,29 @@
 #include <stdlib.h>
 
 #include "cache.h"
+#include "fork.h"
 #include "init.h"
 #include "kmalloc.h"
 #include "log.h"
 #include "options.h"
 #include "os.h"
 #include "page_alloc.h"
+#include "stats.h"
 #include "assert.h"
 
 unsigned int uslub_ncpus = 1;
 bool init_complete;
 
-static struct lock init_lock = LOCK_INITIALIZER;
+struct lock init_lock = LOCK_INITIALIZER;
+/* init ran before libc set environ: the constructor reads the options */
+static bool options_pending;			/* under init_lock */
+
+static void options_apply(void)
+{
+	options_pending = !os_environ_ready();
+	options_parse(os_getenv("USLUB_OPTIONS"));
+	page_set_decay_ms(uslub_opt.decay_ms);
+}
 
 void init_slow(void)
 {
@@ -29,23 +40,37 @@ void init_slow(void)
 		return;
 	}
 	uslub_ncpus = os_ncpus();
-	options_parse(os_getenv("USLUB_OPTIONS"));
-	page_set_decay_ms(uslub_opt.decay_ms);
+	options_apply();
 	cache_setup(&kmem_cache_cache, "kmem_cache", sizeof(struct uslub_cache),
 		    0, USLUB_HWCACHE_ALIGN, NULL, 0);
 	cache_register(&kmem_cache_cache);
 	kmalloc_init();
 	if (uslub_opt.verbose)
-		log_error("initialised: %u cpus, decay_ms=%lu, abort_on_error=%d",
-			  uslub_ncpus, uslub_opt.decay_ms,
-			  (int)uslub_opt.abort_on_error);
+		log_error("initialised: %u cpus, decay_ms=%lu, abort_on_error=%d, "
+			  "thp=%d, stats=%d", uslub_ncpus, uslub_opt.decay_ms,
+			  (int)uslub_opt.abort_on_error, uslub_opt.thp,
+			  (int)uslub_opt.stats);
 	__atomic_store_n(&init_complete, true, __ATOMIC_RELEASE);
 	lock_release(&init_lock);
+	/* After the heap works: pthread_atfork may allocate. */
+	fork_register();
 }
 
 __attribute__((constructor)) static void uslub_constructor(void)
 {
 	init_ensure();
+	lock_acquire(&init_lock);
+	if (options_pending)
+		options_apply();
+	lock_release(&init_lock);
+}
+
+/* USLUB_OPTIONS=stats: the statistics when the program exits normally.
+ * Destructors of a preloaded library run after the program's own. */
+__attribute__((destructor)) static void uslub_destructor(void)
+{
+	if (uslub_opt.stats && __atomic_load_n(&init_complete, __ATOMIC_ACQUIRE))
+		stats_exit_report();
 }
 
 void uslub_assert_fail(const char *expr, const char *file, int line,

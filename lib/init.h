@@ -8,7 +8,11 @@
 
 #include <stdbool.h>
 
+#include "lock.h"
+
 extern unsigned int uslub_ncpus;	/* immutable after init */
+
+extern struct lock init_lock;		/* serialises init_slow; fork.c */
 
 void init_slow(void);
 extern bool init_complete;		/* load_acquire */

@@ -95,7 +95,7 @@ struct huge_entry {
 	size_t size;
 };
 
-static struct lock huge_lock = LOCK_INITIALIZER;
+struct lock huge_lock = LOCK_INITIALIZER;
 static struct huge_entry *huge_table;	/* under huge_lock */
 static size_t huge_cap, huge_count;	/* under huge_lock */
 static unsigned long huge_bytes;	/* under huge_lock */
@@ -170,11 +170,16 @@ static void huge_remove_locked(size_t i)
 	}
 }
 
-static void *huge_alloc(size_t size)
+/* A mapping of its own for size bytes, aligned to align (a power of two;
+ * page alignment when smaller). */
+static void *huge_alloc_aligned(size_t size, size_t align)
 {
 	size_t len = ALIGN_UP(size, PAGE_SIZE);
-	void *p = os_map(len);
+	void *p;
 
+	if (len < size)
+		return NULL;
+	p = align > PAGE_SIZE ? os_reserve_aligned(len, align) : os_map(len);
 	if (!p)
 		return NULL;
 	lock_acquire(&huge_lock);
@@ -186,6 +191,37 @@ static void *huge_alloc(size_t size)
 	huge_insert_locked((uintptr_t)p, len);
 	lock_release(&huge_lock);
 	return p;
+}
+
+static void *huge_alloc(size_t size)
+{
+	return huge_alloc_aligned(size, PAGE_SIZE);
+}
+
+/*
+ * Resize the huge block at p (len bytes) to size bytes, moving it if the
+ * kernel must (mremap: no copy, the pages move).  NULL if p is not a huge
+ * block or the kernel refuses; p is then unchanged.
+ */
+void *kmalloc_huge_resize(void *p, size_t size)
+{
+	size_t len = ALIGN_UP(size, PAGE_SIZE);
+	void *n = NULL;
+	long i;
+
+	lock_acquire(&huge_lock);
+	i = huge_find_locked((uintptr_t)p);
+	if (i >= 0 && len >= size) {
+		size_t old = huge_table[i].size;
+
+		n = os_remap(p, old, len);
+		if (n) {
+			huge_remove_locked((size_t)i);
+			huge_insert_locked((uintptr_t)n, len);
+		}
+	}
+	lock_release(&huge_lock);
+	return n;
 }
 
 /* Size of the huge block at p, 0 if p is not one.  Removes it if asked. */
@@ -209,10 +245,14 @@ static size_t huge_lookup(const void *p, bool remove)
 
 static unsigned long large_bytes;	/* atomic */
 
-static void *large_alloc(size_t size)
+/* Buddy blocks are aligned to their size: regions are 1 GiB aligned and
+ * their descriptor pages fill whole top-order blocks. */
+_Static_assert(REGION_META_PAGES % (1UL << MAX_ORDER) == 0,
+	       "buddy blocks are naturally aligned");
+
+static void *large_alloc_order(unsigned int order)
 {
 	struct thread_cache *tc = thread_cache_get();
-	unsigned int order = get_order(size);
 	struct slab *b = page_alloc(tc ? &tc->pcache : NULL, order);
 
 	if (!b)
@@ -221,6 +261,21 @@ static void *large_alloc(size_t size)
 	block_set_flags(b, PG_large);
 	atomic_add(large_bytes, PAGE_SIZE << order);
 	return page_address(b);
+}
+
+static void *large_alloc(size_t size)
+{
+	return large_alloc_order(get_order(size));
+}
+
+unsigned long kmalloc_huge_count(void)
+{
+	unsigned long n;
+
+	lock_acquire(&huge_lock);
+	n = huge_count;
+	lock_release(&huge_lock);
+	return n;
 }
 
 void kmalloc_large_stats(unsigned long *large, unsigned long *huge)
@@ -290,7 +345,13 @@ struct slab *kmalloc_block_of(const char *func, const void *p, uint32_t want)
 	return head;
 }
 
-void kfree_slow(const void *p)
+/*
+ * Every free that is not a push onto the thread's own cpu slab of a
+ * kmalloc class ends here, and every invalid pointer: reported under
+ * func's name.  A thread past its exit flush gets no new thread state
+ * for a free (see cache_free_checked).
+ */
+void kfree_checked(const char *func, const void *p)
 {
 	struct slab *head;
 	struct thread_cache *tc;
@@ -301,29 +362,36 @@ void kfree_slow(const void *p)
 	if (!pagemap_region(p)) {
 		len = huge_lookup(p, true);
 		if (!len) {
-			kmalloc_report_invalid("kfree", p, "not allocated by uslub");
+			kmalloc_report_invalid(func, p, "not allocated by uslub");
 			return;
 		}
 		os_unmap((void *)p, len);
 		return;
 	}
-	head = kmalloc_block_of("kfree", p, PG_slab | PG_large);
+	head = kmalloc_block_of(func, p, PG_slab | PG_large);
 	if (!head)
 		return;
 	if (block_flags(head) & PG_slab) {
-		cache_free_slow(head->cache, (void *)p);
+		cache_free_checked(func, NULL, (void *)p);
 		return;
 	}
 	if (p != page_address(head)) {
-		kmalloc_report_invalid("kfree", p, "inside a large block, not its start");
+		kmalloc_report_invalid(func, p, "inside a large block, not its start");
 		return;
 	}
-	tc = thread_cache_get();
+	tc = thread_exited ? thread_cache : thread_cache_get();
+	if (tc && !tc->live)
+		tc = NULL;
 	atomic_add(large_bytes, -(PAGE_SIZE << head->order));
 	page_free(tc ? &tc->pcache : NULL, head, head->order);
 }
 
-size_t kmalloc_ksize(const void *p)
+void kfree_slow(const void *p)
+{
+	kfree_checked("kfree", p);
+}
+
+size_t kmalloc_ksize_checked(const char *func, const void *p)
 {
 	struct slab *head;
 
@@ -333,22 +401,62 @@ size_t kmalloc_ksize(const void *p)
 		size_t len = huge_lookup(p, false);
 
 		if (!len)
-			kmalloc_report_invalid("ksize", p, "not allocated by uslub");
+			kmalloc_report_invalid(func, p, "not allocated by uslub");
 		return len;
 	}
-	head = kmalloc_block_of("ksize", p, PG_slab | PG_large);
+	head = kmalloc_block_of(func, p, PG_slab | PG_large);
 	if (!head)
 		return 0;
 	if (block_flags(head) & PG_large) {
 		if (p == page_address(head))
 			return PAGE_SIZE << head->order;
-		kmalloc_report_invalid("ksize", p,
+		kmalloc_report_invalid(func, p,
 				       "inside a large block, not its start");
 		return 0;
 	}
 	if (slab_object_index(head->cache, head, p) < 0) {
-		kmalloc_report_invalid("ksize", p, "not the start of an object");
+		kmalloc_report_invalid(func, p, "not the start of an object");
 		return 0;
 	}
 	return head->cache->object_size;
+}
+
+size_t kmalloc_ksize(const void *p)
+{
+	return kmalloc_ksize_checked("ksize", p);
+}
+
+/*
+ * size bytes aligned to align (a power of two, 32 .. 2^32): the smallest
+ * kmalloc class that is a multiple of align (slabs are page aligned, so
+ * its objects are aligned), else a buddy block of at least align bytes
+ * (blocks are aligned to their size), else a mapping of its own.
+ */
+void *kmalloc_aligned(size_t size, size_t align, uslub_gfp_t gfp)
+{
+	unsigned int i, order;
+	void *p = NULL;
+
+	init_ensure();
+	if (size <= SMALL_MAX && align <= PAGE_SIZE) {
+		for (i = 1; i < NR_KMALLOC; i++)
+			if (class_size[i] >= size && !(class_size[i] & (align - 1)))
+				break;
+		if (i < NR_KMALLOC) {
+			p = kmalloc_fast(class_size[i], gfp);
+			USLUB_BUG_ON(p && ((uintptr_t)p & (align - 1)));
+			return p;
+		}
+	}
+	order = get_order(MAX(size, align));
+	if (size <= KMALLOC_MAX_SIZE && order <= MAX_ORDER) {
+		p = large_alloc_order(order);
+		if (p && (gfp & USLUB_GFP_ZERO))
+			memset(p, 0, PAGE_SIZE << order);
+	} else if (size <= KMALLOC_MAX_SIZE) {
+		p = huge_alloc_aligned(size, align);
+	}
+	if (!p)
+		errno = ENOMEM;
+	return p;
 }

@@ -28,9 +28,19 @@ size_t kmalloc_size_roundup(size_t size);
 void *kmalloc_slow(size_t size, uslub_gfp_t gfp);
 void kfree_slow(const void *p);
 size_t kmalloc_ksize(const void *p);
+/* ksize, reporting a bad pointer under func's name. */
+size_t kmalloc_ksize_checked(const char *func, const void *p);
+/* size bytes aligned to align (power of two, <= 2^32); NULL + ENOMEM. */
+void *kmalloc_aligned(size_t size, size_t align, uslub_gfp_t gfp);
+/* Grow or shrink a huge block in place or by moving its pages; NULL if p
+ * is not a huge block or the kernel refuses (p unchanged). */
+void *kmalloc_huge_resize(void *p, size_t size);
+
+extern struct lock huge_lock;	/* the fork protocol takes it */
 
 /* Bytes in large blocks and huge mappings (meminfo), and their counts. */
 void kmalloc_large_stats(unsigned long *large_bytes, unsigned long *huge_bytes);
+unsigned long kmalloc_huge_count(void);
 
 /* The head of the live block holding p, if it is of a kind in want
  * (PG_slab, PG_large); otherwise NULL after reporting what p is. */

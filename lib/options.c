@@ -11,6 +11,8 @@ struct uslub_options uslub_opt = {
 	.decay_ms = 250,
 	.abort_on_error = true,
 	.verbose = false,
+	.stats = false,
+	.thp = -1,
 };
 
 static bool parse_ulong(const char *v, size_t len, unsigned long *out)
@@ -57,6 +59,24 @@ static bool option_set(const char *k, size_t klen, const char *v, size_t vlen)
 		return parse_bool(v, vlen, &uslub_opt.abort_on_error);
 	if (key_is(k, klen, "verbose"))
 		return parse_bool(v, vlen, &uslub_opt.verbose);
+	if (key_is(k, klen, "stats"))
+		return parse_bool(v, vlen, &uslub_opt.stats);
+	if (key_is(k, klen, "thp")) {
+		bool on;
+
+		if (vlen == 0 || !parse_bool(v, vlen, &on))
+			return false;
+		uslub_opt.thp = on;
+		return true;
+	}
+	if (key_is(k, klen, "stats_file")) {
+		if (vlen == 0 || vlen >= sizeof(uslub_opt.stats_file))
+			return false;
+		memcpy(uslub_opt.stats_file, v, vlen);
+		uslub_opt.stats_file[vlen] = '\0';
+		uslub_opt.stats = true;
+		return true;
+	}
 	return false;
 }
 

@@ -12,6 +12,10 @@ struct uslub_options {
 					 * MADV_DONTNEED; 0 = at once */
 	bool abort_on_error;		/* invalid free etc.: abort (1) or go on */
 	bool verbose;			/* report options and init on stderr */
+	bool stats;			/* statistics at exit (stderr or file) */
+	int thp;			/* -1 as the system says, 0 never
+					 * (MADV_NOHUGEPAGE), 1 ask for them */
+	char stats_file[256];		/* "": stderr; "%p" becomes the pid */
 };
 
 extern struct uslub_options uslub_opt;

@@ -16,6 +16,12 @@
 void *os_reserve_aligned(size_t size, size_t align);
 void *os_map(size_t size);			/* page aligned, NULL on failure */
 int os_unmap(void *addr, size_t size);
+/* Resize a mapping from os_map, moving it if needed (mremap MAYMOVE).
+ * The new address, or NULL with the old mapping unchanged. */
+void *os_remap(void *addr, size_t old_size, size_t new_size);
+/* Transparent huge pages for a range: 1 asks for them (MADV_HUGEPAGE),
+ * 0 refuses them (MADV_NOHUGEPAGE). */
+int os_hugepages(void *addr, size_t size, int on);
 /* Give the pages back; the range stays mapped and reads as zero. */
 int os_discard(void *addr, size_t size);
 
@@ -26,8 +32,19 @@ unsigned int os_ncpus(void);			/* CPUs this process may run on */
 uint64_t os_now_ms(void);			/* monotonic, coarse */
 /* Resident set size of this process in bytes (from /proc/self/statm). */
 size_t os_rss_bytes(void);
+/* Peak resident set size in bytes (VmHWM of /proc/self/status), 0 if
+ * unknown. */
+size_t os_peak_rss_bytes(void);
+/* Open path for appending (created 0644): fd, or -errno. */
+int os_open_append(const char *path);
+void os_close(int fd);
+int os_getpid(void);
+/* The program's name (/proc/self/comm) into buf, NUL-terminated. */
+void os_program_name(char *buf, size_t size);
 /* The process's environment, read without getenv (which may allocate in
  * some libcs and is not safe before libc's constructors ran). */
 const char *os_getenv(const char *name);
+/* False before the C library has set up environ (very early malloc). */
+int os_environ_ready(void);
 
 #endif /* USLUB_OS_H */

@@ -71,6 +71,25 @@ int os_discard(void *addr, size_t size)
 	return ret;
 }
 
+void *os_remap(void *addr, size_t old_size, size_t new_size)
+{
+	int saved = errno;
+	void *p = mremap(addr, old_size, new_size, MREMAP_MAYMOVE);
+
+	errno = saved;
+	return p == MAP_FAILED ? NULL : p;
+}
+
+int os_hugepages(void *addr, size_t size, int on)
+{
+	int saved = errno, ret = 0;
+
+	if (madvise(addr, size, on ? MADV_HUGEPAGE : MADV_NOHUGEPAGE) != 0)
+		ret = errno;
+	errno = saved;
+	return ret;
+}
+
 int os_write_all(int fd, const void *buf, size_t len)
 {
 	int saved = errno, ret = 0;
@@ -144,6 +163,81 @@ size_t os_rss_bytes(void)
 	return parse_ulong(p + (*p == ' ')) * PAGE_SIZE;
 }
 
+/* Reads a small /proc file into buf (NUL-terminated): bytes or -1. */
+static ssize_t read_small_file(const char *path, char *buf, size_t size)
+{
+	int saved = errno;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0) {
+		errno = saved;
+		return -1;
+	}
+	n = read(fd, buf, size - 1);
+	close(fd);
+	errno = saved;
+	buf[n > 0 ? n : 0] = '\0';
+	return n;
+}
+
+size_t os_peak_rss_bytes(void)
+{
+	char buf[4096];
+	const char *p;
+
+	if (read_small_file("/proc/self/status", buf, sizeof(buf)) <= 0)
+		return 0;
+	p = strstr(buf, "VmHWM:");
+	if (!p)
+		return 0;
+	for (p += 6; *p == ' ' || *p == '\t'; p++)
+		;
+	return parse_ulong(p) * 1024;
+}
+
+int os_open_append(const char *path)
+{
+	int saved = errno, ret;
+	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+
+	ret = fd < 0 ? -errno : fd;
+	errno = saved;
+	return ret;
+}
+
+void os_close(int fd)
+{
+	int saved = errno;
+
+	close(fd);
+	errno = saved;
+}
+
+int os_getpid(void)
+{
+	return (int)getpid();
+}
+
+void os_program_name(char *buf, size_t size)
+{
+	char tmp[64];
+	ssize_t n = read_small_file("/proc/self/comm", tmp, sizeof(tmp));
+	size_t len;
+
+	if (n <= 0 || size == 0) {
+		if (size)
+			buf[0] = '\0';
+		return;
+	}
+	len = (size_t)n;
+	if (tmp[len - 1] == '\n')
+		len--;
+	len = len < size - 1 ? len : size - 1;
+	memcpy(buf, tmp, len);
+	buf[len] = '\0';
+}
+
 const char *os_getenv(const char *name)
 {
 	size_t len = strlen(name);
@@ -155,4 +249,9 @@ const char *os_getenv(const char *name)
 		if (strncmp(*e, name, len) == 0 && (*e)[len] == '=')
 			return *e + len + 1;
 	return NULL;
+}
+
+int os_environ_ready(void)
+{
+	return environ != NULL;
 }

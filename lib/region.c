@@ -6,6 +6,7 @@
  * lookup valid without synchronisation.  Called with page_lock held.
  */
 #include "region.h"
+#include "options.h"
 #include "os.h"
 
 uintptr_t region_table[REGION_SLOTS];
@@ -27,6 +28,8 @@ struct region *region_create(void)
 		os_unmap(base, REGION_SIZE);
 		return NULL;
 	}
+	if (uslub_opt.thp >= 0)		/* USLUB_OPTIONS=thp=0|1 */
+		os_hugepages(base, REGION_SIZE, uslub_opt.thp);
 	r = &regions[nr_regions];
 	r->base = (uintptr_t)base;
 	r->fresh = REGION_META_PAGES;

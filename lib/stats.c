@@ -10,6 +10,8 @@
 #include "cache.h"
 #include "kmalloc.h"
 #include "log.h"
+#include "options.h"
+#include "os.h"
 #include "page_alloc.h"
 #include "region.h"
 
@@ -127,4 +129,124 @@ int stats_counters_write(int fd)
 	}
 	lock_release(&slab_mutex);
 	return log_buf_flush(&b);
+}
+
+/* ---- Heap totals: mallinfo2, malloc_stats, the exit report ----------- */
+
+void stats_heap_get(struct uslub_heap_stats *h)
+{
+	unsigned long large, huge, huge_count, slab = 0, used = 0;
+	struct page_stats st;
+	struct uslub_cache *s;
+	unsigned int o;
+
+	lock_acquire(&slab_mutex);
+	list_for_each_entry(s, &slab_caches, list) {
+		slab += READ_ONCE(s->nr_slabs) * (PAGE_SIZE << s->order);
+		used += cache_active_objects_locked(s) * s->size;
+	}
+	lock_release(&slab_mutex);
+	kmalloc_large_stats(&large, &huge);
+	huge_count = kmalloc_huge_count();
+	page_get_stats(&st, -1);
+
+	h->slab_bytes = slab;
+	h->slab_free = slab > used ? slab - used : 0;
+	h->large_bytes = large;
+	h->huge_bytes = huge;
+	h->huge_count = huge_count;
+	h->allocated = used + large + huge;
+	h->page_free = st.dirty_pages * PAGE_SIZE;
+	h->released = st.purged_bytes;
+	h->free_blocks = 0;
+	for (o = 0; o < NR_ORDERS; o++)
+		h->free_blocks += st.free[o];
+	/* Touched pages: handed out, or free but not yet given back; their
+	 * descriptors (64 bytes a page) are touched too. */
+	h->mapped = (st.used_pages + st.dirty_pages) *
+		    (PAGE_SIZE + sizeof(struct slab)) + huge;
+	h->resident = os_rss_bytes();
+}
+
+int stats_malloc_stats_write(int fd)
+{
+	struct uslub_heap_stats h;
+	struct log_buf b;
+
+	stats_heap_get(&h);
+	log_buf_init(&b, fd);
+	/* glibc's layout, one arena: tools parse these lines. */
+	log_buf_printf(&b, "Arena 0:\n");
+	log_buf_printf(&b, "system bytes     = %10zu\n", h.mapped - h.huge_bytes);
+	log_buf_printf(&b, "in use bytes     = %10zu\n",
+		       h.allocated - h.huge_bytes);
+	log_buf_printf(&b, "Total (incl. mmap):\n");
+	log_buf_printf(&b, "system bytes     = %10zu\n", h.mapped);
+	log_buf_printf(&b, "in use bytes     = %10zu\n", h.allocated);
+	log_buf_printf(&b, "max mmap regions = %10zu\n", h.huge_count);
+	log_buf_printf(&b, "max mmap bytes   = %10zu\n", h.huge_bytes);
+	stats_summary_line(&b, &h);
+	return log_buf_flush(&b);
+}
+
+void stats_summary_line(struct log_buf *b, const struct uslub_heap_stats *h)
+{
+	log_buf_printf(b, "uslub: summary: in use %zu kB, slabs %zu kB "
+		       "(%zu kB free), large %zu kB, huge %zu kB in %zu "
+		       "mappings, free pages %zu kB, released %zu kB, "
+		       "rss %zu kB, peak rss %zu kB\n",
+		       h->allocated >> 10, h->slab_bytes >> 10,
+		       h->slab_free >> 10, h->large_bytes >> 10,
+		       h->huge_bytes >> 10, h->huge_count, h->page_free >> 10,
+		       h->released >> 10, h->resident >> 10,
+		       os_peak_rss_bytes() >> 10);
+}
+
+/* stats_file with "%p" replaced by the pid. */
+static void stats_file_path(char *buf, size_t size)
+{
+	const char *f = uslub_opt.stats_file;
+	size_t n = 0;
+
+	for (; *f && n + 1 < size; f++) {
+		if (f[0] == '%' && f[1] == 'p') {
+			n += log_format(buf + n, size - n, "%d", os_getpid());
+			n = MIN(n, size - 1);
+			f++;
+			continue;
+		}
+		buf[n++] = *f;
+	}
+	buf[n] = '\0';
+}
+
+void stats_exit_report(void)
+{
+	struct uslub_heap_stats h;
+	char path[sizeof(uslub_opt.stats_file) + 16], comm[32];
+	struct log_buf b;
+	int fd = 2;
+
+	if (uslub_opt.stats_file[0]) {
+		stats_file_path(path, sizeof(path));
+		fd = os_open_append(path);
+		if (fd < 0) {
+			log_error("stats_file %s: cannot open (errno %d)", path,
+				  -fd);
+			return;
+		}
+	}
+	os_program_name(comm, sizeof(comm));
+	log_buf_init(&b, fd);
+	log_buf_printf(&b, "uslub: statistics at exit of pid %d (%s)\n",
+		       os_getpid(), comm);
+	log_buf_flush(&b);
+	stats_slabinfo_write(fd);
+	stats_meminfo_write(fd);
+	stats_heap_get(&h);
+	log_buf_init(&b, fd);
+	stats_summary_line(&b, &h);
+	log_buf_flush(&b);
+	if (fd != 2)
+		os_close(fd);
 }

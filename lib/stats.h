@@ -14,4 +14,14 @@ int stats_meminfo_write(int fd);
 int stats_buddyinfo_write(int fd);
 int stats_counters_write(int fd);
 
+struct log_buf;
+/* Heap totals (uslub_heap_stats_get, mallinfo2). */
+void stats_heap_get(struct uslub_heap_stats *h);
+/* glibc's malloc_stats text, then the summary line. */
+int stats_malloc_stats_write(int fd);
+void stats_summary_line(struct log_buf *b, const struct uslub_heap_stats *h);
+/* USLUB_OPTIONS=stats: slabinfo, meminfo and the summary, to stderr or
+ * stats_file. */
+void stats_exit_report(void);
+
 #endif /* USLUB_STATS_H */

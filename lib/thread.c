@@ -21,6 +21,7 @@ struct thread_cache thread_cache_empty = {
 	.idx = THREAD_IDX_NONE,
 };
 __thread_ie struct thread_cache *thread_cache = &thread_cache_empty;
+__thread_ie bool thread_exited;
 
 #define TC_ORDER	2
 _Static_assert(sizeof(struct thread_cache) <= (PAGE_SIZE << TC_ORDER),
@@ -159,16 +160,49 @@ struct thread_cache *thread_cache_get(void)
 
 /* ---- Exit ------------------------------------------------------------ */
 
-static void thread_release(struct thread_cache *tc)
+static void release_locked(struct thread_cache *tc)
 {
-	lock_acquire(&slab_mutex);
 	cache_thread_exit_locked(tc);
 	page_cache_drain(&tc->pcache);
 	registry[tc->idx / THREAD_CHUNK][tc->idx % THREAD_CHUNK] = NULL;
 	idx_used[tc->idx / 64] &= ~(1ULL << (tc->idx % 64));
+}
+
+static void thread_release(struct thread_cache *tc)
+{
+	lock_acquire(&slab_mutex);
+	release_locked(tc);
 	lock_release(&slab_mutex);
 	thread_cache = &thread_cache_empty;
+	thread_exited = true;
 	thread_cache_free(tc);
+}
+
+/*
+ * In the child of fork() only the forking thread exists.  The other
+ * threads' states are orphans: their cpu slabs, partial chains and cached
+ * pages would stay out of use forever.  Flush them as if those threads had
+ * exited.  A thread that was between two steps of a lock-free path at the
+ * fork can at worst leave one object or slab unreachable (a leak, never a
+ * double use): every multi-step change under a lock was waited for by the
+ * fork protocol.
+ */
+void thread_reclaim_others(void)
+{
+	struct thread_cache *self = thread_cache, *tc;
+	unsigned int i;
+
+	lock_acquire(&slab_mutex);
+	for (i = 0; i < registry_high; i++) {
+		tc = thread_registry_get(i);
+		if (!tc || tc == self)
+			continue;
+		release_locked(tc);
+		lock_release(&slab_mutex);	/* page_free may purge */
+		thread_cache_free(tc);
+		lock_acquire(&slab_mutex);
+	}
+	lock_release(&slab_mutex);
 }
 
 static void thread_exit_destructor(void *arg)

@@ -24,12 +24,19 @@ struct thread_cache {
 
 extern __thread_ie struct thread_cache *thread_cache;
 extern struct thread_cache thread_cache_empty;
+/* Set once the thread's state was flushed at exit: later frees (glibc
+ * frees dynamic TLS after the key destructors) get no new state. */
+extern __thread_ie bool thread_exited;
 
 /* The calling thread's live state, created on first use; NULL only if the
  * OS refuses the few pages it needs. */
 struct thread_cache *thread_cache_get(void);
 /* Flush and release the calling thread's state (TLS destructor; tests). */
 void thread_cache_exit(void);
+
+/* fork() child: release the states of the threads that did not survive
+ * the fork (all but the caller's).  Locks must be usable again. */
+void thread_reclaim_others(void);
 
 /* Registry, under slab_mutex: the live thread caches by index. */
 struct thread_cache *thread_registry_get(unsigned int idx);

@@ -1,0 +1,186 @@
+/*
+ * malloc_abi.c - L5: the slow half of the malloc family (malloc_abi.h), with
+ * glibc 2.36's documented behaviour as the contract:
+ *
+ *   - failure returns NULL with errno ENOMEM; posix_memalign returns the
+ *     error and touches neither *memptr nor errno;
+ *   - malloc(0) is a unique pointer (8 usable bytes); every block of 16
+ *     bytes or more is 16-byte aligned (all classes from 16 up are
+ *     multiples of 16 and slabs are page aligned);
+ *   - realloc(p, 0) frees p and returns NULL; realloc failure leaves p;
+ *   - memalign/aligned_alloc round an alignment that is not a power of
+ *     two up to one, as glibc does;
+ *   - a bad pointer is reported under the libc function's name.
+ *
+ * Uses kmalloc (kmalloc.h), the fast paths (alloc.h) and slab.h for trim.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "malloc_abi.h"
+#include "init.h"
+#include "page_alloc.h"
+#include "slab.h"
+
+/* glibc's MALLOC_ALIGNMENT on x86-64. */
+#define MALLOC_ALIGNMENT	16
+
+void *malloc_slow(size_t size)
+{
+	/* malloc(0) is a real, unique block, unlike kmalloc(0). */
+	return kmalloc_slow(size ? size : 1, 0);
+}
+
+void *malloc_calloc(size_t nmemb, size_t size)
+{
+	size_t bytes;
+	void *p;
+
+	if (unlikely(__builtin_mul_overflow(nmemb, size, &bytes))) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	if (likely(bytes - 1 < SMALL_MAX)) {
+		p = malloc_fast(bytes);
+		if (likely(p))
+			memset(p, 0, bytes);
+		return p;
+	}
+	/* Zero or large: kmalloc zeroes what it must (a new mapping is
+	 * already zero). */
+	return kmalloc_slow(bytes ? bytes : 1, USLUB_GFP_ZERO);
+}
+
+/*
+ * Keep the block when the new size fits and wastes less than half of it;
+ * grow or shrink a huge block with mremap (its pages move, nothing is
+ * copied); otherwise allocate, copy and free.
+ */
+void *malloc_realloc(void *p, size_t size)
+{
+	size_t old;
+	void *n;
+
+	if (p == NULL || p == ZERO_SIZE_PTR)
+		return malloc_fast(size);
+	if (size == 0) {
+		free_fast(p);
+		return NULL;
+	}
+	old = kmalloc_ksize_checked("realloc", p);
+	if (unlikely(old == 0)) {		/* reported; p is not ours */
+		errno = EINVAL;
+		return NULL;
+	}
+	if (size <= old && size >= old / 2)
+		return p;
+	if (!pagemap_region(p) && size > (PAGE_SIZE << MAX_ORDER)) {
+		n = kmalloc_huge_resize(p, size);
+		if (n)
+			return n;
+	}
+	if (size <= old && old <= SMALL_MAX)
+		return p;			/* not worth a move */
+	n = malloc_fast(size);
+	if (unlikely(!n))
+		return NULL;
+	memcpy(n, p, MIN(old, size));
+	free_fast(p);
+	return n;
+}
+
+void *malloc_reallocarray(void *p, size_t nmemb, size_t size)
+{
+	size_t bytes;
+
+	if (unlikely(__builtin_mul_overflow(nmemb, size, &bytes))) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return malloc_realloc(p, bytes);
+}
+
+/* align is a power of two here. */
+static void *aligned_alloc_pow2(size_t align, size_t size)
+{
+	if (align <= MALLOC_ALIGNMENT)
+		return malloc_fast(size < align ? align : size);
+	if (align > MALLOC_MAX_ALIGN) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return kmalloc_aligned(size, align, 0);
+}
+
+void *malloc_memalign(size_t align, size_t size)
+{
+	if (align > MALLOC_ALIGNMENT && !is_power_of_2(align)) {
+		if (align > ((size_t)1 << 63)) {	/* glibc: EINVAL */
+			errno = EINVAL;
+			return NULL;
+		}
+		align = roundup_pow_of_two(align);
+	}
+	return aligned_alloc_pow2(align, size);
+}
+
+int malloc_posix_memalign(void **memptr, size_t align, size_t size)
+{
+	int saved = errno;
+	void *p;
+
+	if (align < sizeof(void *) || !is_power_of_2(align))
+		return EINVAL;
+	p = aligned_alloc_pow2(align, size ? size : 1);
+	errno = saved;
+	if (!p)
+		return ENOMEM;
+	*memptr = p;
+	return 0;
+}
+
+void *malloc_valloc(size_t size)
+{
+	return aligned_alloc_pow2(PAGE_SIZE, size);
+}
+
+void *malloc_pvalloc(size_t size)
+{
+	size_t rounded = ALIGN_UP(size, PAGE_SIZE);
+
+	if (rounded < size) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return aligned_alloc_pow2(PAGE_SIZE, rounded ? rounded : PAGE_SIZE);
+}
+
+size_t malloc_usable_size_of(const void *p)
+{
+	if (p == NULL)
+		return 0;
+	return kmalloc_ksize_checked("malloc_usable_size", p);
+}
+
+/*
+ * malloc_trim: the calling thread's cpu slabs and partial chains of every
+ * kmalloc class go back to their caches, empty slabs to the page layer,
+ * and every free page to the OS.  Other threads keep their cpu slabs.
+ */
+int malloc_trim_all(void)
+{
+	struct thread_cache *tc = thread_cache;
+	unsigned int i;
+
+	init_ensure();
+	if (tc->live) {
+		for (i = 1; i < NR_KMALLOC; i++) {
+			slab_flush_cpu(&kmalloc_caches[i], &tc->kcpu[i],
+				       &tc->pcache);
+			slab_shrink_partial(&kmalloc_caches[i], &tc->kcpu[i],
+					    &tc->pcache);
+		}
+		page_cache_drain(&tc->pcache);
+	}
+	return page_purge(true) != 0;
+}
