@@ -6,6 +6,10 @@
 #      ASan's __odr_asan.* indicators are ignored.
 #   2. lib/ references no libc allocator and no stdio: the allocator must
 #      never call malloc or printf (it may be the malloc).
+#   3. libuslub-preload.so defines every name of the glibc malloc ABI and
+#      nothing else but uslub_*.
+#   4. libuslub-preload.so references no allocation function (it must
+#      not call into another malloc).
 #
 # Run from the build directory by `make check' (top_builddir and NM come
 # from AM_TESTS_ENVIRONMENT); skipped when no shared library was built.
@@ -13,6 +17,14 @@
 builddir=${top_builddir:-.}
 NM=${NM:-nm}
 lib=$builddir/lib/.libs/libuslub.so
+preload=$builddir/preload/.libs/libuslub-preload.so
+
+# The glibc malloc ABI the preload library provides (issue 3's list).
+abi='malloc free calloc realloc reallocarray posix_memalign aligned_alloc
+memalign valloc pvalloc malloc_usable_size malloc_trim malloc_stats mallinfo
+mallinfo2 mallopt malloc_info free_sized free_aligned_sized cfree
+__libc_malloc __libc_free __libc_calloc __libc_realloc __libc_memalign
+__libc_valloc __libc_pvalloc __posix_memalign'
 
 # Symbols lib/ must not reference.  Allocation, including functions that
 # allocate for their caller, and stdio, including the fortified variants.
@@ -32,23 +44,34 @@ if [ ! -f "$lib" ]; then
 	exit 0
 fi
 
-echo "1..2"
+if [ -f "$preload" ]; then
+	echo "1..4"
+else
+	echo "1..2"
+fi
 
-defined=$($NM -D --defined-only "$lib") || {
-	echo "Bail out! $NM -D --defined-only $lib failed"
-	exit 1
+# Defined dynamic symbols of $1 that are neither uslub_* nor in $2.
+exports_outside() {
+	defs=$($NM -D --defined-only "$1") || {
+		echo "Bail out! $NM -D --defined-only $1 failed"
+		exit 1
+	}
+	# Lines are "ADDRESS TYPE NAME"; type A marks version nodes.
+	printf '%s\n' "$defs" | while read -r _addr type name; do
+		[ -n "$name" ] || continue
+		[ "$type" = A ] && continue
+		name=${name%%@*}
+		case " $ignored " in *" $name "*) continue ;; esac
+		# ASan's ODR indicator of an exported variable; the variable
+		# itself is checked on its own line.
+		case $name in __odr_asan.*) continue ;; esac
+		case $name in uslub_*) continue ;; esac
+		case " $(echo $2) " in *" $name "*) continue ;; esac
+		echo "$type $name"
+	done
 }
-# Lines are "ADDRESS TYPE NAME"; type A marks version nodes (LIBUSLUB_1.0).
-bad=$(printf '%s\n' "$defined" | while read -r _addr type name; do
-	[ -n "$name" ] || continue
-	[ "$type" = A ] && continue
-	name=${name%%@*}
-	case " $ignored " in *" $name "*) continue ;; esac
-	# ASan's ODR indicator of an exported variable; the variable itself
-	# is checked on its own line.
-	case $name in __odr_asan.*) continue ;; esac
-	case $name in uslub_*) ;; *) echo "$type $name" ;; esac
-done)
+
+bad=$(exports_outside "$lib" "")
 if [ -z "$bad" ]; then
 	echo "ok 1 - libuslub.so exports only uslub_* symbols"
 else
@@ -72,4 +95,36 @@ else
 	echo "#   referenced:$hits"
 fi
 
-[ -z "$bad" ] && [ -z "$hits" ]
+[ -f "$preload" ] || { [ -z "$bad" ] && [ -z "$hits" ]; exit; }
+
+pbad=$(exports_outside "$preload" "$abi")
+pdefs=$($NM -D --defined-only "$preload" | awk '{ print $NF }' | sed 's/@.*//')
+missing=
+for sym in $abi; do
+	printf '%s\n' "$pdefs" | grep -qx -- "$sym" || missing="$missing $sym"
+done
+if [ -z "$pbad" ] && [ -z "$missing" ]; then
+	echo "ok 3 - libuslub-preload.so exports the malloc ABI and uslub_* only"
+else
+	echo "not ok 3 - libuslub-preload.so exports the malloc ABI and uslub_* only"
+	[ -n "$missing" ] && echo "#   missing:$missing"
+	printf '%s\n' "$pbad" | sed '/^$/d; s/^/#   exported: /'
+fi
+
+prefs=$($NM -D -u "$preload" | awk '{ print $NF }' | sed 's/@.*//' | sort -u)
+phits=
+for sym in malloc calloc realloc reallocarray free posix_memalign \
+    aligned_alloc memalign valloc pvalloc strdup strndup asprintf vasprintf; do
+	if printf '%s\n' "$prefs" | grep -qx -- "$sym"; then
+		phits="$phits $sym"
+	fi
+done
+if [ -z "$phits" ]; then
+	echo "ok 4 - libuslub-preload.so calls no other allocator"
+else
+	echo "not ok 4 - libuslub-preload.so calls no other allocator"
+	echo "#   referenced:$phits"
+fi
+
+[ -z "$bad" ] && [ -z "$hits" ] && [ -z "$pbad" ] && [ -z "$missing" ] &&
+    [ -z "$phits" ]
