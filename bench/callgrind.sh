@@ -8,9 +8,10 @@
 # the allocator per iteration: the total minus the workload function's own
 # (the loop and the calls), so call and return of the entry points count.
 # With --peers, the same loops through malloc/free (bench/hotpath-malloc)
-# are measured under glibc and, where Debian's packages are installed,
-# jemalloc, tcmalloc and mimalloc (LD_PRELOAD; their calls go through the
-# PLT, uslub's do not).
+# are measured under glibc, under uslub's preload library (row uslub-ld)
+# and, where Debian's packages are installed, jemalloc, tcmalloc and
+# mimalloc (LD_PRELOAD; their calls go through the PLT, the first row's
+# uslub calls do not).
 set -eu
 peers=0
 [ "${1:-}" = --peers ] && { peers=1; shift; }
@@ -64,6 +65,9 @@ mprog="$dir/hotpath-malloc"
 [ -x "$mprog" ] || { echo "callgrind.sh: build $mprog first (make)" >&2; exit 1; }
 libdir=/usr/lib/x86_64-linux-gnu
 row glibc "$mprog"
+# uslub itself through the same PLT calls, as a preloaded malloc.
+plib="$dir/../preload/.libs/libuslub-preload.so"
+[ -e "$plib" ] && row uslub-ld "$mprog" "$(cd "$(dirname "$plib")" && pwd)/$(basename "$plib")"
 for p in jemalloc:libjemalloc.so.2 tcmalloc:libtcmalloc_minimal.so.4 \
 	 mimalloc:libmimalloc.so.2; do
 	[ -e "$libdir/${p#*:}" ] && row "${p%%:*}" "$mprog" "$libdir/${p#*:}"
