@@ -189,8 +189,9 @@ PRELOAD_API struct mallinfo mallinfo(void)
 /*
  * Every parameter glibc knows is accepted (returns 1); none changes
  * uslub: the thresholds describe glibc's arenas and top chunk, which
- * uslub does not have (its decay is USLUB_OPTIONS=decay_ms), and glibc
- * 2.36 itself ignores M_CHECK_ACTION.  Unknown numbers return 0.
+ * uslub does not have (its decay is USLUB_OPTIONS=decay_ms); a bad
+ * pointer is always reported and abort_on_error decides what follows
+ * (M_CHECK_ACTION).  Unknown numbers return 0.
  */
 PRELOAD_API int mallopt(int param, int value)
 {
