@@ -196,20 +196,22 @@ static struct slab *object_slab(const char *func, struct uslub_cache *s,
 				const void *obj)
 {
 	struct slab *head = kmalloc_block_of(func, obj, PG_slab);
+	char what[2 * CACHE_NAME_MAX + 64];
 
 	if (!head)
 		return NULL;
 	if (s && head->cache != s) {
-		log_error("cache %s: %s: object %p belongs to cache %s",
-			  s->name, func, obj, head->cache->name);
-		kmalloc_report_invalid(func, obj, "wrong cache");
+		log_format(what, sizeof(what), "an object of cache %s, not of %s",
+			   head->cache->name, s->name);
+		kmalloc_report_invalid(func, obj, what);
 		return NULL;
 	}
 	s = head->cache;
 	if (slab_object_index(s, head, obj) < 0) {
-		log_error("cache %s: %s: %p is not the start of an object",
-			  s->name, func, obj);
-		kmalloc_report_invalid(func, obj, "not an object start");
+		log_format(what, sizeof(what),
+			   "inside an object of cache %s, not its start",
+			   s->name);
+		kmalloc_report_invalid(func, obj, what);
 		return NULL;
 	}
 	return head;
@@ -267,8 +269,12 @@ void cache_free_checked(const char *func, struct uslub_cache *s, void *obj)
 		return;
 	}
 	if (c && obj == c->freelist) {
-		log_error("cache %s: %s: double free of %p", s->name, func, obj);
-		kmalloc_report_invalid(func, obj, "double free (already free)");
+		char what[CACHE_NAME_MAX + 64];
+
+		log_format(what, sizeof(what),
+			   "double free (object of cache %s already free)",
+			   s->name);
+		kmalloc_report_invalid(func, obj, what);
 		return;
 	}
 	if (unlikely(!c)) {
