@@ -47,9 +47,10 @@ static __always_inline void *cpu_pop(struct kmem_cache_cpu *c)
 }
 
 /*
- * Is p an object start of c's cpu slab, and not the head of its freelist?  One subtraction and compare for
- * the range, a multiply by the reciprocal for the object boundary: an
- * interior or stray pointer is never pushed onto the freelist.  The
+ * Is p an object start of c's cpu slab, and not the head of its freelist?
+ * One subtraction and compare for the range, a multiply by the reciprocal
+ * for the object boundary: an interior or stray pointer is never pushed
+ * onto the freelist.  The
  * 64-bit multiply is exact because off < 2^22 (limit) and size >= 8.
  * The last test is SLUB's naive double-free check (set_freepointer under
  * CONFIG_SLAB_FREELIST_HARDENED): freeing the object just freed would

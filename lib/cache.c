@@ -262,7 +262,7 @@ void cache_free_checked(const char *func, struct uslub_cache *s, void *obj)
 	if (!slab)
 		return;
 	s = slab->cache;
-	if (!thread_exited || thread_cache->live)
+	if (thread_cache_for_free())
 		c = cache_cpu_get(s, &tc);
 	if (likely(c) && cpu_owns(c, obj)) {
 		cpu_push(c, obj);

@@ -49,11 +49,6 @@ static void fork_release(void)
 	lock_release(&init_lock);
 }
 
-static void fork_parent(void)
-{
-	fork_release();
-}
-
 /* The child's only thread is the one that called fork, which holds every
  * lock: it may release them. */
 static void fork_child(void)
@@ -64,5 +59,5 @@ static void fork_child(void)
 
 void fork_register(void)
 {
-	pthread_atfork(fork_prepare, fork_parent, fork_child);
+	pthread_atfork(fork_prepare, fork_release, fork_child);
 }

@@ -268,21 +268,13 @@ static void *large_alloc(size_t size)
 	return large_alloc_order(get_order(size));
 }
 
-unsigned long kmalloc_huge_count(void)
-{
-	unsigned long n;
-
-	lock_acquire(&huge_lock);
-	n = huge_count;
-	lock_release(&huge_lock);
-	return n;
-}
-
-void kmalloc_large_stats(unsigned long *large, unsigned long *huge)
+void kmalloc_large_stats(unsigned long *large, unsigned long *huge,
+			 unsigned long *nr_huge)
 {
 	*large = READ_ONCE(large_bytes);
 	lock_acquire(&huge_lock);
 	*huge = huge_bytes;
+	*nr_huge = huge_count;
 	lock_release(&huge_lock);
 }
 
@@ -348,8 +340,7 @@ struct slab *kmalloc_block_of(const char *func, const void *p, uint32_t want)
 /*
  * Every free that is not a push onto the thread's own cpu slab of a
  * kmalloc class ends here, and every invalid pointer: reported under
- * func's name.  A thread past its exit flush gets no new thread state
- * for a free (see cache_free_checked).
+ * func's name.
  */
 void kfree_checked(const char *func, const void *p)
 {
@@ -379,9 +370,7 @@ void kfree_checked(const char *func, const void *p)
 		kmalloc_report_invalid(func, p, "inside a large block, not its start");
 		return;
 	}
-	tc = thread_exited ? thread_cache : thread_cache_get();
-	if (tc && !tc->live)
-		tc = NULL;
+	tc = thread_cache_for_free();
 	atomic_add(large_bytes, -(PAGE_SIZE << head->order));
 	page_free(tc ? &tc->pcache : NULL, head, head->order);
 }

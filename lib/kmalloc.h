@@ -39,8 +39,8 @@ void *kmalloc_huge_resize(void *p, size_t size);
 extern struct lock huge_lock;	/* the fork protocol takes it */
 
 /* Bytes in large blocks and huge mappings (meminfo), and their counts. */
-void kmalloc_large_stats(unsigned long *large_bytes, unsigned long *huge_bytes);
-unsigned long kmalloc_huge_count(void);
+void kmalloc_large_stats(unsigned long *large_bytes, unsigned long *huge_bytes,
+			 unsigned long *nr_huge);
 
 /* The head of the live block holding p, if it is of a kind in want
  * (PG_slab, PG_large); otherwise NULL after reporting what p is. */

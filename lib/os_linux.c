@@ -140,29 +140,6 @@ static unsigned long parse_ulong(const char *s)
 	return v;
 }
 
-size_t os_rss_bytes(void)
-{
-	int saved = errno;
-	char buf[128];
-	const char *p = buf;
-	ssize_t n;
-	int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0) {
-		errno = saved;
-		return 0;
-	}
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	errno = saved;
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	while (*p && *p != ' ')		/* skip the first field (size) */
-		p++;
-	return parse_ulong(p + (*p == ' ')) * PAGE_SIZE;
-}
-
 /* Reads a small /proc file into buf (NUL-terminated): bytes or -1. */
 static ssize_t read_small_file(const char *path, char *buf, size_t size)
 {
@@ -179,6 +156,18 @@ static ssize_t read_small_file(const char *path, char *buf, size_t size)
 	errno = saved;
 	buf[n > 0 ? n : 0] = '\0';
 	return n;
+}
+
+size_t os_rss_bytes(void)
+{
+	char buf[128];
+	const char *p = buf;
+
+	if (read_small_file("/proc/self/statm", buf, sizeof(buf)) <= 0)
+		return 0;
+	while (*p && *p != ' ')		/* skip the first field (size) */
+		p++;
+	return parse_ulong(p + (*p == ' ')) * PAGE_SIZE;
 }
 
 size_t os_peak_rss_bytes(void)

@@ -67,7 +67,7 @@ int stats_slabinfo_write(int fd)
 
 int stats_meminfo_write(int fd)
 {
-	unsigned long rcl = 0, unrcl = 0, large, huge;
+	unsigned long rcl = 0, unrcl = 0, large, huge, nr_huge;
 	struct uslub_cache *s;
 	struct log_buf b;
 
@@ -83,7 +83,7 @@ int stats_meminfo_write(int fd)
 	}
 	lock_release(&slab_mutex);
 	/* Large kmalloc is unreclaimable slab memory, as in the kernel. */
-	kmalloc_large_stats(&large, &huge);
+	kmalloc_large_stats(&large, &huge, &nr_huge);
 	unrcl += large + huge;
 	log_buf_init(&b, fd);
 	log_buf_printf(&b, "Slab:           %8lu kB\n", (rcl + unrcl) >> 10);
@@ -146,8 +146,7 @@ void stats_heap_get(struct uslub_heap_stats *h)
 		used += cache_active_objects_locked(s) * s->size;
 	}
 	lock_release(&slab_mutex);
-	kmalloc_large_stats(&large, &huge);
-	huge_count = kmalloc_huge_count();
+	kmalloc_large_stats(&large, &huge, &huge_count);
 	page_get_stats(&st, -1);
 
 	h->slab_bytes = slab;

@@ -158,6 +158,13 @@ struct thread_cache *thread_cache_get(void)
 	return tc;
 }
 
+struct thread_cache *thread_cache_for_free(void)
+{
+	if (thread_exited && !thread_cache->live)
+		return NULL;
+	return thread_cache_get();
+}
+
 /* ---- Exit ------------------------------------------------------------ */
 
 static void release_locked(struct thread_cache *tc)
@@ -198,9 +205,7 @@ void thread_reclaim_others(void)
 		if (!tc || tc == self)
 			continue;
 		release_locked(tc);
-		lock_release(&slab_mutex);	/* page_free may purge */
-		thread_cache_free(tc);
-		lock_acquire(&slab_mutex);
+		thread_cache_free(tc);	/* page_lock nests in slab_mutex */
 	}
 	lock_release(&slab_mutex);
 }

@@ -31,6 +31,9 @@ extern __thread_ie bool thread_exited;
 /* The calling thread's live state, created on first use; NULL only if the
  * OS refuses the few pages it needs. */
 struct thread_cache *thread_cache_get(void);
+/* The same for a free: NULL, without creating a state, once the thread's
+ * state was flushed at exit (a free needs no thread state). */
+struct thread_cache *thread_cache_for_free(void);
 /* Flush and release the calling thread's state (TLS destructor; tests). */
 void thread_cache_exit(void);
 
