@@ -17,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tap.h"
+
 #define ROUNDS		100
 #define SHORT_THREADS	3
 #define TOUCHES		50
@@ -66,14 +68,6 @@ static void *long_thread(void *arg)
 		touch_all();
 		pthread_barrier_wait(&round_end);
 	}
-}
-
-static int tests, failed;
-
-static void result(bool ok, const char *name)
-{
-	printf("%s %d - %s\n", ok ? "ok" : "not ok", ++tests, name);
-	failed += !ok;
 }
 
 int main(int argc, char **argv)

@@ -14,19 +14,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tap.h"
+
 /* libearly.so */
 int early_status(void);
 int early_count(void);
 void *early_block(int i, size_t *size);
 int early_block_intact(int i);
-
-static int tests, failed;
-
-static void result(bool ok, const char *name)
-{
-	printf("%s %d - %s\n", ok ? "ok" : "not ok", ++tests, name);
-	failed += !ok;
-}
 
 int main(void)
 {

@@ -30,6 +30,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "tap.h"
+
 #define KiB		((size_t)1 << 10)
 #define MiB		((size_t)1 << 20)
 #define WORKERS		4
@@ -412,23 +414,6 @@ static int spawn_vfork(void)
 			ok += run_status(pid) == 0;
 	}
 	return ok;
-}
-
-static int tests, failed;
-
-static void result(bool ok, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void result(bool ok, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("%s %d - ", ok ? "ok" : "not ok", ++tests);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	failed += !ok;
 }
 
 int main(int argc, char **argv)

@@ -18,13 +18,7 @@
 
 #include <uslub.h>
 
-static int tests, failed;
-
-static void result(bool ok, const char *name)
-{
-	printf("%s %d - %s\n", ok ? "ok" : "not ok", ++tests, name);
-	failed += !ok;
-}
+#include "tap.h"
 
 /* The block is uslub's and holds at least n bytes. */
 static bool is_uslubs(const void *p, size_t n, const char *what)

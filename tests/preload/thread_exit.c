@@ -34,25 +34,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tap.h"
+
 #define KiB		((size_t)1 << 10)
 #define MiB		((size_t)1 << 20)
-
-static int tests, failed;
-
-static void result(bool ok, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void result(bool ok, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("%s %d - ", ok ? "ok" : "not ok", ++tests);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	failed += !ok;
-}
 
 /* ---- Blocks stamped with their own address --------------------------- */
 
