@@ -155,14 +155,32 @@ static struct slab *buddy_alloc_locked(unsigned int order)
 
 /* ---- Purge ----------------------------------------------------------- */
 
+/*
+ * Dirty pages above this are purged at once, oldest first, whatever their
+ * age: a program that frees most of its heap and then idles (no further
+ * buddy call, so no decay purge) keeps at most this much.  8 MiB, or 1/8
+ * of the pages in use for large heaps, so a heap that shrinks and grows
+ * again by less than that reuses resident pages without faulting.  Purging
+ * stops at 3/4 of it, so one madvise covers many frees.
+ */
+#define DIRTY_FLOOR_PAGES	((8UL << 20) >> PAGE_SHIFT)
+
+static unsigned long dirty_limit_locked(void)
+{
+	unsigned long rel = used_pages / 8;
+
+	return rel > DIRTY_FLOOR_PAGES ? rel : DIRTY_FLOOR_PAGES;
+}
+
 static size_t purge_locked(bool all, uint64_t now)
 {
+	unsigned long keep = dirty_limit_locked() / 4 * 3;
 	size_t bytes = 0;
 	struct slab *b;
 
 	while (!list_empty(&dirty_fifo)) {
 		b = list_entry(dirty_fifo.next, struct slab, dirty_link);
-		if (!all && b->free_time + decay_ms > now)
+		if (!all && b->free_time + decay_ms > now && dirty_pages <= keep)
 			break;
 		list_del(&b->dirty_link);
 		block_set_flags(b, block_flags(b) & ~PG_dirty);
@@ -177,7 +195,9 @@ static size_t purge_locked(bool all, uint64_t now)
 
 static void maybe_purge_locked(uint64_t now)
 {
-	if (now >= next_purge && !list_empty(&dirty_fifo))
+	if (list_empty(&dirty_fifo))
+		return;
+	if (now >= next_purge || dirty_pages > dirty_limit_locked())
 		purge_locked(false, now);
 }
 

@@ -392,6 +392,7 @@ TEST_END
 TEST_BEGIN(test_rss_falls)
 {
 	struct slab *b[RSS_BLOCKS];
+	struct page_stats before;
 	size_t rss_touched, rss_purged;
 	unsigned int i;
 
@@ -402,15 +403,53 @@ TEST_BEGIN(test_rss_falls)
 		memset(block_addr(b[i]), 0x77, block_bytes(MAX_ORDER));
 	}
 	rss_touched = os_rss_bytes();
+	before = stats();
 	for (i = 0; i < RSS_BLOCKS; i++)
 		page_free(NULL, b[i], MAX_ORDER);
-	expect_zu_ge(page_purge(true), RSS_BLOCKS * block_bytes(MAX_ORDER),
-		     "every freed byte purged");
+	page_purge(true);
+	expect_zu_ge(stats().purged_bytes - before.purged_bytes,
+		     RSS_BLOCKS * block_bytes(MAX_ORDER),
+		     "every freed byte purged (by the frees or by page_purge)");
 	rss_purged = os_rss_bytes();
 	expect_zu_gt(rss_touched, 0, "RSS readable");
 	expect_true(rss_touched >= rss_purged + 48 * MiB,
 		    "RSS fell from %zu to %zu KiB, not by 48 MiB",
 		    rss_touched >> 10, rss_purged >> 10);
+}
+TEST_END
+
+/* Freeing most of a heap, with a decay that never expires: the frees
+ * themselves purge down to the dirty limit (8 MiB for a small heap), so a
+ * program that frees and then idles does not keep it all. */
+TEST_BEGIN(test_dirty_limit_purges_without_decay)
+{
+	struct slab *b[RSS_BLOCKS];
+	struct page_stats before, after;
+	unsigned int i;
+
+	page_purge(true);
+	page_set_decay_ms(3600 * 1000);
+	for (i = 0; i < RSS_BLOCKS; i++) {
+		b[i] = page_alloc(NULL, MAX_ORDER);
+		assert_ptr_not_null(b[i], "4 MiB block %u", i);
+		memset(block_addr(b[i]), 0x55, block_bytes(MAX_ORDER));
+	}
+	before = stats();
+	expect_lu_eq(before.dirty_pages, 0, "nothing dirty before the frees");
+	for (i = 0; i < 2; i++)
+		page_free(NULL, b[i], MAX_ORDER);
+	expect_lu_eq(stats().dirty_pages, 2UL << MAX_ORDER,
+		     "8 MiB dirty is within the limit: kept for reuse");
+	for (; i < RSS_BLOCKS; i++)
+		page_free(NULL, b[i], MAX_ORDER);
+	after = stats();
+	expect_lu_le(after.dirty_pages, (8UL << 20) >> PAGE_SHIFT,
+		     "dirty pages held to 8 MiB without page_purge");
+	expect_zu_ge(after.purged_bytes - before.purged_bytes,
+		     (RSS_BLOCKS - 2) * block_bytes(MAX_ORDER),
+		     "the rest was purged by the frees, oldest first");
+	page_set_decay_ms(250);
+	page_purge(true);
 }
 TEST_END
 
@@ -506,5 +545,6 @@ int main(void)
 	    test_page_cache_overflow, test_stats_exact, test_stats_per_region,
 	    test_split_then_coalesce, test_free_halves_coalesce,
 	    test_random_blocks_disjoint, test_purge_all, test_rss_falls,
+	    test_dirty_limit_purges_without_decay,
 	    test_decay_zero_purges_at_once, test_prep_block_heads, NULL);
 }
