@@ -224,6 +224,29 @@ void *kmalloc_huge_resize(void *p, size_t size)
 	return n;
 }
 
+static unsigned long large_bytes;	/* atomic */
+
+/*
+ * Grow the large block at p (a block start, already checked by the caller)
+ * to hold size bytes without moving it, when the buddies it needs are
+ * free: realloc's growth by doubling then copies nothing.  false, with p
+ * unchanged, when p is not a large block or a buddy is in use.
+ */
+bool kmalloc_large_grow(void *p, size_t size)
+{
+	struct slab *d = pagemap_lookup(p), *head = d ? d->head : NULL;
+	unsigned int order, new_order = get_order(size);
+
+	if (!head || !(block_flags(head) & PG_large) || new_order > MAX_ORDER)
+		return false;
+	order = head->order;
+	if (new_order <= order || !page_extend(head, order, new_order))
+		return false;
+	page_prep_block(head, new_order, 0);
+	atomic_add(large_bytes, (PAGE_SIZE << new_order) - (PAGE_SIZE << order));
+	return true;
+}
+
 /* Size of the huge block at p, 0 if p is not one.  Removes it if asked. */
 static size_t huge_lookup(const void *p, bool remove)
 {
@@ -242,8 +265,6 @@ static size_t huge_lookup(const void *p, bool remove)
 }
 
 /* ---- Large blocks ---------------------------------------------------- */
-
-static unsigned long large_bytes;	/* atomic */
 
 /* Buddy blocks are aligned to their size: regions are 1 GiB aligned and
  * their descriptor pages fill whole top-order blocks. */

@@ -35,6 +35,7 @@ void *kmalloc_aligned(size_t size, size_t align, uslub_gfp_t gfp);
 /* Grow or shrink a huge block in place or by moving its pages; NULL if p
  * is not a huge block or the kernel refuses (p unchanged). */
 void *kmalloc_huge_resize(void *p, size_t size);
+bool kmalloc_large_grow(void *p, size_t size);
 
 extern struct lock huge_lock;	/* the fork protocol takes it */
 

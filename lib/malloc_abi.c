@@ -54,7 +54,8 @@ void *malloc_calloc(size_t nmemb, size_t size)
 /*
  * Keep the block when the new size fits and wastes less than half of it;
  * grow or shrink a huge block with mremap (its pages move, nothing is
- * copied); otherwise allocate, copy and free.
+ * copied); grow a large block in place when its buddies are free;
+ * otherwise allocate, copy and free.
  */
 void *malloc_realloc(void *p, size_t size)
 {
@@ -81,6 +82,8 @@ void *malloc_realloc(void *p, size_t size)
 	}
 	if (size <= old && old <= SMALL_MAX)
 		return p;			/* not worth a move */
+	if (size > old && old > SMALL_MAX && kmalloc_large_grow(p, size))
+		return p;
 	n = malloc_fast(size);
 	if (unlikely(!n))
 		return NULL;

@@ -253,6 +253,38 @@ struct slab *page_alloc(struct page_cache *pc, unsigned int order)
 	return page_alloc_slow(pc, order);
 }
 
+/*
+ * Grow the allocated block at head from order to new_order in place: head
+ * must be the lower half at every level in between, and each upper half a
+ * free block of exactly that order (a free block cannot straddle head's
+ * pages, so nothing else can hold them).  The halves leave the free areas;
+ * the caller stamps the grown block with page_prep_block().
+ */
+bool page_extend(struct slab *head, unsigned int order, unsigned int new_order)
+{
+	unsigned long idx = page_index(head);
+	struct slab *desc0 = head - idx;
+	unsigned int o;
+	bool ok = true;
+
+	USLUB_ASSERT(order < new_order && new_order <= MAX_ORDER);
+	if (idx & ((1UL << new_order) - 1))
+		return false;			/* an upper half somewhere */
+	lock_acquire(&page_lock);
+	for (o = order; o < new_order && ok; o++)
+		ok = free_buddy(desc0, idx, o) != NULL;
+	for (o = order; o < new_order && ok; o++) {
+		struct slab *b = desc0 + (idx | (1UL << o));
+
+		block_remove_locked(b);
+		used_pages += 1UL << o;
+	}
+	if (ok)
+		WRITE_ONCE(head->order, (uint8_t)new_order);
+	lock_release(&page_lock);
+	return ok;
+}
+
 void page_prep_block(struct slab *head, unsigned int order, uint16_t cpu_off)
 {
 	unsigned long i, n = 1UL << order;

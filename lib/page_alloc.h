@@ -33,6 +33,9 @@ void page_free(struct page_cache *pc, struct slab *head, unsigned int order);
 /* Mark every page of the block as belonging to head (kmalloc slot at
  * byte offset cpu_off of struct thread_cache, or 0). */
 void page_prep_block(struct slab *head, unsigned int order, uint16_t cpu_off);
+/* Grow an allocated block in place by absorbing free upper buddies; false,
+ * changing nothing, if one of them is not free. */
+bool page_extend(struct slab *head, unsigned int order, unsigned int new_order);
 /* Return a thread's cached blocks to the buddy allocator. */
 void page_cache_drain(struct page_cache *pc);
 

@@ -453,6 +453,51 @@ TEST_BEGIN(test_dirty_limit_purges_without_decay)
 }
 TEST_END
 
+/* page_extend: a block grows in place over free upper buddies, and refuses,
+ * changing nothing, when a buddy is in use or the block is an upper half.
+ * The layout is made by hand: a top block whose upper halves are freed
+ * from order 3 up, except the order-7 half, which stays allocated (y). */
+TEST_BEGIN(test_extend_in_place)
+{
+	struct slab *x = page_alloc(NULL, MAX_ORDER), *y;
+	struct page_stats before, st;
+	unsigned int o;
+
+	assert_ptr_not_null(x, "top block");
+	page_prep_block(x, MAX_ORDER, 0);
+	before = stats();
+	page_prep_block(x, 3, 0);
+	for (o = 3; o < MAX_ORDER; o++)
+		if (o != 7)
+			page_free(NULL, x + (1UL << o), o);
+	y = x + (1UL << 7);
+	page_prep_block(y, 7, 0);
+	expect_lu_eq(stats().used_pages, before.used_pages - (1UL << MAX_ORDER) +
+		     (1UL << 3) + (1UL << 7), "x holds 8 pages, y 128");
+
+	expect_true(page_extend(x, 3, 7), "orders 3..6 free: x grows to 7");
+	expect_u_eq(x->order, 7, "x is order 7");
+	expect_lu_eq(stats().used_pages, before.used_pages - (1UL << MAX_ORDER) +
+		     (2UL << 7), "the absorbed pages count as used");
+	for (o = 3; o < 7; o++)
+		expect_false(page_block_is_free(x + (1UL << o), NULL),
+			     "order-%u half left the free area", o);
+
+	st = stats();
+	expect_false(page_extend(x, 7, 8), "buddy y in use: refused");
+	expect_false(page_extend(y, 7, 8), "y is an upper half: refused");
+	expect_u_eq(x->order, 7, "x unchanged");
+	expect_lu_eq(stats().used_pages, st.used_pages, "nothing taken");
+	expect_lu_eq(stats().free_pages, st.free_pages, "nothing taken");
+
+	page_free(NULL, y, 7);
+	expect_true(page_extend(x, 7, MAX_ORDER), "y freed: x grows to the top");
+	expect_u_eq(x->order, MAX_ORDER, "x is the whole top block again");
+	expect_lu_eq(stats().used_pages, before.used_pages, "used as at the start");
+	page_free(NULL, x, MAX_ORDER);
+}
+TEST_END
+
 TEST_BEGIN(test_decay_zero_purges_at_once)
 {
 	struct page_stats before, after;
@@ -545,6 +590,6 @@ int main(void)
 	    test_page_cache_overflow, test_stats_exact, test_stats_per_region,
 	    test_split_then_coalesce, test_free_halves_coalesce,
 	    test_random_blocks_disjoint, test_purge_all, test_rss_falls,
-	    test_dirty_limit_purges_without_decay,
+	    test_dirty_limit_purges_without_decay, test_extend_in_place,
 	    test_decay_zero_purges_at_once, test_prep_block_heads, NULL);
 }
