@@ -32,7 +32,10 @@ tcmalloc, mimalloc).
              BUILD/preload/.libs/libuslub-preload.so
   --peers-dir  where libjemalloc.so.2, libtcmalloc_minimal.so.4 and
              libmimalloc.so.2 are; default /usr/lib/x86_64-linux-gnu, else
-             .peers/; an allocator whose library is missing is skipped
+             .peers/; an allocator whose library is missing is skipped.
+             That folder (and .peers/) also goes on LD_LIBRARY_PATH, so a
+             machine without packages can run a copied build with
+             libbenchmark.so.1debian copied there too
   --timeout  seconds per benchmark process (600)
 
 Output (--out, default bench/results/<YYYY-MM-DD>-<host>/, files overwritten):
@@ -217,6 +220,8 @@ def find_libs(a):
         os.path.join(a.build, "preload", ".libs", "libuslub-preload.so")
     dirs = [a.peers_dir] if a.peers_dir else \
         [DEBIAN_LIBDIR, os.path.join(REPO, ".peers")]
+    LIB_DIRS[:] = [os.path.abspath(d) for d in dirs
+                   if d != DEBIAN_LIBDIR and os.path.isdir(d)]
     for name, lib in PEER_LIBS.items():
         libs[name] = next((os.path.join(d, lib) for d in dirs
                            if os.path.exists(os.path.join(d, lib))),
@@ -249,11 +254,20 @@ def run_cmd(cmd, env=None, timeout=600, cwd=None):
         return None, out, err
 
 
+# Folders of copied libraries (.peers/, --peers-dir) also serve the
+# binary's own: on a machine without packages, libbenchmark.so.1debian is
+# copied there beside the peers.
+LIB_DIRS = []
+
+
 def bench_env(lib):
     env = dict(os.environ)
     env.pop("LD_PRELOAD", None)
     if lib:
         env["LD_PRELOAD"] = lib
+    if LIB_DIRS:
+        env["LD_LIBRARY_PATH"] = ":".join(
+            LIB_DIRS + [d for d in [env.get("LD_LIBRARY_PATH")] if d])
     return env
 
 
