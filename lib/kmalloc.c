@@ -224,7 +224,47 @@ void *kmalloc_huge_resize(void *p, size_t size)
 	return n;
 }
 
-static unsigned long large_bytes;	/* atomic */
+/*
+ * Bytes in large blocks.  Each thread counts its own in its state
+ * (thread_cache.large_bytes); exited threads' counts and frees on a thread
+ * without a state go into large_bytes_rest.  One shared atomic instead
+ * made two threads replacing 8-32 KiB blocks bounce its cache line on
+ * every call.
+ */
+static long large_bytes_rest;		/* atomic */
+
+static void large_account(long delta)
+{
+	struct thread_cache *tc = thread_cache;
+
+	if (likely(tc->live))
+		counter_add(tc->large_bytes, delta);
+	else
+		atomic_add(large_bytes_rest, delta);
+}
+
+void kmalloc_thread_exit_locked(struct thread_cache *tc)
+{
+	atomic_add(large_bytes_rest, tc->large_bytes);
+	tc->large_bytes = 0;
+}
+
+static unsigned long large_bytes_sum(void)
+{
+	long sum;
+	unsigned int i;
+
+	lock_acquire(&slab_mutex);
+	sum = READ_ONCE(large_bytes_rest);
+	for (i = 0; i < thread_registry_end(); i++) {
+		struct thread_cache *tc = thread_registry_get(i);
+
+		if (tc)
+			sum += READ_ONCE(tc->large_bytes);
+	}
+	lock_release(&slab_mutex);
+	return sum > 0 ? (unsigned long)sum : 0;
+}
 
 /*
  * Grow the large block at p (a block start, already checked by the caller)
@@ -243,7 +283,7 @@ bool kmalloc_large_grow(void *p, size_t size)
 	if (new_order <= order || !page_extend(head, order, new_order))
 		return false;
 	page_prep_block(head, new_order, 0);
-	atomic_add(large_bytes, (PAGE_SIZE << new_order) - (PAGE_SIZE << order));
+	large_account((long)((PAGE_SIZE << new_order) - (PAGE_SIZE << order)));
 	return true;
 }
 
@@ -280,7 +320,7 @@ static void *large_alloc_order(unsigned int order)
 		return NULL;
 	page_prep_block(b, order, 0);
 	block_set_flags(b, PG_large);
-	atomic_add(large_bytes, PAGE_SIZE << order);
+	large_account((long)(PAGE_SIZE << order));
 	return page_address(b);
 }
 
@@ -292,7 +332,7 @@ static void *large_alloc(size_t size)
 void kmalloc_large_stats(unsigned long *large, unsigned long *huge,
 			 unsigned long *nr_huge)
 {
-	*large = READ_ONCE(large_bytes);
+	*large = large_bytes_sum();
 	lock_acquire(&huge_lock);
 	*huge = huge_bytes;
 	*nr_huge = huge_count;
@@ -392,7 +432,7 @@ void kfree_checked(const char *func, const void *p)
 		return;
 	}
 	tc = thread_cache_for_free();
-	atomic_add(large_bytes, -(PAGE_SIZE << head->order));
+	large_account(-(long)(PAGE_SIZE << head->order));
 	page_free(tc ? &tc->pcache : NULL, head, head->order);
 }
 

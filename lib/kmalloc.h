@@ -36,6 +36,9 @@ void *kmalloc_aligned(size_t size, size_t align, uslub_gfp_t gfp);
  * is not a huge block or the kernel refuses (p unchanged). */
 void *kmalloc_huge_resize(void *p, size_t size);
 bool kmalloc_large_grow(void *p, size_t size);
+struct thread_cache;
+/* Fold an exiting thread's large-block count into the global one. */
+void kmalloc_thread_exit_locked(struct thread_cache *tc);
 
 extern struct lock huge_lock;	/* the fork protocol takes it */
 

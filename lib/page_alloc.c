@@ -30,7 +30,9 @@ static unsigned long purged_bytes;		/* under page_lock */
 static unsigned long decay_ms = 250;
 static uint64_t next_purge;			/* under page_lock */
 
-static const unsigned int pcache_limit[PCACHE_ORDERS] = { 8, 4, 2, 2 };
+/* Up to 8 blocks of each order per thread (480 KiB at most): with fewer,
+ * two threads replacing 8-32 KiB blocks took page_lock on most calls. */
+static const unsigned int pcache_limit[PCACHE_ORDERS] = { 8, 8, 8, 8 };
 
 static void areas_init_locked(void)
 {

@@ -170,6 +170,7 @@ struct thread_cache *thread_cache_for_free(void)
 static void release_locked(struct thread_cache *tc)
 {
 	cache_thread_exit_locked(tc);
+	kmalloc_thread_exit_locked(tc);
 	page_cache_drain(&tc->pcache);
 	registry[tc->idx / THREAD_CHUNK][tc->idx % THREAD_CHUNK] = NULL;
 	idx_used[tc->idx / 64] &= ~(1ULL << (tc->idx % 64));

@@ -18,6 +18,10 @@ struct thread_cache {
 	/* slot 0: never has a cpu slab; slots 1..NR_KMALLOC-1: kmalloc */
 	struct kmem_cache_cpu kcpu[NR_KMALLOC];
 	struct page_cache pcache;	/* owner thread only */
+	/* bytes of large blocks this thread allocated minus those it freed
+	 * (signed: frees of other threads' blocks count down); owner writes
+	 * with counter_add, readers sum under slab_mutex (kmalloc.c) */
+	long large_bytes;
 	unsigned int idx;		/* index in the registry; immutable */
 	bool live;			/* false only for the empty state */
 };

@@ -92,7 +92,7 @@ TEST_END
 
 TEST_BEGIN(test_every_order_page_cache)
 {
-	static const unsigned int refill[PCACHE_ORDERS] = { 4, 2, 1, 1 };
+	static const unsigned int refill[PCACHE_ORDERS] = { 4, 4, 4, 4 };
 	struct page_cache pc;
 	unsigned int order;
 
@@ -106,7 +106,7 @@ TEST_BEGIN(test_every_order_page_cache)
 		expect_zu_eq((uintptr_t)p % block_bytes(order), 0,
 			     "order-%u block aligned (page cache)", order);
 		if (order < PCACHE_ORDERS)
-			/* limits 8, 4, 2, 2: refill limit / 2 + 1, keep the
+			/* limits 8, 8, 8, 8: refill limit / 2 + 1, keep the
 			 * rest */
 			expect_u_eq(pc.count[order], refill[order],
 				    "refill of order %u keeps extra blocks",

@@ -17,6 +17,7 @@
 #include "uslub.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -1185,6 +1186,59 @@ TEST_BEGIN(test_malloc_trim)
 }
 TEST_END
 
+/* Large blocks are counted per thread and summed on read: blocks that
+ * one thread allocates and another frees, and threads that exit with a
+ * count, must leave the sum exact. */
+enum { XLARGE_N = 4, XLARGE = 64 * 1024 };
+static void *xlarge[XLARGE_N];
+
+static void *xlarge_alloc(void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < XLARGE_N; i++)
+		xlarge[i] = uslub_malloc(XLARGE);
+	return NULL;
+}
+
+static void *xlarge_free(void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < XLARGE_N; i++)
+		uslub_free(xlarge[i]);
+	return NULL;
+}
+
+static size_t large_now(void)
+{
+	struct uslub_heap_stats st;
+
+	uslub_heap_stats_get(&st);
+	return st.large_bytes;
+}
+
+TEST_BEGIN(test_large_bytes_across_threads)
+{
+	size_t base = large_now();
+	pthread_t t;
+
+	assert_d_eq(pthread_create(&t, NULL, xlarge_alloc, NULL), 0, "thread");
+	pthread_join(t, NULL);
+	for (int i = 0; i < XLARGE_N; i++)
+		assert_ptr_not_null(xlarge[i], "64 KiB block %d", i);
+	expect_zu_eq(large_now(), base + XLARGE_N * XLARGE,
+		     "blocks of an exited thread still count");
+	xlarge_free(NULL);
+	expect_zu_eq(large_now(), base, "freed here: back to the start");
+
+	xlarge_alloc(NULL);
+	expect_zu_eq(large_now(), base + XLARGE_N * XLARGE, "allocated here");
+	assert_d_eq(pthread_create(&t, NULL, xlarge_free, NULL), 0, "thread");
+	pthread_join(t, NULL);
+	expect_zu_eq(large_now(), base,
+		     "freed by a thread that exited: back to the start");
+}
+TEST_END
+
 TEST_BEGIN(test_heap_stats)
 {
 	enum { NSMALL = 2000, SMALL = 1000, NLARGE = 8, LARGE = 64 * KiB };
@@ -1446,5 +1500,5 @@ int main(void)
 		    test_realloc_zero, test_free_preserves_errno,
 		    test_malloc_zero_unique, test_families_mix,
 		    test_malloc_trim, test_heap_stats, test_malloc_stats_write,
-		    test_invalid_pointers, NULL);
+		    test_large_bytes_across_threads, test_invalid_pointers, NULL);
 }
