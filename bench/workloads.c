@@ -2,8 +2,10 @@
  * workloads.c - the throughput workloads of the benchmark suite.
  *
  * Each workload runs one batch per thread per Google Benchmark iteration
- * (bench_run_batch) and returns the operations it did; a batch takes a few
- * milliseconds.  Per-thread state lives in ctx->tls[tid] and is created by
+ * (bench_run_batch) and returns the operations it did.  A batch takes 2 ms
+ * or more on the fastest allocator: the pool's start and end barriers cost
+ * tens of microseconds (futex wake-ups), which with shorter batches took a
+ * quarter of a fast allocator's time and less of a slow one's.  Per-thread state lives in ctx->tls[tid] and is created by
  * its own thread on the first batch, so the allocator sees it as that
  * thread's.  Sizes come from xorshift sequences seeded per thread, the same
  * for every allocator.  The memory workload is in memory.c.
@@ -62,7 +64,7 @@ static void spin_pause(unsigned *spins)
 /* ---------------------------------------------------------------------- */
 /* 1. hot pair: malloc+free of one size                                    */
 
-#define HOT_OPS 200000
+#define HOT_OPS 2000000
 
 static const char *const hot_args[] = { "16", "64", "256", "4096", NULL };
 
@@ -88,7 +90,7 @@ static uint64_t hot_run(struct bench_ctx *ctx, int tid)
 /* 2. batch fill/drain: 1000 mixed small blocks, then free them all        */
 
 #define BATCH_N		1000
-#define BATCH_ROUNDS	20
+#define BATCH_ROUNDS	400
 
 struct batch_tls {
 	uint64_t seed;
@@ -127,7 +129,7 @@ static uint64_t ring_run(struct bench_ctx *ctx, int tid)
 {
 	size_t live = ctx->arg == 0 ? 8192 : 1024;
 	size_t max = ctx->arg == 0 ? 1024 : 32768;
-	int ops = ctx->arg == 0 ? 50000 : 20000;
+	int ops = ctx->arg == 0 ? 500000 : 200000;
 	struct ring_tls *t = tls_get(ctx, tid, sizeof(*t) + live * sizeof(void *));
 
 	if (!t->seed) {
@@ -165,7 +167,7 @@ static const char *const realloc_args[] = { "double", "step", NULL };
 static uint64_t realloc_run(struct bench_ctx *ctx, int tid)
 {
 	int doubling = ctx->arg == 0;
-	int buffers = doubling ? 100 : 4;
+	int buffers = doubling ? 10000 : 200;
 	size_t limit = doubling ? 1 << 20 : 64 << 10;
 	uint64_t ops = 0;
 
@@ -188,7 +190,7 @@ static uint64_t realloc_run(struct bench_ctx *ctx, int tid)
 /* ---------------------------------------------------------------------- */
 /* 5. producer -> consumer pairs over a single-producer ring                */
 
-#define PC_OPS	100000
+#define PC_OPS	500000
 #define PC_RING	1024
 
 struct pc_queue {
@@ -272,7 +274,7 @@ static uint64_t pc_run(struct bench_ctx *ctx, int tid)
 /* 6. larson: sets of blocks that pass to a new thread every batch          */
 
 #define LARSON_SET	1000
-#define LARSON_OPS	20000
+#define LARSON_OPS	200000
 
 struct larson_set {
 	struct bench_ctx *ctx;
@@ -331,7 +333,7 @@ static void larson_teardown(struct bench_ctx *ctx)
 /* 7. xmalloc: allocating threads and freeing threads, a queue between      */
 
 #define XM_BATCH	128
-#define XM_PER_THREAD	400		/* batches each producer makes per batch */
+#define XM_PER_THREAD	4000		/* batches each producer makes per batch */
 
 struct xm_batch {
 	struct xm_batch *next;
@@ -446,7 +448,7 @@ static uint64_t xm_run(struct bench_ctx *ctx, int tid)
 /* ---------------------------------------------------------------------- */
 /* 8. false sharing: small objects written in a tight loop                  */
 
-#define FS_OBJS		1000
+#define FS_OBJS		10000
 #define FS_WRITES	1000
 
 static const char *const fs_args[] = { "active", "passive", NULL };
@@ -496,7 +498,7 @@ static uint64_t fs_run(struct bench_ctx *ctx, int tid)
 /* ---------------------------------------------------------------------- */
 /* 9. thread churn: short-lived threads that allocate a little              */
 
-#define CHURN_THREADS	50
+#define CHURN_THREADS	100
 #define CHURN_BLOCKS	64
 
 struct churn_arg {
@@ -540,7 +542,7 @@ static uint64_t churn_run(struct bench_ctx *ctx, int tid)
 /* 10. fixed-size objects: fill 1024, free them in a shuffled order         */
 
 #define FIXED_N		1024
-#define FIXED_ROUNDS	20
+#define FIXED_ROUNDS	500
 
 static const char *const fixed_args[] = { "64", "200", NULL };
 
