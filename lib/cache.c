@@ -74,15 +74,41 @@ void cache_setup(struct uslub_cache *s, const char *name, size_t size,
 	s->flags = flags;
 	s->ctor = ctor;
 	s->kmalloc_idx = kmalloc_idx;
+	s->cpu_slot = kmalloc_idx;
 	slab_calculate_sizes(s, uslub_ncpus);
 	lock_init(&s->list_lock);
 	list_init(&s->partial);
 	list_init(&s->list);
 }
 
+/* Which of the NR_INLINE_SLOTS user-cache slots are taken; under
+ * slab_mutex.  A slot is free again once its cache is destroyed and every
+ * thread's copy of it cleared. */
+static uint32_t inline_slots_used;
+_Static_assert(NR_INLINE_SLOTS <= 32, "inline_slots_used is 32 bits");
+
+static unsigned int inline_slot_alloc_locked(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < NR_INLINE_SLOTS; i++)
+		if (!(inline_slots_used & (1u << i))) {
+			inline_slots_used |= 1u << i;
+			return NR_KMALLOC + i;
+		}
+	return 0;				/* the rest use cpu_dir */
+}
+
+static void inline_slot_free_locked(unsigned int slot)
+{
+	inline_slots_used &= ~(1u << (slot - NR_KMALLOC));
+}
+
 void cache_register(struct uslub_cache *s)
 {
 	lock_acquire(&slab_mutex);
+	if (!s->kmalloc_idx)
+		s->cpu_slot = inline_slot_alloc_locked();
 	list_add_tail(&s->list, &slab_caches);
 	lock_release(&slab_mutex);
 }
@@ -127,6 +153,11 @@ static struct kmem_cache_cpu *cpu_slot_create_locked(struct uslub_cache *s,
 {
 	struct kmem_cache_cpu **chunk, *c;
 
+	if (s->cpu_slot) {			/* in the thread state */
+		c = &tc->kcpu[s->cpu_slot];
+		cpu_init(c, s);
+		return c;
+	}
 	chunk = s->cpu_dir[tc->idx / THREAD_CHUNK];
 	if (!chunk) {
 		chunk = kmalloc_fast(THREAD_CHUNK * sizeof(*chunk),
@@ -304,16 +335,16 @@ void cache_free_slow(struct uslub_cache *s, void *obj)
 static struct kmem_cache_cpu *cpu_slot_next_locked(const struct uslub_cache *s,
 						   unsigned int *idx)
 {
-	unsigned int end = s->kmalloc_idx ? thread_registry_end() : MAX_THREADS;
+	unsigned int end = s->cpu_slot ? thread_registry_end() : MAX_THREADS;
 
 	for (; *idx < end; (*idx)++) {
 		struct kmem_cache_cpu **chunk;
 		struct thread_cache *tc;
 
-		if (s->kmalloc_idx) {
+		if (s->cpu_slot) {
 			tc = thread_registry_get(*idx);
-			if (tc)
-				return &tc->kcpu[s->kmalloc_idx];
+			if (tc && tc->kcpu[s->cpu_slot].cache == s)
+				return &tc->kcpu[s->cpu_slot];
 			continue;
 		}
 		chunk = s->cpu_dir[*idx / THREAD_CHUNK];
@@ -375,6 +406,10 @@ void cache_thread_exit_locked(struct thread_cache *tc)
 		if (s->kmalloc_idx || !(c = cache_cpu(s, tc)))
 			continue;
 		cpu_slot_retire_locked(s, c, &tc->pcache);
+		if (s->cpu_slot) {
+			c->cache = NULL;
+			continue;
+		}
 		s->cpu_dir[tc->idx / THREAD_CHUNK][tc->idx % THREAD_CHUNK] = NULL;
 		kfree_fast(c);
 	}
@@ -492,13 +527,24 @@ static void report_busy_locked(struct uslub_cache *s, unsigned long active)
 		  READ_ONCE(s->nr_slabs), s->objects);
 }
 
-/* Flush every thread's slot of s and free the slots and their chunks. */
+/* Flush every thread's slot of s and free the slots and their chunks
+ * (slots in thread states are cleared instead); mine stays for the
+ * caller.  The user promises no other thread uses s any more. */
 static void cpu_slots_release_locked(struct uslub_cache *s,
 				     struct kmem_cache_cpu *mine,
 				     struct page_cache *pc)
 {
+	struct kmem_cache_cpu *c;
 	unsigned int i, j;
 
+	if (s->cpu_slot) {
+		for_each_cpu_slot_locked(c, s, i) {
+			slab_flush_cpu(s, c, pc);
+			if (c != mine)
+				memset(c, 0, sizeof(*c));
+		}
+		return;
+	}
 	for (i = 0; i < THREAD_DIR; i++) {
 		struct kmem_cache_cpu **chunk = s->cpu_dir[i];
 
@@ -540,8 +586,14 @@ int cache_destroy(struct uslub_cache *s)
 	slab_release_all(s, mine, &tc->pcache);
 	USLUB_BUG_ON(READ_ONCE(s->nr_slabs) != 0);
 	list_del(&s->list);
+	if (s->cpu_slot) {
+		memset(mine, 0, sizeof(*mine));
+		inline_slot_free_locked(s->cpu_slot);
+		mine = NULL;
+	}
 	lock_release(&slab_mutex);
-	kfree_fast(mine);
+	if (mine)
+		kfree_fast(mine);
 	cache_free_fast(&kmem_cache_cache, s);
 	return 0;
 }

@@ -24,14 +24,18 @@ struct uslub_cache *cache_create(const char *name, size_t size, size_t align,
 int cache_destroy(struct uslub_cache *s);
 int cache_shrink(struct uslub_cache *s);
 
-/* The calling thread's cpu slot of s, or NULL if it has none yet. */
+/* The calling thread's cpu slot of s, or NULL if it has none yet (or no
+ * thread state: the empty state's slots point at no cache).  A slot in the
+ * thread state is one add away; other user caches go through cpu_dir. */
 static __always_inline struct kmem_cache_cpu *
 cache_cpu(const struct uslub_cache *s, struct thread_cache *tc)
 {
-	struct kmem_cache_cpu **chunk;
+	struct kmem_cache_cpu **chunk, *c;
 
-	if (s->kmalloc_idx)
-		return &tc->kcpu[s->kmalloc_idx];
+	if (likely(s->cpu_slot)) {
+		c = &tc->kcpu[s->cpu_slot];
+		return likely(c->cache == s) ? c : NULL;
+	}
 	chunk = load_acquire(s->cpu_dir[tc->idx / THREAD_CHUNK]);
 	return chunk ? chunk[tc->idx % THREAD_CHUNK] : NULL;
 }

@@ -15,8 +15,9 @@
 #include "page_alloc.h"
 
 struct thread_cache {
-	/* slot 0: never has a cpu slab; slots 1..NR_KMALLOC-1: kmalloc */
-	struct kmem_cache_cpu kcpu[NR_KMALLOC];
+	/* slot 0: never has a cpu slab; slots 1..NR_KMALLOC-1: kmalloc;
+	 * NR_KMALLOC..NR_CPU_SLOTS-1: the first user caches (cpu_slot) */
+	struct kmem_cache_cpu kcpu[NR_CPU_SLOTS];
 	struct page_cache pcache;	/* owner thread only */
 	/* bytes of large blocks this thread allocated minus those it freed
 	 * (signed: frees of other threads' blocks count down); owner writes

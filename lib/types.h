@@ -44,6 +44,9 @@
 
 #define SMALL_MAX		8192			/* largest kmalloc cache */
 #define NR_KMALLOC		34			/* 33 classes + slot 0 */
+#define NR_INLINE_SLOTS		16			/* user caches' slots in
+							   the thread state */
+#define NR_CPU_SLOTS		(NR_KMALLOC + NR_INLINE_SLOTS)
 
 /* Page descriptor flags (slab->flags). */
 #define PG_slab			0x01u	/* head of a slab */
@@ -163,8 +166,11 @@ struct kmem_cache_cpu {
 	unsigned int nr_partial;	/* slabs on the partial chain; owner */
 	struct slab *slab;		/* frozen cpu slab; owner thread only */
 	struct slab *partial;		/* unfrozen cpu-partial FIFO; owner */
+	/* the slot's cache; NULL while unused.  In the first cache line: the
+	 * user-cache fast paths test it with freelist.  Set when the slot is
+	 * created, cleared when its cache is destroyed; under slab_mutex */
+	struct uslub_cache *cache;
 	struct slab *partial_tail;	/* its last slab; owner */
-	struct uslub_cache *cache;	/* immutable once set */
 	/* owner writes (counter_inc), anyone reads under slab_mutex */
 	unsigned long stat[NR_SLUB_STAT_ITEMS];
 } __aligned(64);
@@ -188,6 +194,9 @@ struct uslub_cache {
 	unsigned int min_partial;	/* empty slabs kept on s->partial */
 	unsigned int cpu_partial_slabs;	/* per-thread partial budget */
 	unsigned int kmalloc_idx;	/* cpu slot for kmalloc caches, else 0 */
+	/* the thread's slot: thread_cache.kcpu[cpu_slot] (kmalloc caches,
+	 * and the first NR_INLINE_SLOTS user caches); 0: cpu_dir */
+	unsigned int cpu_slot;
 	uint64_t reciprocal;		/* ceil(2^44 / size): obj_to_index */
 	uslub_slab_flags_t flags;
 	void (*ctor)(void *);

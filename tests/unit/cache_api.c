@@ -13,6 +13,7 @@
 #include "slab.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -588,6 +589,80 @@ TEST_BEGIN(test_create_destroy_loop)
 }
 TEST_END
 
+/*
+ * The first user caches keep each thread's slot in the thread state
+ * (cpu_slot), the rest in cpu_dir.  A second thread stays alive while
+ * caches are destroyed and others created in their place, often at the
+ * same address: each of its slots must start clean, so every object it
+ * gets belongs to the cache it asked.
+ */
+#define SLOT_CACHES	24
+#define SLOT_OBJS	50
+
+static struct uslub_cache *slot_cache[SLOT_CACHES];
+static void *slot_obj[SLOT_CACHES][SLOT_OBJS];
+static pthread_barrier_t slot_step;
+static unsigned int slot_wrong;
+
+static void *slot_worker(void *arg)
+{
+	(void)arg;
+	for (int round = 0; round < 2; round++) {
+		pthread_barrier_wait(&slot_step);	/* caches created */
+		for (int i = 0; i < SLOT_CACHES; i++)
+			for (int j = 0; j < SLOT_OBJS; j++) {
+				void *p = uslub_cache_alloc(slot_cache[i], 0);
+				struct slab *d = p ? pagemap_lookup(p) : NULL;
+
+				if (!d || !d->head || d->head->cache != slot_cache[i])
+					slot_wrong++;
+				slot_obj[i][j] = p;
+			}
+		pthread_barrier_wait(&slot_step);	/* objects made */
+		pthread_barrier_wait(&slot_step);	/* main freed them */
+	}
+	return NULL;
+}
+
+TEST_BEGIN(test_cpu_slots_inline_and_dir)
+{
+	unsigned int inline_caches = 0, busy = 0;
+	pthread_t t;
+	char name[32];
+
+	pthread_barrier_init(&slot_step, NULL, 2);
+	assert_d_eq(pthread_create(&t, NULL, slot_worker, NULL), 0, "thread");
+	for (int round = 0; round < 2; round++) {
+		for (int i = 0; i < SLOT_CACHES; i++) {
+			snprintf(name, sizeof(name), "slot_cache_%d", i);
+			slot_cache[i] = uslub_cache_create(name, 48 + 16 * i, 0, 0, NULL);
+			assert_ptr_not_null(slot_cache[i], "create %s", name);
+			inline_caches += slot_cache[i]->cpu_slot != 0;
+		}
+		pthread_barrier_wait(&slot_step);
+		pthread_barrier_wait(&slot_step);
+		for (int i = 0; i < SLOT_CACHES; i++) {
+			snprintf(name, sizeof(name), "slot_cache_%d", i);
+			expect_ld_eq(slabinfo_active(name), SLOT_OBJS,
+				     "%s: the thread's objects are active", name);
+			for (int j = 0; j < SLOT_OBJS; j++)	/* remote frees */
+				uslub_cache_free(slot_cache[i], slot_obj[i][j]);
+			expect_ld_eq(slabinfo_active(name), 0,
+				     "%s: all freed", name);
+			busy += uslub_cache_destroy(slot_cache[i]) != 0;
+		}
+		pthread_barrier_wait(&slot_step);
+	}
+	pthread_join(t, NULL);
+	pthread_barrier_destroy(&slot_step);
+	expect_u_eq(slot_wrong, 0, "every object came from the cache asked");
+	expect_u_eq(busy, 0, "every destroy succeeded");
+	expect_u_ge(inline_caches, 2, "some caches have their slot inline");
+	expect_u_le(inline_caches, 2 * NR_INLINE_SLOTS, "at most 16 at once");
+	expect_u_lt(inline_caches, 2 * SLOT_CACHES, "the rest use cpu_dir");
+}
+TEST_END
+
 int main(void)
 {
 	return test(test_create_bad_arguments, test_create_good_arguments,
@@ -596,5 +671,6 @@ int main(void)
 		    test_free_invalid_pointers_abort,
 		    test_free_interior_of_cpu_slab_aborts,
 		    test_interior_frees_rejected, test_object_index_exact,
-		    test_create_destroy_loop, NULL);
+		    test_create_destroy_loop, test_cpu_slots_inline_and_dir,
+		    NULL);
 }
