@@ -5,7 +5,7 @@
 builddir=${top_builddir:-.}
 yep_slab=$builddir/examples/yep_slab
 
-echo "1..2"
+echo "1..4"
 
 out=$("$yep_slab" 2>&1)
 status=$?
@@ -22,3 +22,23 @@ else
 	echo "not ok 2 - examples/yep_slab reports a yep_slab_cache line"
 fi
 printf '%s\n' "$out" | sed 's/^/# /'
+
+# Seed 002's lkp-cache module: its exact output, nothing on stderr.
+lkp_cache=$builddir/examples/lkp_cache
+want='slab_allocator_kernel_module_init()
+ptr1 = {1, 2}, ptr2 = {3, 4}
+slab_allocator_kernel_module_exit()'
+out=$("$lkp_cache" 2>/dev/null)
+status=$?
+err=$("$lkp_cache" 2>&1 >/dev/null)
+if [ $status -eq 0 ] && [ -z "$err" ]; then
+	echo "ok 3 - examples/lkp_cache exits 0 with nothing on stderr"
+else
+	echo "not ok 3 - examples/lkp_cache exits 0 with nothing on stderr (status $status)"
+fi
+if [ "$out" = "$want" ]; then
+	echo "ok 4 - examples/lkp_cache prints ptr1 = {1, 2}, ptr2 = {3, 4}"
+else
+	echo "not ok 4 - examples/lkp_cache prints ptr1 = {1, 2}, ptr2 = {3, 4}"
+fi
+printf '%s\n' "$out" "$err" | sed 's/^/# /'
