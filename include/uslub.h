@@ -96,10 +96,72 @@ USLUB_API void *uslub_valloc(size_t size);
 USLUB_API void *uslub_pvalloc(size_t size);
 /* The bytes usable at p (>= the size asked for), 0 for NULL. */
 USLUB_API size_t uslub_usable_size(const void *p);
-/* Give every free page back to the OS now (glibc's malloc_trim): flushes
- * the calling thread's caches, shrinks every cache and purges free pages.
- * 1 if memory was released, else 0.  pad is ignored. */
+/* Give every free page back to the OS now (glibc's malloc_trim): runs
+ * every shrinker at priority 0, flushes the calling thread's caches,
+ * shrinks every kmalloc cache and purges free pages.  1 if memory was
+ * released, else 0.  pad is ignored. */
 USLUB_API int uslub_malloc_trim(size_t pad);
+
+/*
+ * Shrinkers (the kernel's struct shrinker): objects a program keeps cached
+ * and can give back.  count_objects says how many could be freed (0 or
+ * USLUB_SHRINK_EMPTY: none); scan_objects frees up to sc->nr_to_scan of
+ * them and returns how many it freed, or USLUB_SHRINK_STOP to be left
+ * alone for this pass.  They run from uslub_reclaim and uslub_malloc_trim,
+ * on the calling thread, one at a time, with no allocator lock held: they
+ * may allocate and free, but not register or unregister shrinkers.
+ * The scan amount is the kernel's: (freeable >> priority) * 4 / seeks per
+ * priority from 12 down to 0 (freeable / 2 when seeks is 0), plus work
+ * left over from earlier passes (nr_deferred), at most 2 * freeable.
+ */
+#define USLUB_SHRINK_STOP	(~0UL)
+#define USLUB_SHRINK_EMPTY	(~0UL - 1)
+#define USLUB_DEFAULT_SEEKS	2
+
+struct uslub_shrink_control {
+	uslub_gfp_t gfp_mask;
+	int nid;			/* always 0: one node */
+	unsigned long nr_to_scan;	/* how many to scan this call */
+	unsigned long nr_scanned;	/* how many were scanned (default: all) */
+};
+
+struct uslub_shrinker {
+	unsigned long (*count_objects)(struct uslub_shrinker *,
+				       struct uslub_shrink_control *);
+	unsigned long (*scan_objects)(struct uslub_shrinker *,
+				      struct uslub_shrink_control *);
+	long batch;			/* per scan_objects call; 0: 128 */
+	int seeks;			/* cost to recreate; 0: scan half */
+	unsigned int flags;
+	void *private_data;
+	/* uslub's own: set by registration, under its lock */
+	long nr_deferred;		/* scan work carried to the next pass */
+	struct uslub_shrinker *next;
+	int registered;
+	int allocated;			/* by uslub_shrinker_alloc */
+	char name[48];
+};
+
+/* The kernel's old API: a shrinker the program owns.  The name is a
+ * printf-style format (%s %d %u %x %p).  0, or -EINVAL if s is already
+ * registered or has no callbacks. */
+USLUB_API int uslub_register_shrinker(struct uslub_shrinker *s,
+		const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Waits for a reclaim pass that is running it; s may be freed after. */
+USLUB_API void uslub_unregister_shrinker(struct uslub_shrinker *s);
+/* The 6.7 API: uslub allocates it (zeroed, seeks = DEFAULT_SEEKS); the
+ * caller sets the callbacks, then registers it; shrinker_free unregisters
+ * and frees.  NULL with errno ENOMEM. */
+USLUB_API struct uslub_shrinker *uslub_shrinker_alloc(unsigned int flags,
+		const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+USLUB_API void uslub_shrinker_register(struct uslub_shrinker *s);
+USLUB_API void uslub_shrinker_free(struct uslub_shrinker *s);
+
+/* Ask every shrinker and the kmalloc caches to free about bytes (0: as
+ * much as they can), priority by priority, and give free pages back to
+ * the OS.  Returns the bytes given back.  Other threads' cpu slabs and
+ * user caches' empty slabs beyond min_partial stay (kmem_cache_shrink). */
+USLUB_API size_t uslub_reclaim(size_t bytes);
 
 /* Heap totals in bytes (the source of mallinfo2). */
 struct uslub_heap_stats {

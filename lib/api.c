@@ -8,7 +8,9 @@
 
 #include "alloc.h"
 #include "init.h"
+#include "log.h"
 #include "malloc_abi.h"
+#include "shrink.h"
 #include "stats.h"
 
 USLUB_API struct uslub_cache *uslub_cache_create(const char *name, size_t size,
@@ -186,7 +188,67 @@ USLUB_API size_t uslub_usable_size(const void *p)
 USLUB_API int uslub_malloc_trim(size_t pad)
 {
 	(void)pad;
-	return malloc_trim_all();
+	return reclaim(0) != 0;
+}
+
+/* ---- Shrinkers and reclaim ------------------------------------------- */
+
+USLUB_API int uslub_register_shrinker(struct uslub_shrinker *s,
+				      const char *fmt, ...)
+{
+	char name[sizeof(s->name)];
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vformat(name, sizeof(name), fmt ? fmt : "", ap);
+	va_end(ap);
+	return shrinker_add(s, name);
+}
+
+USLUB_API void uslub_unregister_shrinker(struct uslub_shrinker *s)
+{
+	if (s)
+		shrinker_remove(s);
+}
+
+USLUB_API struct uslub_shrinker *uslub_shrinker_alloc(unsigned int flags,
+						      const char *fmt, ...)
+{
+	struct uslub_shrinker *s = kmalloc_fast(sizeof(*s), USLUB_GFP_ZERO);
+	va_list ap;
+
+	if (!s) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	s->flags = flags;
+	s->seeks = USLUB_DEFAULT_SEEKS;
+	s->allocated = 1;
+	va_start(ap, fmt);
+	log_vformat(s->name, sizeof(s->name), fmt ? fmt : "", ap);
+	va_end(ap);
+	return s;
+}
+
+USLUB_API void uslub_shrinker_register(struct uslub_shrinker *s)
+{
+	if (shrinker_add(s, NULL) != 0)
+		log_error("shrinker_register: shrinker %s has no callbacks or "
+			  "is registered already", s && s->name[0] ? s->name : "?");
+}
+
+USLUB_API void uslub_shrinker_free(struct uslub_shrinker *s)
+{
+	if (!s)
+		return;
+	shrinker_remove(s);
+	if (s->allocated)
+		kfree_fast(s);
+}
+
+USLUB_API size_t uslub_reclaim(size_t bytes)
+{
+	return reclaim(bytes);
 }
 
 USLUB_API void uslub_heap_stats_get(struct uslub_heap_stats *st)

@@ -3,8 +3,9 @@
  *
  * The fast paths hold no lock and every cross-thread change is one
  * cmpxchg16b, so only the locks matter: prepare takes every lock of uslub
- * in the documented order (cache.c's essay: init, slab_mutex, each cache's
- * list_lock, huge_lock, page_lock), so no other thread is inside a locked
+ * in the documented order (shrinker_lock, which shrinkers allocate under,
+ * then cache.c's essay: init, slab_mutex, each cache's list_lock,
+ * huge_lock, page_lock), so no other thread is inside a locked
  * section when the address space is copied.  Parent and child release
  * them; the child then reclaims the thread states of the threads that did
  * not come along (thread_reclaim_others).
@@ -23,12 +24,14 @@
 #include "init.h"
 #include "kmalloc.h"
 #include "page_alloc.h"
+#include "shrink.h"
 #include "thread.h"
 
 static void fork_prepare(void)
 {
 	struct uslub_cache *s;
 
+	lock_acquire(&shrinker_lock);
 	lock_acquire(&init_lock);
 	lock_acquire(&slab_mutex);
 	list_for_each_entry(s, &slab_caches, list)
@@ -47,6 +50,7 @@ static void fork_release(void)
 		lock_release(&s->list_lock);
 	lock_release(&slab_mutex);
 	lock_release(&init_lock);
+	lock_release(&shrinker_lock);
 }
 
 /* The child's only thread is the one that called fork, which holds every

@@ -169,6 +169,34 @@ static inline size_t kmalloc_size_roundup(size_t size)
 	return uslub_kmalloc_size_roundup(size);
 }
 
+/* ---- Shrinkers (both the old API and 6.7's) ------------------------- */
+
+#define shrinker		uslub_shrinker
+#define shrink_control		uslub_shrink_control
+#define SHRINK_STOP		USLUB_SHRINK_STOP
+#define SHRINK_EMPTY		USLUB_SHRINK_EMPTY
+#define DEFAULT_SEEKS		USLUB_DEFAULT_SEEKS
+
+/* register_shrinker(s, fmt, ...) and shrinker_alloc(flags, fmt, ...) take
+ * a printf-style name, as since 6.0. */
+#define register_shrinker(s, ...)	uslub_register_shrinker((s), __VA_ARGS__)
+#define shrinker_alloc(flags, ...)	uslub_shrinker_alloc((flags), __VA_ARGS__)
+
+static inline void unregister_shrinker(struct shrinker *s)
+{
+	uslub_unregister_shrinker(s);
+}
+
+static inline void shrinker_register(struct shrinker *s)
+{
+	uslub_shrinker_register(s);
+}
+
+static inline void shrinker_free(struct shrinker *s)
+{
+	uslub_shrinker_free(s);
+}
+
 #ifdef __cplusplus
 }
 #endif

@@ -6,7 +6,8 @@
  * ZERO_SIZE_PTR, which kfree and ZERO_OR_NULL_PTR accept; kmalloc_array
  * and kcalloc refuse an overflowing n * size; ksize agrees with
  * kmalloc_size_roundup; a struct kmem_cache * is a struct uslub_cache *;
- * kmem_cache_destroy of a busy cache leaves it usable.
+ * kmem_cache_destroy of a busy cache leaves it usable; shrinkers in the
+ * kernel's old and 6.7 forms run on reclaim.
  */
 #include "test.h"
 
@@ -133,9 +134,62 @@ TEST_BEGIN(test_destroy_busy_then_again)
 }
 TEST_END
 
+/* A kernel-style shrinker over a counter of "cached objects". */
+static unsigned long cached = 500, scans;
+
+static unsigned long demo_count(struct shrinker *s, struct shrink_control *sc)
+{
+	(void)s;
+	(void)sc;
+	return cached ? cached : SHRINK_EMPTY;
+}
+
+static unsigned long demo_scan(struct shrinker *s, struct shrink_control *sc)
+{
+	unsigned long n = sc->nr_to_scan < cached ? sc->nr_to_scan : cached;
+
+	(void)s;
+	scans++;
+	cached -= n;
+	return n;
+}
+
+static struct shrinker demo_shrinker = {
+	.count_objects = demo_count,
+	.scan_objects = demo_scan,
+	.seeks = DEFAULT_SEEKS,
+};
+
+TEST_BEGIN(test_shrinker_names)
+{
+	struct shrinker *s;
+
+	expect_d_eq(register_shrinker(&demo_shrinker, "demo-%d", 1), 0,
+		    "register_shrinker");
+	uslub_reclaim(0);
+	expect_lu_eq(cached, 0, "reclaim ran the kernel-style shrinker");
+	unregister_shrinker(&demo_shrinker);
+
+	cached = 300;
+	scans = 0;
+	s = shrinker_alloc(0, "demo-%s", "new");
+	assert_ptr_not_null(s, "shrinker_alloc");
+	s->count_objects = demo_count;
+	s->scan_objects = demo_scan;
+	shrinker_register(s);
+	uslub_reclaim(0);
+	expect_lu_eq(cached, 0, "the 6.7-API shrinker ran");
+	shrinker_free(s);
+	cached = 300;
+	scans = 0;
+	uslub_reclaim(0);
+	expect_lu_eq(scans, 0, "freed shrinkers are not called");
+}
+TEST_END
+
 int main(void)
 {
 	return test(test_kmem_cache_struct, test_kmalloc_zero_size,
 		    test_kmalloc_array_overflow, test_zeroing_and_sizes,
-		    test_destroy_busy_then_again, NULL);
+		    test_destroy_busy_then_again, test_shrinker_names, NULL);
 }
