@@ -109,7 +109,8 @@ USLUB_API int uslub_malloc_trim(size_t pad);
  * them and returns how many it freed, or USLUB_SHRINK_STOP to be left
  * alone for this pass.  They run from uslub_reclaim and uslub_malloc_trim,
  * on the calling thread, one at a time, with no allocator lock held: they
- * may allocate and free, but not register or unregister shrinkers.
+ * may allocate and free, but not register or unregister shrinkers, nor
+ * call uslub_reclaim or malloc_trim (the pass holds the registry's lock).
  * The scan amount is the kernel's: (freeable >> priority) * 4 / seeks per
  * priority from 12 down to 0 (freeable / 2 when seeks is 0), plus work
  * left over from earlier passes (nr_deferred), at most 2 * freeable.
