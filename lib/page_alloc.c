@@ -174,6 +174,24 @@ static unsigned long dirty_limit_locked(void)
 	return rel > DIRTY_FLOOR_PAGES ? rel : DIRTY_FLOOR_PAGES;
 }
 
+/*
+ * The descriptors of a free block are zero but for its head (block_clear
+ * zeroed them; a merged half's old head fields are stale and unread, and
+ * zero is as good).  For a block of order 7 or more they fill whole pages
+ * after the head's page: give those back with the block, so a heap that
+ * shrank does not keep 64 bytes per page it once touched.  A lock-free
+ * lookup reads zero either way; page_prep_block faults them back in.
+ */
+#define DESC_PER_PAGE		(PAGE_SIZE / sizeof(struct slab))
+
+static void purge_descriptors_locked(struct slab *b)
+{
+	if ((1UL << b->order) <= DESC_PER_PAGE)
+		return;
+	os_discard(b + DESC_PER_PAGE,
+		   ((1UL << b->order) - DESC_PER_PAGE) * sizeof(struct slab));
+}
+
 static size_t purge_locked(bool all, uint64_t now)
 {
 	unsigned long keep = dirty_limit_locked() / 4 * 3;
@@ -188,6 +206,7 @@ static size_t purge_locked(bool all, uint64_t now)
 		block_set_flags(b, block_flags(b) & ~PG_dirty);
 		dirty_pages -= 1UL << b->order;
 		os_discard(page_address(b), PAGE_SIZE << b->order);
+		purge_descriptors_locked(b);
 		bytes += PAGE_SIZE << b->order;
 	}
 	purged_bytes += bytes;

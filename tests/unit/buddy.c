@@ -16,6 +16,7 @@
 #include "region.h"
 
 #include <stdlib.h>
+#include <sys/mman.h>
 
 #define MiB	(1UL << 20)
 
@@ -498,6 +499,51 @@ TEST_BEGIN(test_extend_in_place)
 }
 TEST_END
 
+/* Pages of descriptor array that are resident, of n pages from p. */
+static unsigned int resident_pages(const void *p, size_t n)
+{
+	unsigned char vec[64];
+	unsigned int i, r = 0;
+
+	if (n > sizeof(vec) || mincore((void *)p, n * PAGE_SIZE, vec) != 0)
+		return ~0u;
+	for (i = 0; i < n; i++)
+		r += vec[i] & 1;
+	return r;
+}
+
+/* Purging a top-order block gives back the descriptor pages after its
+ * head's page too (15 of 16); allocating again brings them back. */
+TEST_BEGIN(test_purge_descriptor_pages)
+{
+	const size_t per_page = PAGE_SIZE / sizeof(struct slab);
+	const size_t desc_pages = ((size_t)1 << MAX_ORDER) / per_page;
+	struct slab *b, *again;
+	char *addr;
+
+	page_purge(true);
+	b = page_alloc(NULL, MAX_ORDER);
+	assert_ptr_not_null(b, "top block");
+	page_prep_block(b, MAX_ORDER, 0);
+	expect_u_eq(resident_pages(b, desc_pages), desc_pages,
+		    "a stamped block's descriptors are resident");
+	page_free(NULL, b, MAX_ORDER);
+	page_purge(true);
+	expect_u_eq(resident_pages(b + per_page, desc_pages - 1), 0,
+		    "purged: the descriptor pages after the head's are gone");
+	expect_u_eq(resident_pages(b, 1), 1, "the head's page stays");
+	expect_true(page_block_is_free(b, NULL), "still a free block");
+
+	again = page_alloc(NULL, MAX_ORDER);
+	assert_ptr_not_null(again, "top block again");
+	page_prep_block(again, MAX_ORDER, 0);
+	addr = (char *)page_address(again) + 700 * PAGE_SIZE;
+	expect_ptr_eq(pagemap_lookup(addr)->head, again,
+		      "an interior page's descriptor names its head again");
+	page_free(NULL, again, MAX_ORDER);
+}
+TEST_END
+
 TEST_BEGIN(test_decay_zero_purges_at_once)
 {
 	struct page_stats before, after;
@@ -591,5 +637,6 @@ int main(void)
 	    test_split_then_coalesce, test_free_halves_coalesce,
 	    test_random_blocks_disjoint, test_purge_all, test_rss_falls,
 	    test_dirty_limit_purges_without_decay, test_extend_in_place,
+	    test_purge_descriptor_pages,
 	    test_decay_zero_purges_at_once, test_prep_block_heads, NULL);
 }
