@@ -13,7 +13,6 @@
 // workload reports its RSS figures as counters in MiB.
 #include <benchmark/benchmark.h>
 
-#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string>

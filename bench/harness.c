@@ -41,11 +41,6 @@ void bench_fatal(const char *fmt, ...)
 static struct bench_allocator malloc_allocator;
 static struct bench_allocator cache_allocator;
 
-static void *aligned_alloc_abi(size_t align, size_t size)
-{
-	return aligned_alloc(align, size);
-}
-
 /* Which library a symbol resolves to, as an allocator name. */
 static const char *owner_of(const char *sym, const char **file)
 {
@@ -90,7 +85,7 @@ const struct bench_allocator *bench_malloc_allocator(const char *expect,
 		.malloc = malloc,
 		.free = free,
 		.realloc = realloc,
-		.aligned_alloc = aligned_alloc_abi,
+		.aligned_alloc = aligned_alloc,
 	};
 	/* glibc's malloc_trim only trims glibc's heap: it counts for an
 	 * allocator only when that allocator defines it. */

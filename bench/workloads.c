@@ -121,7 +121,7 @@ static const char *const ring_args[] = { "1k", "32k", NULL };
 
 struct ring_tls {
 	uint64_t seed;
-	size_t live, max;
+	size_t live;
 	void *slot[];
 };
 

@@ -30,9 +30,6 @@ static unsigned long purged_bytes;		/* under page_lock */
 static unsigned long decay_ms = 250;
 static uint64_t next_purge;			/* under page_lock */
 
-/* Up to 8 blocks of each order per thread (480 KiB at most): with fewer,
- * two threads replacing 8-32 KiB blocks took page_lock on most calls. */
-static const unsigned int pcache_limit[PCACHE_ORDERS] = { 8, 8, 8, 8 };
 
 static void areas_init_locked(void)
 {
@@ -250,7 +247,7 @@ static struct slab *page_alloc_slow(struct page_cache *pc, unsigned int order)
 	struct slab *b, *first = NULL;
 
 	if (pc && order < PCACHE_ORDERS)
-		want = pcache_limit[order] / 2 + 1;	/* refill in one go */
+		want = PCACHE_MAX / 2 + 1;	/* refill in one go */
 	lock_acquire(&page_lock);
 	if (!areas_ready)
 		areas_init_locked();
@@ -355,8 +352,8 @@ void page_free(struct page_cache *pc, struct slab *head, unsigned int order)
 		buddy_free_batch(&head, 1, order);
 		return;
 	}
-	if (pc->count[order] == pcache_limit[order]) {
-		keep = pcache_limit[order] / 2;
+	if (pc->count[order] == PCACHE_MAX) {
+		keep = PCACHE_MAX / 2;
 		buddy_free_batch(&pc->blocks[order][keep],
 				 pc->count[order] - keep, order);
 		pc->count[order] = keep;

@@ -17,6 +17,9 @@
 #include "types.h"
 
 #define PCACHE_ORDERS	4		/* orders 0..3 are cached per thread */
+/* Up to 8 blocks of each cached order per thread (480 KiB at most): with
+ * fewer, two threads replacing 8-32 KiB blocks took page_lock on most
+ * calls.  A refill takes PCACHE_MAX / 2 + 1; a full cache spills half. */
 #define PCACHE_MAX	8
 
 struct page_cache {

@@ -130,7 +130,7 @@ static inline void *kmalloc(size_t size, gfp_t flags)
 
 static inline void *kzalloc(size_t size, gfp_t flags)
 {
-	return uslub_kmalloc(size, flags | __GFP_ZERO);
+	return uslub_kzalloc(size, flags);
 }
 
 static inline void *kmalloc_array(size_t n, size_t size, gfp_t flags)
