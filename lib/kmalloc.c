@@ -372,7 +372,7 @@ void *kmalloc_slow(size_t size, uslub_gfp_t gfp)
 void kmalloc_report_invalid(const char *func, const void *p, const char *what)
 {
 	log_error("%s: invalid pointer %p: %s", func, p, what);
-	if (uslub_opt.abort_on_error)
+	if (options_abort_invalid())
 		abort();
 }
 

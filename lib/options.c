@@ -9,7 +9,7 @@
 
 struct uslub_options uslub_opt = {
 	.decay_ms = 250,
-	.abort_on_error = true,
+	.abort_on_error = -1,
 	.verbose = false,
 	.stats = false,
 	.thp = -1,
@@ -55,8 +55,14 @@ static bool option_set(const char *k, size_t klen, const char *v, size_t vlen)
 {
 	if (key_is(k, klen, "decay_ms"))
 		return parse_ulong(v, vlen, &uslub_opt.decay_ms);
-	if (key_is(k, klen, "abort_on_error"))
-		return parse_bool(v, vlen, &uslub_opt.abort_on_error);
+	if (key_is(k, klen, "abort_on_error")) {
+		bool on;
+
+		if (!parse_bool(v, vlen, &on))
+			return false;
+		uslub_opt.abort_on_error = on;
+		return true;
+	}
 	if (key_is(k, klen, "verbose"))
 		return parse_bool(v, vlen, &uslub_opt.verbose);
 	if (key_is(k, klen, "stats"))

@@ -10,7 +10,10 @@
 struct uslub_options {
 	unsigned long decay_ms;		/* free pages wait this long before
 					 * MADV_DONTNEED; 0 = at once */
-	bool abort_on_error;		/* invalid free etc.: abort (1) or go on */
+	/* 1 abort, 0 report and go on; -1 (default) as glibc and the kernel
+	 * do: an invalid free aborts, a debug cache's report repairs and
+	 * goes on.  See options_abort_invalid / options_abort_debug. */
+	int abort_on_error;
 	bool verbose;			/* report options and init on stderr */
 	bool stats;			/* statistics at exit (stderr or file) */
 	int thp;			/* -1 as the system says, 0 never
@@ -23,5 +26,15 @@ extern struct uslub_options uslub_opt;
 /* Parse a USLUB_OPTIONS string into uslub_opt; unknown keys and bad values
  * produce one warning line each.  Returns the number of warnings. */
 int options_parse(const char *str);
+
+static inline bool options_abort_invalid(void)
+{
+	return uslub_opt.abort_on_error != 0;
+}
+
+static inline bool options_abort_debug(void)
+{
+	return uslub_opt.abort_on_error == 1;
+}
 
 #endif /* USLUB_OPTIONS_H */

@@ -39,6 +39,21 @@ size_t os_peak_rss_bytes(void);
 int os_open_append(const char *path);
 void os_close(int fd);
 int os_getpid(void);
+int os_gettid(void);
+/*
+ * Up to max return addresses of the calling thread's stack, innermost
+ * first (the first is inside this function's caller).  Never allocates
+ * once warm: glibc's backtrace loads libgcc_s on its first use, which
+ * allocates, so a capture nested inside that one (malloc called from the
+ * loader) returns 0 frames instead of recursing.  Call os_stack_warm from
+ * a point where allocating is safe to load it early.
+ */
+unsigned int os_stack_capture(uintptr_t *addrs, unsigned int max);
+void os_stack_warm(void);
+/* The dynamic symbol containing a code address (else its module's file
+ * name) in *name, and addr's offset from its start; 0 if neither is
+ * known.  Never allocates.  Symbols of the executable need -rdynamic. */
+int os_symbolize(uintptr_t addr, const char **name, uintptr_t *offset);
 /* The program's name (/proc/self/comm) into buf, NUL-terminated. */
 void os_program_name(char *buf, size_t size);
 /* The process's environment, read without getenv (which may allocate in

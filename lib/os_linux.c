@@ -5,9 +5,12 @@
  * that malloc could need.  errno is saved and restored around every call.
  */
 #define _GNU_SOURCE
+#include <dlfcn.h>
 #include <errno.h>
+#include <execinfo.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <sys/syscall.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <time.h>
@@ -206,6 +209,62 @@ void os_close(int fd)
 int os_getpid(void)
 {
 	return (int)getpid();
+}
+
+int os_gettid(void)
+{
+	return (int)syscall(SYS_gettid);
+}
+
+/* Set while this thread is inside backtrace(): its first call loads
+ * libgcc_s, which allocates, and a capture from that allocation must not
+ * enter backtrace's once-only initialisation again. */
+static __thread int in_backtrace __attribute__((tls_model("initial-exec")));
+
+unsigned int os_stack_capture(uintptr_t *addrs, unsigned int max)
+{
+	void *frames[64];
+	int saved = errno, n;
+	unsigned int i;
+
+	if (in_backtrace || max == 0)
+		return 0;
+	in_backtrace = 1;
+	n = backtrace(frames, (int)(max + 1 < 64 ? max + 1 : 64));
+	in_backtrace = 0;
+	errno = saved;
+	/* frames[0] is this function */
+	for (i = 0; n > 1 && i < (unsigned int)n - 1 && i < max; i++)
+		addrs[i] = (uintptr_t)frames[i + 1];
+	return i;
+}
+
+void os_stack_warm(void)
+{
+	uintptr_t a[2];
+
+	os_stack_capture(a, 2);
+}
+
+int os_symbolize(uintptr_t addr, const char **name, uintptr_t *offset)
+{
+	Dl_info info;
+	int saved = errno, ok;
+
+	memset(&info, 0, sizeof(info));
+	ok = dladdr((void *)addr, &info) && info.dli_fname;
+	errno = saved;
+	if (!ok)
+		return 0;
+	if (info.dli_sname && info.dli_saddr) {
+		*name = info.dli_sname;
+		*offset = addr - (uintptr_t)info.dli_saddr;
+	} else {
+		*name = strrchr(info.dli_fname, '/') ?
+			strrchr(info.dli_fname, '/') + 1 : info.dli_fname;
+		*offset = addr - (uintptr_t)info.dli_fbase;
+	}
+	return 1;
 }
 
 void os_program_name(char *buf, size_t size)

@@ -383,7 +383,7 @@ static __cold void report_double_free(struct uslub_cache *s, struct slab *slab,
 {
 	log_error("cache %s: double free of object %p (slab %p, %u objects)",
 		  s->name, obj, page_address(slab), slab->objects);
-	if (uslub_opt.abort_on_error)
+	if (options_abort_invalid())
 		abort();
 }
 

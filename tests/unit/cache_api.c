@@ -465,11 +465,11 @@ static void interior_frees(struct uslub_cache *s, size_t size, size_t step)
 	char *obj, *err = malloc(1 << 20), *line;
 	void **objs;
 	size_t off, calls = 0, reports = 0, bad = 0, i, n = cs->objects;
-	bool saved = uslub_opt.abort_on_error;
+	int saved = uslub_opt.abort_on_error;
 
 	obj = uslub_cache_alloc(s, 0);
 	assert_ptr_not_null(obj, "object of %zu bytes", size);
-	uslub_opt.abort_on_error = false;
+	uslub_opt.abort_on_error = 0;
 	capture_begin(&cap);
 	for (off = 1; off < size; off += step, calls++)
 		uslub_cache_free(s, obj + off);
