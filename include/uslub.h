@@ -62,6 +62,12 @@ USLUB_API void uslub_cache_free_bulk(struct uslub_cache *s, size_t n, void **obj
 USLUB_API int uslub_cache_shrink(struct uslub_cache *s);
 /* The object size the cache was created with. */
 USLUB_API size_t uslub_cache_size(const struct uslub_cache *s);
+/* The kernel's `slabinfo -v': walk every slab of s and check every
+ * object (red zones, poison, padding, free chains, counts) for a cache
+ * with debug flags; the free chains of its partial slabs for others.
+ * Each problem is reported (BUG/INFO/FIX on stderr) and repaired.
+ * Returns the number of problems found, 0 when the cache is sound. */
+USLUB_API unsigned long uslub_cache_validate(struct uslub_cache *s);
 
 /* kmalloc: any size.  uslub_kmalloc(0) returns a unique non-NULL pointer
  * (the kernel's ZERO_SIZE_PTR) that must not be dereferenced. */

@@ -22,18 +22,21 @@
 #include "slab.h"
 #include "thread.h"
 
-void *cache_alloc_slow(struct uslub_cache *s, uslub_gfp_t gfp);
-void cache_free_slow(struct uslub_cache *s, void *obj);
+/* caller: RET_IP of the entry point, for debug caches' tracks. */
+void *cache_alloc_slow(struct uslub_cache *s, uslub_gfp_t gfp,
+		       uintptr_t caller);
+void cache_free_slow(struct uslub_cache *s, void *obj, uintptr_t caller);
 /* Free of an object of slab d->head that is not c's cpu slab, on a thread
  * with a live state: the common slow free, kept short. */
 void cache_free_remote(struct uslub_cache *s, struct kmem_cache_cpu *c,
-		       struct slab *d, void *obj);
+		       struct slab *d, void *obj, uintptr_t caller);
 void kfree_remote(struct kmem_cache_cpu *c, struct slab *d, const void *p,
-		  const char *func);
+		  const char *func, uintptr_t caller);
 /* cache_free_slow and kfree_slow, reporting a bad pointer under func's
  * name (free, kfree, cache_free, ...); s NULL: any cache. */
-void cache_free_checked(const char *func, struct uslub_cache *s, void *obj);
-void kfree_checked(const char *func, const void *p);
+void cache_free_checked(const char *func, struct uslub_cache *s, void *obj,
+			uintptr_t caller);
+void kfree_checked(const char *func, const void *p, uintptr_t caller);
 
 static __always_inline void *cpu_pop(struct kmem_cache_cpu *c)
 {
@@ -83,7 +86,7 @@ static __always_inline void *cache_alloc_fast(struct uslub_cache *s,
 		if (likely(obj))
 			return obj;
 	}
-	return cache_alloc_slow(s, gfp);
+	return cache_alloc_slow(s, gfp, RET_IP);
 }
 
 static __always_inline void cache_free_fast(struct uslub_cache *s, void *obj)
@@ -98,11 +101,11 @@ static __always_inline void cache_free_fast(struct uslub_cache *s, void *obj)
 		}
 		d = pagemap_lookup(obj);
 		if (likely(d)) {
-			cache_free_remote(s, c, d, obj);
+			cache_free_remote(s, c, d, obj, RET_IP);
 			return;
 		}
 	}
-	cache_free_slow(s, obj);
+	cache_free_slow(s, obj, RET_IP);
 }
 
 static __always_inline struct kmem_cache_cpu *cpu_at(struct thread_cache *tc,
@@ -121,7 +124,7 @@ static __always_inline void *kmalloc_fast(size_t size, uslub_gfp_t gfp)
 		if (likely(obj))
 			return obj;
 	}
-	return kmalloc_slow(size, gfp);
+	return kmalloc_slow(size, gfp, RET_IP);
 }
 
 /* kfree and free: func names the caller in reports. */
@@ -139,11 +142,11 @@ static __always_inline void kfree_fast_as(const void *p, const char *func)
 			return;
 		}
 		if (d->cpu_off && c->cache) {	/* kmalloc slab, live thread */
-			kfree_remote(c, d, p, func);
+			kfree_remote(c, d, p, func, RET_IP);
 			return;
 		}
 	}
-	kfree_checked(func, p);
+	kfree_checked(func, p, RET_IP);
 }
 
 static __always_inline void kfree_fast(const void *p)

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "debug.h"
 #include "init.h"
 #include "log.h"
 #include "malloc_abi.h"
@@ -68,6 +69,11 @@ USLUB_API void uslub_cache_free_bulk(struct uslub_cache *s, size_t n, void **obj
 USLUB_API int uslub_cache_shrink(struct uslub_cache *s)
 {
 	return cache_shrink(s);
+}
+
+USLUB_API unsigned long uslub_cache_validate(struct uslub_cache *s)
+{
+	return s ? debug_validate(s) : 0;
 }
 
 USLUB_API size_t uslub_cache_size(const struct uslub_cache *s)

@@ -42,9 +42,11 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "debug.h"
 #include "region.h"
 #include "init.h"
 #include "log.h"
+#include "options.h"
 #include "assert.h"
 
 struct lock slab_mutex = LOCK_INITIALIZER;
@@ -65,6 +67,7 @@ void cache_setup(struct uslub_cache *s, const char *name, size_t size,
 		 unsigned int kmalloc_idx)
 {
 	size_t n = strlen(name);
+	bool order_off;
 
 	n = MIN(n, (size_t)CACHE_NAME_MAX - 1);
 	memcpy(s->name, name, n);
@@ -75,7 +78,20 @@ void cache_setup(struct uslub_cache *s, const char *name, size_t size,
 	s->ctor = ctor;
 	s->kmalloc_idx = kmalloc_idx;
 	s->cpu_slot = kmalloc_idx;
+	s->flags |= options_debug_flags(s->name, &order_off);
 	slab_calculate_sizes(s, uslub_ncpus);
+	if (order_off && (s->flags & SLAB_DEBUG_FLAGS)) {
+		/* slub_debug O: no debugging where it raises the order. */
+		unsigned int order = s->order;
+
+		s->flags &= ~SLAB_DEBUG_FLAGS;
+		s->inuse = s->track_off = s->pad_off = s->red_left_pad = 0;
+		slab_calculate_sizes(s, uslub_ncpus);
+		if (s->order == order) {
+			s->flags = flags | options_debug_flags(s->name, &order_off);
+			slab_calculate_sizes(s, uslub_ncpus);
+		}
+	}
 	lock_init(&s->list_lock);
 	list_init(&s->partial);
 	list_init(&s->list);
@@ -194,7 +210,8 @@ struct kmem_cache_cpu *cache_cpu_get(struct uslub_cache *s,
 
 /* ---- Slow paths of cache_alloc_fast / cache_free_fast ---------------- */
 
-void *cache_alloc_slow(struct uslub_cache *s, uslub_gfp_t gfp)
+void *cache_alloc_slow(struct uslub_cache *s, uslub_gfp_t gfp,
+		       uintptr_t caller)
 {
 	struct thread_cache *tc = thread_cache;
 	struct kmem_cache_cpu *c;
@@ -207,6 +224,15 @@ void *cache_alloc_slow(struct uslub_cache *s, uslub_gfp_t gfp)
 		errno = ENOMEM;
 		return NULL;
 	}
+	if (cache_debug(s)) {
+		p = debug_alloc(s, c, &tc->pcache, caller);
+		if (unlikely(!p)) {
+			errno = ENOMEM;
+			return NULL;
+		}
+		stat(c, ALLOC_SLOWPATH);
+		goto zero;
+	}
 	p = cpu_pop(c);
 	if (!p) {
 		p = slab_alloc_slow(s, c, &tc->pcache);
@@ -216,6 +242,7 @@ void *cache_alloc_slow(struct uslub_cache *s, uslub_gfp_t gfp)
 		}
 		stat(c, ALLOC_SLOWPATH);
 	}
+zero:
 	if (gfp & USLUB_GFP_ZERO)
 		memset(p, 0, s->object_size);
 	return p;
@@ -224,13 +251,10 @@ void *cache_alloc_slow(struct uslub_cache *s, uslub_gfp_t gfp)
 /* The slab of obj if obj is an object start of cache s (any cache when
  * s is NULL: kfree, free); else reports under func's name. */
 static struct slab *object_slab(const char *func, struct uslub_cache *s,
-				const void *obj)
+				struct slab *head, const void *obj)
 {
-	struct slab *head = kmalloc_block_of(func, obj, PG_slab);
 	char what[2 * CACHE_NAME_MAX + 64];
 
-	if (!head)
-		return NULL;
 	if (s && head->cache != s) {
 		log_format(what, sizeof(what), "an object of cache %s, not of %s",
 			   head->cache->name, s->name);
@@ -250,27 +274,30 @@ static struct slab *object_slab(const char *func, struct uslub_cache *s,
 
 __noinline void cache_free_remote(struct uslub_cache *s,
 				  struct kmem_cache_cpu *c, struct slab *d,
-				  void *obj)
+				  void *obj, uintptr_t caller)
 {
 	struct slab *slab = d->head;
 
-	/* Our own cpu slab here means obj heads its freelist: double free. */
-	if (unlikely(!slab || !(block_flags(slab) & PG_slab) || slab->cache != s ||
-		     slab == c->slab || !slab_is_object_start(s, obj))) {
-		cache_free_slow(s, obj);	/* reports what is wrong */
+	/* Our own cpu slab here means obj heads its freelist: double free.
+	 * Every free of a debug cache comes here (it has no cpu slab). */
+	if (unlikely(cache_debug(s) || !slab || !(block_flags(slab) & PG_slab) ||
+		     slab->cache != s || slab == c->slab ||
+		     !slab_is_object_start(s, obj))) {
+		cache_free_slow(s, obj, caller);	/* checks, reports */
 		return;
 	}
 	slab_free_slow(s, c, &thread_cache->pcache, slab, obj, obj, 1);
 }
 
 __noinline void kfree_remote(struct kmem_cache_cpu *c, struct slab *d,
-			     const void *p, const char *func)
+			     const void *p, const char *func, uintptr_t caller)
 {
 	struct uslub_cache *s = c->cache;
 	struct slab *slab = d->head;
 
-	if (unlikely(slab == c->slab || !slab_is_object_start(s, p))) {
-		kfree_checked(func, p);		/* reports what is wrong */
+	if (unlikely(cache_debug(s) || slab == c->slab ||
+		     !slab_is_object_start(s, p))) {
+		kfree_checked(func, p, caller);	/* checks, reports */
 		return;
 	}
 	slab_free_slow(s, c, &thread_cache->pcache, slab, (void *)p,
@@ -284,12 +311,49 @@ __noinline void kfree_remote(struct kmem_cache_cpu *c, struct slab *d,
  * caches (s NULL: any cache).  A thread past its exit flush frees without
  * a new thread state: glibc frees dynamic TLS after the key destructors.
  */
-void cache_free_checked(const char *func, struct uslub_cache *s, void *obj)
+/* A free on a thread that cannot have a cpu slot counts on tmp; its
+ * counters then go to the cache's. */
+static void fold_stats(struct uslub_cache *s, struct kmem_cache_cpu *tmp)
 {
-	struct slab *slab = object_slab(func, s, obj);
+	lock_acquire(&slab_mutex);
+	for (unsigned int i = 0; i < NR_SLUB_STAT_ITEMS; i++)
+		s->stat_dead[i] += tmp->stat[i];
+	lock_release(&slab_mutex);
+}
+
+/* Every free of an object of a debug cache, or to one (want). */
+static void cache_free_debug(struct uslub_cache *want, struct slab *slab,
+			     void *obj, uintptr_t caller)
+{
+	struct uslub_cache *s = slab->cache;
 	struct thread_cache *tc = NULL;
 	struct kmem_cache_cpu *c = NULL, tmp;
 
+	if (thread_cache_for_free())
+		c = cache_cpu_get(s, &tc);
+	if (c) {
+		debug_free(s, want, c, &tc->pcache, slab, obj, caller);
+		return;
+	}
+	memset(&tmp, 0, sizeof(tmp));
+	debug_free(s, want, &tmp, NULL, slab, obj, caller);
+	fold_stats(s, &tmp);
+}
+
+void cache_free_checked(const char *func, struct uslub_cache *s, void *obj,
+			uintptr_t caller)
+{
+	struct slab *slab = kmalloc_block_of(func, obj, PG_slab);
+	struct thread_cache *tc = NULL;
+	struct kmem_cache_cpu *c = NULL, tmp;
+
+	if (!slab)
+		return;
+	if (cache_debug(slab->cache) || (s && cache_debug(s))) {
+		cache_free_debug(s, slab, obj, caller);
+		return;
+	}
+	slab = object_slab(func, s, slab, obj);
 	if (!slab)
 		return;
 	s = slab->cache;
@@ -312,18 +376,15 @@ void cache_free_checked(const char *func, struct uslub_cache *s, void *obj)
 		/* No memory for a cpu slot: count on a temporary one. */
 		memset(&tmp, 0, sizeof(tmp));
 		slab_free_slow(s, &tmp, NULL, slab, obj, obj, 1);
-		lock_acquire(&slab_mutex);
-		for (unsigned int i = 0; i < NR_SLUB_STAT_ITEMS; i++)
-			s->stat_dead[i] += tmp.stat[i];
-		lock_release(&slab_mutex);
+		fold_stats(s, &tmp);
 		return;
 	}
 	slab_free_slow(s, c, &tc->pcache, slab, obj, obj, 1);
 }
 
-void cache_free_slow(struct uslub_cache *s, void *obj)
+void cache_free_slow(struct uslub_cache *s, void *obj, uintptr_t caller)
 {
-	cache_free_checked("cache_free", s, obj);
+	cache_free_checked("cache_free", s, obj, caller);
 }
 
 /* ---- Statistics ------------------------------------------------------ */
@@ -481,8 +542,9 @@ static unsigned int report_slab_locked(struct uslub_cache *s,
 		if (map[i / 64] & (1ULL << (i % 64)))
 			continue;
 		log_error("cache %s: object %p still allocated (slab %p, "
-			  "object %u of %u)", s->name, base + (size_t)i * s->size,
+			  "object %u of %u)", s->name, debug_object(s, base, i),
 			  (void *)base, i, slab->objects);
+		debug_print_alloc_track(s, debug_object(s, base, i));
 		printed++;
 	}
 	return printed;

@@ -19,6 +19,10 @@
 #undef __always_inline		/* glibc's cdefs.h has its own, same meaning */
 #define __always_inline	inline __attribute__((always_inline))
 #define __noinline	__attribute__((noinline))
+/* The return address of the enclosing out-of-line function, as the
+ * kernel's _RET_IP_: used inside always-inline fast paths, it names the
+ * caller of the uslub entry point they are inlined into. */
+#define RET_IP		((uintptr_t)__builtin_return_address(0))
 #define __cold		__attribute__((cold, noinline))
 #define __aligned(n)	__attribute__((aligned(n)))
 

@@ -29,6 +29,7 @@ static void options_apply(void)
 {
 	options_pending = !os_environ_ready();
 	options_parse(os_getenv("USLUB_OPTIONS"));
+	options_parse_debug(os_getenv("USLUB_DEBUG"));
 	page_set_decay_ms(uslub_opt.decay_ms);
 }
 

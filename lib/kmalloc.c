@@ -341,7 +341,7 @@ void kmalloc_large_stats(unsigned long *large, unsigned long *huge,
 
 /* ---- Slow paths ------------------------------------------------------ */
 
-void *kmalloc_slow(size_t size, uslub_gfp_t gfp)
+void *kmalloc_slow(size_t size, uslub_gfp_t gfp, uintptr_t caller)
 {
 	void *p;
 
@@ -351,7 +351,7 @@ void *kmalloc_slow(size_t size, uslub_gfp_t gfp)
 	if (size <= SMALL_MAX)
 		return cache_alloc_slow(
 			&kmalloc_caches[kmalloc_cpu_off[(size - 1) >> 3] >> CPU_SHIFT],
-			gfp);
+			gfp, caller);
 	if (size > KMALLOC_MAX_SIZE) {
 		errno = ENOMEM;
 		return NULL;
@@ -403,7 +403,7 @@ struct slab *kmalloc_block_of(const char *func, const void *p, uint32_t want)
  * kmalloc class ends here, and every invalid pointer: reported under
  * func's name.
  */
-void kfree_checked(const char *func, const void *p)
+void kfree_checked(const char *func, const void *p, uintptr_t caller)
 {
 	struct slab *head;
 	struct thread_cache *tc;
@@ -424,7 +424,7 @@ void kfree_checked(const char *func, const void *p)
 	if (!head)
 		return;
 	if (block_flags(head) & PG_slab) {
-		cache_free_checked(func, NULL, (void *)p);
+		cache_free_checked(func, NULL, (void *)p, caller);
 		return;
 	}
 	if (p != page_address(head)) {
@@ -438,7 +438,7 @@ void kfree_checked(const char *func, const void *p)
 
 void kfree_slow(const void *p)
 {
-	kfree_checked("kfree", p);
+	kfree_checked("kfree", p, RET_IP);
 }
 
 size_t kmalloc_ksize_checked(const char *func, const void *p)

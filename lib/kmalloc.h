@@ -25,7 +25,7 @@ size_t kmalloc_class_size(unsigned int idx);
 /* The size kmalloc(size) really provides. */
 size_t kmalloc_size_roundup(size_t size);
 
-void *kmalloc_slow(size_t size, uslub_gfp_t gfp);
+void *kmalloc_slow(size_t size, uslub_gfp_t gfp, uintptr_t caller);
 void kfree_slow(const void *p);
 size_t kmalloc_ksize(const void *p);
 /* ksize, reporting a bad pointer under func's name. */

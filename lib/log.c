@@ -546,6 +546,11 @@ void log_error(const char *fmt, ...)
 	va_end(ap);
 }
 
+int log_get_error_fd(void)
+{
+	return __atomic_load_n(&log_error_fd, __ATOMIC_RELAXED);
+}
+
 void log_set_error_fd(int fd)
 {
 	__atomic_store_n(&log_error_fd, fd, __ATOMIC_RELAXED);

@@ -35,6 +35,7 @@ void log_printf(int fd, const char *fmt, ...)
 /* "uslub: " + message + "\n" on the error fd (default 2), as log_printf. */
 void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_set_error_fd(int fd);
+int log_get_error_fd(void);
 
 /*
  * A buffered writer for long reports (slabinfo): output goes to fd in 4 KiB

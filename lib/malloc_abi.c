@@ -28,7 +28,7 @@
 void *malloc_slow(size_t size)
 {
 	/* malloc(0) is a real, unique block, unlike kmalloc(0). */
-	return kmalloc_slow(size ? size : 1, 0);
+	return kmalloc_slow(size ? size : 1, 0, RET_IP);
 }
 
 void *malloc_calloc(size_t nmemb, size_t size)
@@ -48,7 +48,7 @@ void *malloc_calloc(size_t nmemb, size_t size)
 	}
 	/* Zero or large: kmalloc zeroes what it must (a new mapping is
 	 * already zero). */
-	return kmalloc_slow(bytes ? bytes : 1, USLUB_GFP_ZERO);
+	return kmalloc_slow(bytes ? bytes : 1, USLUB_GFP_ZERO, RET_IP);
 }
 
 /*

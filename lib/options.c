@@ -6,6 +6,7 @@
 
 #include "options.h"
 #include "log.h"
+#include "uslub.h"
 
 struct uslub_options uslub_opt = {
 	.decay_ms = 250,
@@ -106,4 +107,118 @@ int options_parse(const char *str)
 		str = end ? end + 1 : NULL;
 	}
 	return warnings;
+}
+
+/* ---- USLUB_DEBUG ----------------------------------------------------- */
+
+static char debug_spec[512];		/* written at init only */
+
+#define DEBUG_DEFAULT	(USLUB_CONSISTENCY_CHECKS | USLUB_RED_ZONE | \
+			 USLUB_POISON | USLUB_STORE_USER)
+
+/* The flags of the letters in [p, end); *order_off for O, *bad for the
+ * first unknown letter (0 if none). */
+static unsigned long debug_letters(const char *p, const char *end,
+				   bool *order_off, char *bad)
+{
+	unsigned long flags = 0;
+
+	*bad = 0;
+	if (p == end)
+		return DEBUG_DEFAULT;
+	for (; p < end; p++) {
+		switch (*p) {
+		case 'f': case 'F': flags |= USLUB_CONSISTENCY_CHECKS; break;
+		case 'z': case 'Z': flags |= USLUB_RED_ZONE; break;
+		case 'p': case 'P': flags |= USLUB_POISON; break;
+		case 'u': case 'U': flags |= USLUB_STORE_USER; break;
+		case 't': case 'T': flags |= USLUB_TRACE; break;
+		case 'o': case 'O': *order_off = true; break;
+		case '-': flags = 0; break;
+		case ' ': break;
+		default:
+			if (!*bad)
+				*bad = *p;
+		}
+	}
+	return flags;
+}
+
+static bool debug_name_match(const char *pat, size_t len, const char *name)
+{
+	if (len && pat[len - 1] == '*')
+		return strncmp(name, pat, len - 1) == 0;
+	return strlen(name) == len && memcmp(name, pat, len) == 0;
+}
+
+int options_parse_debug(const char *str)
+{
+	size_t len = str ? strlen(str) : 0;
+	const char *b, *end;
+	int warnings = 0;
+
+	debug_spec[0] = '\0';
+	if (!str)
+		return 0;
+	if (len >= sizeof(debug_spec)) {
+		log_error("USLUB_DEBUG: longer than %zu bytes, ignored",
+			  sizeof(debug_spec) - 1);
+		return 1;
+	}
+	memcpy(debug_spec, str, len + 1);
+	for (b = debug_spec; *b; b = *end ? end + 1 : end) {
+		const char *comma;
+		bool off = false;
+		char bad;
+
+		end = strchr(b, ';');
+		end = end ? end : b + strlen(b);
+		comma = memchr(b, ',', (size_t)(end - b));
+		debug_letters(b, comma ? comma : end, &off, &bad);
+		if (bad) {
+			log_error("USLUB_DEBUG: unknown option '%c' in '%.*s'",
+				  bad, (int)(end - b), b);
+			warnings++;
+		}
+	}
+	return warnings;
+}
+
+unsigned long options_debug_flags(const char *name, bool *order_off)
+{
+	const char *b, *end;
+	unsigned long global = 0;
+	bool global_off = false, have_spec = debug_spec[0] != '\0';
+
+	*order_off = false;
+	if (!have_spec)
+		return 0;
+	for (b = debug_spec; *b; b = *end ? end + 1 : end) {
+		const char *comma, *n, *ne;
+		bool off = false;
+		char bad;
+		unsigned long flags;
+
+		end = strchr(b, ';');
+		end = end ? end : b + strlen(b);
+		comma = memchr(b, ',', (size_t)(end - b));
+		flags = debug_letters(b, comma ? comma : end, &off, &bad);
+		if (!comma) {		/* a global block */
+			global = flags;
+			global_off = off;
+			continue;
+		}
+		for (n = comma + 1; n <= end; n = ne + 1) {
+			ne = memchr(n, ',', (size_t)(end - n));
+			ne = ne ? ne : end;
+			if (ne > n && debug_name_match(n, (size_t)(ne - n), name)) {
+				*order_off = off;
+				return flags;
+			}
+			if (ne == end)
+				break;
+		}
+	}
+	*order_off = global_off;
+	return global;
 }

@@ -27,6 +27,20 @@ extern struct uslub_options uslub_opt;
  * produce one warning line each.  Returns the number of warnings. */
 int options_parse(const char *str);
 
+/*
+ * USLUB_DEBUG, in the kernel's slub_debug syntax: blocks separated by
+ * ';', each "[letters][,cache[,cache...]]".  Letters: F Z P U T (debug
+ * flags), O (drop debugging where it would raise the slab order), '-'
+ * (none).  No letters means FZPU.  A block without names applies to every
+ * cache no named block matches; a name may end in '*' (prefix).
+ * options_parse_debug keeps the string (up to 511 bytes) and warns about
+ * unknown letters; returns the number of warnings.
+ */
+int options_parse_debug(const char *str);
+/* The debug flags (USLUB_* values) USLUB_DEBUG gives cache name; *order_off
+ * is set when O applies to it. */
+unsigned long options_debug_flags(const char *name, bool *order_off);
+
 static inline bool options_abort_invalid(void)
 {
 	return uslub_opt.abort_on_error != 0;

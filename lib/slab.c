@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "slab.h"
+#include "debug.h"
 #include "pagemap.h"
 #include "assert.h"
 #include "log.h"
@@ -121,7 +122,9 @@ void slab_calculate_sizes(struct uslub_cache *s, unsigned int ncpus)
 	 * when the object's contents must survive being free (a ctor's state,
 	 * RCU readers).
 	 */
-	if (s->ctor || (s->flags & USLUB_TYPESAFE_BY_RCU)) {
+	if (s->flags & SLAB_DEBUG_FLAGS) {
+		size = debug_calculate_layout(s, size);
+	} else if (s->ctor || (s->flags & USLUB_TYPESAFE_BY_RCU)) {
 		s->offset = size;
 		size += sizeof(void *);
 	} else {
@@ -201,8 +204,8 @@ static struct slab *new_slab(struct uslub_cache *s, struct page_cache *pc,
 	return slab;
 }
 
-static void discard_slab(struct uslub_cache *s, struct kmem_cache_cpu *c,
-			 struct page_cache *pc, struct slab *slab)
+void slab_discard(struct uslub_cache *s, struct kmem_cache_cpu *c,
+		  struct page_cache *pc, struct slab *slab)
 {
 	USLUB_ASSERT(!slab->on_partial);
 	atomic_add(s->nr_slabs, -1UL);
@@ -230,8 +233,8 @@ static void cpu_partial_append(struct kmem_cache_cpu *c, struct slab *slab)
 
 /* ---- The cache's partial list (under list_lock) ---------------------- */
 
-static void add_partial_locked(struct uslub_cache *s, struct slab *slab,
-			       bool tail)
+void slab_add_partial_locked(struct uslub_cache *s, struct slab *slab,
+			     bool tail)
 {
 	USLUB_ASSERT(lock_held(&s->list_lock));
 	slab->on_partial = 1;
@@ -242,7 +245,7 @@ static void add_partial_locked(struct uslub_cache *s, struct slab *slab,
 	WRITE_ONCE(s->nr_partial, s->nr_partial + 1);
 }
 
-static void remove_partial_locked(struct uslub_cache *s, struct slab *slab)
+void slab_remove_partial_locked(struct uslub_cache *s, struct slab *slab)
 {
 	USLUB_ASSERT(lock_held(&s->list_lock));
 	list_del(&slab->slab_list);
@@ -284,7 +287,7 @@ static struct slab *get_partial(struct uslub_cache *s,
 		return NULL;
 	lock_acquire(&s->list_lock);
 	list_for_each_entry_safe(slab, &s->partial, slab_list) {
-		remove_partial_locked(s, slab);
+		slab_remove_partial_locked(s, slab);
 		if (!got) {
 			*freelist = freeze_slab(c, slab);
 			USLUB_BUG_ON(!*freelist);
@@ -447,15 +450,15 @@ void slab_free_slow(struct uslub_cache *s, struct kmem_cache_cpu *c,
 	}
 	if (!new.inuse && READ_ONCE(s->nr_partial) >= s->min_partial) {
 		if (prior) {
-			remove_partial_locked(s, slab);
+			slab_remove_partial_locked(s, slab);
 			stat(c, FREE_REMOVE_PARTIAL);
 		}
 		lock_release(&s->list_lock);
-		discard_slab(s, c, pc, slab);
+		slab_discard(s, c, pc, slab);
 		return;
 	}
 	if (!prior) {			/* full -> partial */
-		add_partial_locked(s, slab, true);
+		slab_add_partial_locked(s, slab, true);
 		stat(c, FREE_ADD_PARTIAL);
 	}
 	lock_release(&s->list_lock);
@@ -497,10 +500,10 @@ static void deactivate_slab(struct uslub_cache *s, struct kmem_cache_cpu *c,
 		stat(c, DEACTIVATE_REMOTE_FREES);
 	if (!new.inuse && READ_ONCE(s->nr_partial) >= s->min_partial) {
 		stat(c, DEACTIVATE_EMPTY);
-		discard_slab(s, c, pc, slab);
+		slab_discard(s, c, pc, slab);
 	} else if (freelist || old_freelist) {
 		lock_acquire(&s->list_lock);
-		add_partial_locked(s, slab, remote);
+		slab_add_partial_locked(s, slab, remote);
 		lock_release(&s->list_lock);
 		stat(c, remote ? DEACTIVATE_TO_TAIL : DEACTIVATE_TO_HEAD);
 	} else {
@@ -525,7 +528,7 @@ static void put_partials(struct uslub_cache *s, struct kmem_cache_cpu *c,
 			slab->next = discard;
 			discard = slab;
 		} else {
-			add_partial_locked(s, slab, true);
+			slab_add_partial_locked(s, slab, true);
 			stat(c, FREE_ADD_PARTIAL);
 		}
 	}
@@ -536,7 +539,7 @@ static void put_partials(struct uslub_cache *s, struct kmem_cache_cpu *c,
 	stat(c, CPU_PARTIAL_DRAIN);
 	for (slab = discard; slab; slab = next) {
 		next = slab->next;
-		discard_slab(s, c, pc, slab);
+		slab_discard(s, c, pc, slab);
 	}
 }
 
@@ -575,7 +578,7 @@ unsigned long slab_shrink_partial(struct uslub_cache *s,
 		cnt.counters = READ_ONCE(slab->counters);
 		free = cnt.objects - cnt.inuse;
 		if (free == cnt.objects) {
-			remove_partial_locked(s, slab);
+			slab_remove_partial_locked(s, slab);
 			list_add(&slab->slab_list, &discard);
 		} else if (free && free <= SHRINK_PROMOTE_MAX) {
 			list_del(&slab->slab_list);
@@ -596,7 +599,7 @@ unsigned long slab_shrink_partial(struct uslub_cache *s,
 	lock_release(&s->list_lock);
 	list_for_each_entry_safe(slab, &discard, slab_list) {
 		list_del(&slab->slab_list);
-		discard_slab(s, c, pc, slab);
+		slab_discard(s, c, pc, slab);
 	}
 	return READ_ONCE(s->nr_slabs);
 }
@@ -610,12 +613,12 @@ void slab_release_all(struct uslub_cache *s, struct kmem_cache_cpu *c,
 	list_init(&all);
 	lock_acquire(&s->list_lock);
 	list_for_each_entry_safe(slab, &s->partial, slab_list) {
-		remove_partial_locked(s, slab);
+		slab_remove_partial_locked(s, slab);
 		list_add(&slab->slab_list, &all);
 	}
 	lock_release(&s->list_lock);
 	list_for_each_entry_safe(slab, &all, slab_list) {
 		list_del(&slab->slab_list);
-		discard_slab(s, c, pc, slab);
+		slab_discard(s, c, pc, slab);
 	}
 }

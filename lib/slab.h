@@ -111,7 +111,8 @@ void slab_release_all(struct uslub_cache *s, struct kmem_cache_cpu *c,
 static inline long slab_object_index(const struct uslub_cache *s,
 				     const struct slab *slab, const void *obj)
 {
-	uint64_t off = (uintptr_t)obj - (uintptr_t)page_address(slab);
+	uint64_t off = (uintptr_t)obj - (uintptr_t)page_address(slab) -
+		       s->red_left_pad;
 	uint64_t idx = (off * s->reciprocal) >> RECIPROCAL_SHIFT;
 
 	if (off >= (uint64_t)slab->objects * s->size || idx * s->size != off)
@@ -123,6 +124,7 @@ static inline long slab_object_index(const struct uslub_cache *s,
  * The same test for an address known to lie inside some slab of s (its
  * page's head is a slab of s): slabs are buddy blocks, aligned to their
  * size, so the offset is the address masked, with no descriptor math.
+ * Not for debug caches (left red zones): their frees never come here.
  */
 static inline bool slab_is_object_start(const struct uslub_cache *s,
 					const void *obj)
@@ -132,6 +134,14 @@ static inline bool slab_is_object_start(const struct uslub_cache *s,
 
 	return off < (uint64_t)s->objects * s->size && idx * s->size == off;
 }
+
+/* s->partial under list_lock; used by debug.c as well. */
+void slab_add_partial_locked(struct uslub_cache *s, struct slab *slab,
+			     bool tail);
+void slab_remove_partial_locked(struct uslub_cache *s, struct slab *slab);
+/* Give an empty, listless slab back to the page layer. */
+void slab_discard(struct uslub_cache *s, struct kmem_cache_cpu *c,
+		  struct page_cache *pc, struct slab *slab);
 
 /* Test hooks: walk a slab's freelist (slab->freelist) and count it. */
 unsigned int slab_count_free(const struct uslub_cache *s, struct slab *slab);

@@ -200,6 +200,15 @@ struct uslub_cache {
 	uint64_t reciprocal;		/* ceil(2^44 / size): obj_to_index */
 	uslub_slab_flags_t flags;
 	void (*ctor)(void *);
+	/* Debug layout (debug.c), immutable after create; offsets from the
+	 * object start.  inuse: end of the object and its right red zone;
+	 * track_off: the two struct track of STORE_USER; pad_off: start of
+	 * the padding (POISON_INUSE) up to the next slot; red_left_pad:
+	 * bytes of left red zone before each object (0 without Z). */
+	unsigned int inuse;
+	unsigned int track_off;
+	unsigned int pad_off;
+	unsigned int red_left_pad;
 	char name[CACHE_NAME_MAX];
 
 	/* under list_lock */

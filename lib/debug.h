@@ -1,0 +1,87 @@
+/*
+ * debug.h - L4 beside slab.c: the kernel's slub_debug in user space.
+ *
+ * A cache with any of F Z P U T (USLUB_CONSISTENCY_CHECKS, RED_ZONE,
+ * POISON, STORE_USER, TRACE) is a debug cache.  It never has a cpu slab:
+ * the fast paths always miss and every alloc and free ends in
+ * debug_alloc / debug_free, which work on slab->freelist under
+ * s->list_lock and check the object there.  Debug slabs are never
+ * frozen; their {freelist, counters} change only under list_lock.
+ *
+ * Object layout of a debug cache (offsets from the object pointer):
+ *
+ *  -red_left_pad   0            object_size      inuse  offset   track_off  pad_off
+ *   | left red zone | object        | right red zone | fp     | 2 tracks  | padding |
+ *     0xbb / 0xcc     0x6b.. 0xa5     0xbb / 0xcc     (P,Z)    (U)         0x5a
+ *
+ * Reports follow the kernel's shape (BUG, INFO, hex dump, FIX) and are
+ * written after the list_lock is released (symbolising takes the dynamic
+ * loader's lock, which a thread inside dlopen holds while it allocates).
+ */
+#ifndef USLUB_DEBUG_H
+#define USLUB_DEBUG_H
+
+#include "slab.h"
+
+#define SLAB_DEBUG_FLAGS	(USLUB_CONSISTENCY_CHECKS | USLUB_RED_ZONE | \
+				 USLUB_POISON | USLUB_STORE_USER | USLUB_TRACE)
+
+/* Fill bytes, as the kernel's <linux/poison.h>. */
+#define POISON_INUSE	0x5a	/* padding; never handed out */
+#define POISON_FREE	0x6b	/* a free object */
+#define POISON_END	0xa5	/* the last byte of a free object */
+#define RED_INACTIVE	0xbb	/* red zone of a free object */
+#define RED_ACTIVE	0xcc	/* red zone of an allocated object */
+
+#define TRACK_ADDRS	8
+
+/* Where an object was last allocated or freed (STORE_USER). */
+struct track {
+	uintptr_t addr;			/* the caller of the uslub function */
+	uintptr_t stack[TRACK_ADDRS];	/* innermost first */
+	uint64_t when;			/* os_now_ms() */
+	int tid;
+	unsigned int nr;		/* entries of stack */
+};
+
+static inline bool cache_debug(const struct uslub_cache *s)
+{
+	return unlikely(s->flags & SLAB_DEBUG_FLAGS);
+}
+
+/* Geometry of a debug cache: red zones, free pointer, tracks, padding.
+ * size is the object size rounded to a word; returns the slot size
+ * before the final alignment. */
+unsigned int debug_calculate_layout(struct uslub_cache *s, unsigned int size);
+
+/* One object for c's thread (stats go to c); NULL when out of memory.
+ * caller: the return address of the uslub entry point. */
+void *debug_alloc(struct uslub_cache *s, struct kmem_cache_cpu *c,
+		  struct page_cache *pc, uintptr_t caller);
+
+/*
+ * Free of obj, whose block head is slab (a slab of s), asked of cache
+ * want (NULL: kfree, any cache).  Checks and reports: wrong cache, not
+ * an object start, already free, red zones, padding; then poisons and
+ * frees.  A bad free is reported and the object left as it was.
+ */
+void debug_free(struct uslub_cache *s, struct uslub_cache *want,
+		struct kmem_cache_cpu *c, struct page_cache *pc,
+		struct slab *slab, void *obj, uintptr_t caller);
+
+/* The kernel's validate_slab_cache: every slab, every object.  Returns
+ * the number of problems found (each reported and repaired). */
+unsigned long debug_validate(struct uslub_cache *s);
+
+/* Destroy's list of remaining objects: with STORE_USER, where obj was
+ * allocated (written to the error fd; allocation-free). */
+void debug_print_alloc_track(const struct uslub_cache *s, const void *obj);
+
+/* The start of object idx of a slab at base. */
+static inline void *debug_object(const struct uslub_cache *s, void *base,
+				 unsigned int idx)
+{
+	return (char *)base + (size_t)idx * s->size + s->red_left_pad;
+}
+
+#endif /* USLUB_DEBUG_H */
