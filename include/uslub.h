@@ -205,6 +205,40 @@ USLUB_API size_t uslub_reclaim(size_t bytes);
  * while it allocates (the kernel's GFP_NOFS problem).
  */
 
+/*
+ * RCU (liburcu's memb flavour, the one <urcu.h> selects by default, so a
+ * program that uses liburcu itself shares these grace periods).  As with
+ * liburcu, a thread registers before its first read-side critical section
+ * and unregisters before it exits; readers of unregistered threads are not
+ * waited for.  Read-side sections nest and may allocate and free.  Inside
+ * one, a thread must not call uslub_synchronize_rcu, uslub_rcu_barrier,
+ * uslub_cache_destroy (which waits for pending RCU frees) or fork().
+ * After fork(), only the forking thread may be inside a read-side section
+ * (liburcu's rule: the child waits for the registrations it inherited).
+ *
+ * USLUB_TYPESAFE_BY_RCU caches give a slab's pages back only after a
+ * grace period; their objects may be reused at once, and keep what the
+ * ctor set, so readers check identity after finding an object.
+ * uslub_free_rcu frees obj (from uslub_kmalloc, uslub_malloc or any cache)
+ * after a grace period; head is a struct uslub_rcu_head inside obj, which
+ * uslub uses until then.  It returns at once and never blocks, in a
+ * read-side section too.  uslub_rcu_barrier waits until everything freed
+ * with uslub_free_rcu (and every TYPESAFE slab discarded) before the call
+ * has been given back.
+ */
+struct uslub_rcu_head {
+	struct uslub_rcu_head *next;	/* uslub's, while the free waits */
+	void *obj;			/* the object to free */
+};
+
+USLUB_API void uslub_rcu_read_lock(void);
+USLUB_API void uslub_rcu_read_unlock(void);
+USLUB_API void uslub_rcu_register_thread(void);
+USLUB_API void uslub_rcu_unregister_thread(void);
+USLUB_API void uslub_synchronize_rcu(void);
+USLUB_API void uslub_rcu_barrier(void);
+USLUB_API void uslub_free_rcu(void *obj, struct uslub_rcu_head *head);
+
 /* Heap totals in bytes (the source of mallinfo2). */
 struct uslub_heap_stats {
 	size_t mapped;		/* reserved from the OS and touched, ever */

@@ -47,6 +47,7 @@
 #include "init.h"
 #include "log.h"
 #include "options.h"
+#include "rcu.h"
 #include "assert.h"
 
 struct lock slab_mutex = LOCK_INITIALIZER;
@@ -155,6 +156,10 @@ struct uslub_cache *cache_create(const char *name, size_t size, size_t align,
 	memset(s, 0, sizeof(*s));
 	cache_setup(s, name, size, align, flags, ctor, 0);
 	cache_register(s);
+	/* Its slabs' first discard may run under slab_mutex, where the
+	 * worker cannot be started. */
+	if (flags & USLUB_TYPESAFE_BY_RCU)
+		rcu_worker_ensure();
 	return s;
 fail:
 	if (flags & USLUB_PANIC)	/* the kernel panics here */
@@ -634,6 +639,9 @@ int cache_destroy(struct uslub_cache *s)
 
 	if (!s)
 		return 0;
+	/* Objects freed with uslub_free_rcu are not live (the kernel's
+	 * kvfree_rcu_barrier in kmem_cache_destroy). */
+	rcu_barrier();
 	mine = cache_cpu_get(s, &tc);
 	if (!mine)
 		return -ENOMEM;

@@ -3,12 +3,15 @@
  *
  * The fast paths hold no lock and every cross-thread change is one
  * cmpxchg16b, so only the locks matter: prepare takes every lock of uslub
- * in the documented order (shrinker_lock, which shrinkers allocate under,
+ * in the documented order (shrinker_lock, which shrinkers allocate under;
+ * rcu.c's rcu_lock, held across liburcu's own locked sections and the RCU
+ * worker's batches, and which a shrinker may take through rcu_barrier;
  * then cache.c's essay: init, slab_mutex, each cache's list_lock,
- * huge_lock, page_lock), so no other thread is inside a locked
- * section when the address space is copied.  Parent and child release
- * them; the child then reclaims the thread states of the threads that did
- * not come along (thread_reclaim_others).
+ * huge_lock, page_lock), so no other thread is inside a locked section
+ * when the address space is copied.  Parent and child
+ * release them; the child then reclaims the thread states of the threads
+ * that did not come along (thread_reclaim_others) and forgets the RCU
+ * worker, which did not come along either (rcu_fork_child).
  *
  * uslub registers at the end of its initialisation, normally the first
  * malloc, before other libraries register theirs: glibc runs prepare
@@ -24,6 +27,7 @@
 #include "init.h"
 #include "kmalloc.h"
 #include "page_alloc.h"
+#include "rcu.h"
 #include "shrink.h"
 #include "thread.h"
 
@@ -32,6 +36,7 @@ static void fork_prepare(void)
 	struct uslub_cache *s;
 
 	lock_acquire(&shrinker_lock);
+	rcu_fork_prepare();
 	lock_acquire(&init_lock);
 	lock_acquire(&slab_mutex);
 	list_for_each_entry(s, &slab_caches, list)
@@ -50,6 +55,12 @@ static void fork_release(void)
 		lock_release(&s->list_lock);
 	lock_release(&slab_mutex);
 	lock_release(&init_lock);
+}
+
+static void fork_parent(void)
+{
+	fork_release();
+	rcu_fork_parent();
 	lock_release(&shrinker_lock);
 }
 
@@ -58,10 +69,12 @@ static void fork_release(void)
 static void fork_child(void)
 {
 	fork_release();
+	rcu_fork_child();
+	lock_release(&shrinker_lock);
 	thread_reclaim_others();
 }
 
 void fork_register(void)
 {
-	pthread_atfork(fork_prepare, fork_release, fork_child);
+	pthread_atfork(fork_prepare, fork_parent, fork_child);
 }

@@ -15,6 +15,7 @@
 #include "assert.h"
 #include "log.h"
 #include "options.h"
+#include "rcu.h"
 
 #define MIN_PARTIAL		5
 #define MAX_PARTIAL		10
@@ -204,12 +205,19 @@ static struct slab *new_slab(struct uslub_cache *s, struct page_cache *pc,
 	return slab;
 }
 
+/* May run under slab_mutex or list_lock: a TYPESAFE_BY_RCU slab is only
+ * pushed for rcu.c, whose worker frees its pages after a grace period,
+ * while readers may still look at its objects. */
 void slab_discard(struct uslub_cache *s, struct kmem_cache_cpu *c,
 		  struct page_cache *pc, struct slab *slab)
 {
 	USLUB_ASSERT(!slab->on_partial);
 	atomic_add(s->nr_slabs, -1UL);
 	stat(c, FREE_SLAB);
+	if (s->flags & USLUB_TYPESAFE_BY_RCU) {
+		rcu_defer_slab(slab);
+		return;
+	}
 	page_free(pc, slab, slab->order);
 }
 

@@ -54,6 +54,8 @@
 #define PG_buddy		0x04u	/* head of a free buddy block */
 #define PG_dirty		0x08u	/* free block whose pages may be resident */
 #define PG_pages		0x10u	/* head of a uslub_alloc_pages block */
+#define PG_rcu			0x20u	/* head of a discarded TYPESAFE_BY_RCU slab
+				   waiting for a grace period (rcu.c) */
 
 /* ---- struct slab: the page descriptor -------------------------------- */
 

@@ -222,6 +222,66 @@ static inline void shrinker_free(struct shrinker *s)
 	uslub_shrinker_free(s);
 }
 
+/* ---- RCU ------------------------------------------------------------ */
+
+/*
+ * kfree_rcu(ptr, field): free ptr after a grace period; field is its
+ * struct rcu_head (two pointers, as in the kernel and in liburcu).
+ * rcu_read_lock, rcu_read_unlock, synchronize_rcu, rcu_barrier and
+ * rcu_(un)register_thread are uslub's, over liburcu's memb flavour, unless
+ * the program already has liburcu's names (<urcu.h> came first): then
+ * those are used, and they are the same grace periods, and kfree_rcu
+ * takes liburcu's struct rcu_head.  Inline functions, not macros, so that
+ * liburcu's map header may still come later.  struct rcu_head itself
+ * cannot be defined twice: a program using both includes liburcu's
+ * headers first.
+ */
+#ifndef _URCU_CALL_RCU_H
+struct rcu_head {
+	struct rcu_head *next;
+	void (*func)(struct rcu_head *head);
+};
+#endif
+
+#define kfree_rcu(ptr, field)						\
+	uslub_free_rcu((ptr), (struct uslub_rcu_head *)(void *)		\
+		       &(ptr)->field +					\
+		       0 * sizeof(char[sizeof((ptr)->field) >=		\
+				       sizeof(struct uslub_rcu_head) ? 1 : -1]))
+#define kvfree_rcu(ptr, field)	kfree_rcu(ptr, field)
+
+#ifndef rcu_read_lock
+static inline void rcu_read_lock(void)
+{
+	uslub_rcu_read_lock();
+}
+
+static inline void rcu_read_unlock(void)
+{
+	uslub_rcu_read_unlock();
+}
+
+static inline void synchronize_rcu(void)
+{
+	uslub_synchronize_rcu();
+}
+
+static inline void rcu_barrier(void)
+{
+	uslub_rcu_barrier();
+}
+
+static inline void rcu_register_thread(void)
+{
+	uslub_rcu_register_thread();
+}
+
+static inline void rcu_unregister_thread(void)
+{
+	uslub_rcu_unregister_thread();
+}
+#endif
+
 #ifdef __cplusplus
 }
 #endif

@@ -187,9 +187,57 @@ TEST_BEGIN(test_shrinker_names)
 }
 TEST_END
 
+/* RCU under the kernel's names: struct rcu_head, kfree_rcu for cache
+ * and kmalloc objects, the read side, synchronize_rcu and rcu_barrier. */
+#include "slabinfo_row.h"
+
+struct rcu_node {
+	long key;
+	struct rcu_head rcu;
+	char payload[32];
+};
+
+static struct rcu_node *rcu_published;
+
+TEST_BEGIN(test_rcu_names)
+{
+	struct kmem_cache *s = KMEM_CACHE(rcu_node, SLAB_TYPESAFE_BY_RCU);
+	struct rcu_node *n, *k;
+	struct slabrow row;
+	unsigned int i;
+
+	assert_ptr_not_null(s, "KMEM_CACHE with SLAB_TYPESAFE_BY_RCU");
+	rcu_register_thread();
+	for (i = 0; i < 100; i++) {
+		n = kmem_cache_alloc(s, GFP_KERNEL);
+		assert_ptr_not_null(n, "object %u", i);
+		n->key = i;
+		__atomic_store_n(&rcu_published, n, __ATOMIC_RELEASE);
+		rcu_read_lock();
+		expect_ld_eq(__atomic_load_n(&rcu_published,
+					     __ATOMIC_ACQUIRE)->key, (long)i,
+			     "read under rcu_read_lock");
+		rcu_read_unlock();
+		__atomic_store_n(&rcu_published, NULL, __ATOMIC_RELEASE);
+		kfree_rcu(n, rcu);
+	}
+	k = kmalloc(sizeof(*k), GFP_KERNEL);
+	assert_ptr_not_null(k, "kmalloc");
+	kfree_rcu(k, rcu);
+	synchronize_rcu();
+	rcu_barrier();
+	assert_true(slabinfo_find("rcu_node", &row), "slabinfo row");
+	expect_lu_eq(row.active_objs, 0, "kfree_rcu freed every object");
+	rcu_unregister_thread();
+	kmem_cache_destroy(s);
+	expect_false(slabinfo_find("rcu_node", &row), "cache destroyed");
+}
+TEST_END
+
 int main(void)
 {
 	return test(test_kmem_cache_struct, test_kmalloc_zero_size,
 		    test_kmalloc_array_overflow, test_zeroing_and_sizes,
-		    test_destroy_busy_then_again, test_shrinker_names, NULL);
+		    test_destroy_busy_then_again, test_shrinker_names,
+		    test_rcu_names, NULL);
 }
