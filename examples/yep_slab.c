@@ -15,8 +15,19 @@
  *   after 7:  yep_slab_cache  7   8 ...            slabdata 1 1 0
  *   after 8:  yep_slab_cache  8   8 ...            slabdata 1 1 0
  *   after 9:  yep_slab_cache  9  16 ...            slabdata 2 2 0
+ *
+ * `yep_slab --debug' creates the cache with USLUB_RED_ZONE |
+ * USLUB_STORE_USER, as the seed's kernel had them (slub_debug): objects
+ * of 4352 bytes, 7 per slab, so the seed's own steps (1, 6, 1) show its
+ * rows, the 8th object in a second slab:
+ *   after 8:  yep_slab_cache  8  14 4352 7 8 : ... : slabdata 2 2 0
+ * Both modes end the steps with the line
+ *   objsize 4096 + N bytes of metadata = S, M objects per P-page slab
+ * examples/README.md does the arithmetic for uslub and for the kernel's
+ * 4544.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -29,6 +40,7 @@
 static struct uslub_cache *my_cache;
 static void *objects[MAX_OBJECTS];
 static int allocated_count;
+static char last_row[256];
 
 /* Print this cache's slabinfo row (the lines of slabinfo matching NAME). */
 static void show_row(const char *step)
@@ -47,8 +59,23 @@ static void show_row(const char *step)
 	printf("# %s\n", step);
 	for (line = strtok_r(buf, "\n", &save); line;
 	     line = strtok_r(NULL, "\n", &save))
-		if (strncmp(line, CACHE_NAME " ", strlen(CACHE_NAME) + 1) == 0)
+		if (strncmp(line, CACHE_NAME " ", strlen(CACHE_NAME) + 1) == 0) {
 			printf("%s\n", line);
+			snprintf(last_row, sizeof(last_row), "%s", line);
+		}
+}
+
+/* What the row says an object costs: objsize against the size asked for. */
+static void show_objsize(void)
+{
+	unsigned long active, total, objsize, perslab, pages;
+
+	if (sscanf(last_row, CACHE_NAME " %lu %lu %lu %lu %lu", &active,
+		   &total, &objsize, &perslab, &pages) != 5)
+		return;
+	printf("objsize %d + %lu bytes of metadata = %lu, %lu objects per "
+	       "%lu-page slab\n", OBJECT_SIZE, objsize - OBJECT_SIZE, objsize,
+	       perslab, pages);
 }
 
 static int alloc_store(int num)
@@ -75,10 +102,18 @@ static void free_store(void)
 	printf("Freed all allocated objects from slab cache\n");
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
-	my_cache = uslub_cache_create(CACHE_NAME, OBJECT_SIZE, 0,
-				      USLUB_HWCACHE_ALIGN, NULL);
+	uslub_slab_flags_t flags = USLUB_HWCACHE_ALIGN;
+	int debug = argc > 1 && strcmp(argv[1], "--debug") == 0;
+
+	if (argc > 2 || (argc == 2 && !debug)) {
+		fprintf(stderr, "usage: %s [--debug]\n", argv[0]);
+		return 2;
+	}
+	if (debug)
+		flags |= USLUB_RED_ZONE | USLUB_STORE_USER;
+	my_cache = uslub_cache_create(CACHE_NAME, OBJECT_SIZE, 0, flags, NULL);
 	if (!my_cache) {
 		fprintf(stderr, "Failed to create slab cache\n");
 		return 1;
@@ -90,8 +125,11 @@ int main(void)
 	show_row("echo 6 > alloc");
 	alloc_store(1);
 	show_row("echo 1 > alloc");
-	alloc_store(1);
-	show_row("echo 1 > alloc (a second slab)");
+	if (!debug) {
+		alloc_store(1);
+		show_row("echo 1 > alloc (a second slab)");
+	}
+	show_objsize();
 	free_store();
 	show_row("echo 1 > free");
 	uslub_cache_shrink(my_cache);

@@ -1,44 +1,120 @@
 #!/bin/sh
 # tests/examples.sh -- run the example programs and check their output, as
 # TAP.  Run from the build directory by `make check'.
+#
+# Each example is run once per configuration (arguments, USLUB_OPTIONS);
+# its stdout, stderr and exit status are then checked: exact lines where
+# the output is deterministic, patterns where it holds addresses or times.
 
 builddir=${top_builddir:-.}
-yep_slab=$builddir/examples/yep_slab
+ex=$builddir/examples
 
-echo "1..4"
+tmp=${TMPDIR:-/tmp}/uslub-examples.$$
+mkdir -p "$tmp" || exit 1
+trap 'rm -rf "$tmp"' EXIT
 
-out=$("$yep_slab" 2>&1)
-status=$?
-if [ $status -eq 0 ]; then
-	echo "ok 1 - examples/yep_slab exits 0"
-else
-	echo "not ok 1 - examples/yep_slab exits 0 (status $status)"
-fi
+echo "1..6"
 
-# The slabinfo line of the example's cache.
-if printf '%s\n' "$out" | grep -q '^yep_slab_cache'; then
-	echo "ok 2 - examples/yep_slab reports a yep_slab_cache line"
-else
-	echo "not ok 2 - examples/yep_slab reports a yep_slab_cache line"
-fi
-printf '%s\n' "$out" | sed 's/^/# /'
+n=0
+# check DESCRIPTION COMMAND...: one test point, passed when COMMAND succeeds.
+check() {
+	desc=$1
+	shift
+	n=$((n + 1))
+	if "$@"; then
+		echo "ok $n - $desc"
+	else
+		echo "not ok $n - $desc"
+	fi
+}
 
-# Seed 002's lkp-cache module: its exact output, nothing on stderr.
-lkp_cache=$builddir/examples/lkp_cache
-want='slab_allocator_kernel_module_init()
+# run COMMAND...: sets out, err and status; the output goes to the log.
+run() {
+	out=$("$@" 2>"$tmp/err")
+	status=$?
+	err=$(cat "$tmp/err")
+	echo "# \$ $*"
+	printf '%s\n' "$out" | sed 's/^/# /'
+	[ -z "$err" ] || printf '%s\n' "$err" | sed 's/^/# stderr: /'
+}
+
+clean_exit() {
+	[ "$status" -eq 0 ] && [ -z "$err" ]
+}
+
+# same WANT GOT: exact comparison, the difference in the log.
+same() {
+	[ "$1" = "$2" ] && return 0
+	printf '%s\n' "$1" >"$tmp/want"
+	printf '%s\n' "$2" >"$tmp/got"
+	diff -u "$tmp/want" "$tmp/got" | sed 's/^/# /'
+	return 1
+}
+
+# steps: yep_slab's output up to the whole slabinfo it prints last.
+steps() {
+	printf '%s\n' "$out" | sed -n '/^# cat \/proc\/slabinfo/q;p'
+}
+
+# ---- yep_slab: seed 001's module, its slabinfo row after each step ------
+
+row() {
+	printf 'yep_slab_cache %9s %6s %6s %4s %4s : tunables    0    0    0 : slabdata %6s %6s      0' \
+	    "$@"
+}
+
+run "$ex/yep_slab"
+check "examples/yep_slab exits 0 with nothing on stderr" clean_exit
+want="# created
+$(row 0 0 4096 8 8 0 0)
+Allocated 1 objects from slab cache
+# echo 1 > alloc
+$(row 1 8 4096 8 8 1 1)
+Allocated 6 objects from slab cache
+# echo 6 > alloc
+$(row 7 8 4096 8 8 1 1)
+Allocated 1 objects from slab cache
+# echo 1 > alloc
+$(row 8 8 4096 8 8 1 1)
+Allocated 1 objects from slab cache
+# echo 1 > alloc (a second slab)
+$(row 9 16 4096 8 8 2 2)
+objsize 4096 + 0 bytes of metadata = 4096, 8 objects per 8-page slab
+Freed all allocated objects from slab cache
+# echo 1 > free
+$(row 0 16 4096 8 8 2 2)
+# kmem_cache_shrink
+$(row 0 0 4096 8 8 0 0)"
+check "examples/yep_slab: 8 objects of 4096 bytes per slab, the 9th in a second" \
+    same "$want" "$(steps)"
+
+run "$ex/yep_slab" --debug
+check "examples/yep_slab --debug exits 0 with nothing on stderr" clean_exit
+want="# created
+$(row 0 0 4352 7 8 0 0)
+Allocated 1 objects from slab cache
+# echo 1 > alloc
+$(row 1 7 4352 7 8 1 1)
+Allocated 6 objects from slab cache
+# echo 6 > alloc
+$(row 7 7 4352 7 8 1 1)
+Allocated 1 objects from slab cache
+# echo 1 > alloc
+$(row 8 14 4352 7 8 2 2)
+objsize 4096 + 256 bytes of metadata = 4352, 7 objects per 8-page slab
+Freed all allocated objects from slab cache
+# echo 1 > free
+$(row 0 14 4352 7 8 2 2)
+# kmem_cache_shrink
+$(row 0 0 4352 7 8 0 0)"
+check "examples/yep_slab --debug: red zone + store user make 4352, 7 per slab" \
+    same "$want" "$(steps)"
+
+# ---- lkp_cache: seed 002's module, its exact output ---------------------
+
+run "$ex/lkp_cache"
+check "examples/lkp_cache exits 0 with nothing on stderr" clean_exit
+check "examples/lkp_cache prints ptr1 = {1, 2}, ptr2 = {3, 4}" \
+    same "slab_allocator_kernel_module_init()
 ptr1 = {1, 2}, ptr2 = {3, 4}
-slab_allocator_kernel_module_exit()'
-out=$("$lkp_cache" 2>/dev/null)
-status=$?
-err=$("$lkp_cache" 2>&1 >/dev/null)
-if [ $status -eq 0 ] && [ -z "$err" ]; then
-	echo "ok 3 - examples/lkp_cache exits 0 with nothing on stderr"
-else
-	echo "not ok 3 - examples/lkp_cache exits 0 with nothing on stderr (status $status)"
-fi
-if [ "$out" = "$want" ]; then
-	echo "ok 4 - examples/lkp_cache prints ptr1 = {1, 2}, ptr2 = {3, 4}"
-else
-	echo "not ok 4 - examples/lkp_cache prints ptr1 = {1, 2}, ptr2 = {3, 4}"
-fi
-printf '%s\n' "$out" "$err" | sed 's/^/# /'
+slab_allocator_kernel_module_exit()" "$out"
