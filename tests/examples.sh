@@ -13,7 +13,7 @@ tmp=${TMPDIR:-/tmp}/uslub-examples.$$
 mkdir -p "$tmp" || exit 1
 trap 'rm -rf "$tmp"' EXIT
 
-echo "1..6"
+echo "1..8"
 
 n=0
 # check DESCRIPTION COMMAND...: one test point, passed when COMMAND succeeds.
@@ -118,3 +118,17 @@ check "examples/lkp_cache prints ptr1 = {1, 2}, ptr2 = {3, 4}" \
     same "slab_allocator_kernel_module_init()
 ptr1 = {1, 2}, ptr2 = {3, 4}
 slab_allocator_kernel_module_exit()" "$out"
+
+# ---- toa_hash: seed 003's TOA table, FZPU cache, validate, destroy --------
+
+run "$ex/toa_hash"
+check "examples/toa_hash exits 0 with nothing on stderr" clean_exit
+check "examples/toa_hash: counts, validate 0 before destroy" \
+    same "KMEM_CACHE(toa_ipv6_node): object_size 48, objsize 248, 16 per slab
+inserted 1000 nodes in 256 buckets, 1000 zeroed by kmem_cache_zalloc
+lookup: 1000 of 1000 present found, 0 of 100 absent found
+deleted 500 nodes, 500 left
+uslub_cache_validate: 0
+uninit_toa_ipv6_slab, there are 500 ipv6 nodes not freed
+uslub_cache_validate before destroy: 0
+kmem_cache_destroy: done" "$out"
