@@ -80,6 +80,22 @@ USLUB_API size_t uslub_ksize(const void *p);
 USLUB_API size_t uslub_kmalloc_size_roundup(size_t size);
 
 /*
+ * Whole pages from the buddy allocator, the kernel's __get_free_pages: a
+ * block of 2^order 4 KiB pages (order 0..10, up to 4 MiB), aligned to its
+ * size, zeroed for USLUB_GFP_ZERO.  NULL with errno EINVAL when order is
+ * above 10, ENOMEM when memory (or USLUB_OPTIONS=limit=) runs out.  Free it
+ * with uslub_free_pages and the same order; a wrong order, an address
+ * that is not the start of such a block, or a double free is reported on
+ * stderr as an invalid free (abort by default, see below) and changes
+ * nothing.  Such a block is not a kmalloc block: uslub_kfree, uslub_free,
+ * uslub_ksize and realloc report it the same way, as the kernel warns on
+ * kfree of pages kmalloc did not hand out.  uslub_free_pages(NULL, n)
+ * does nothing.
+ */
+USLUB_API void *uslub_alloc_pages(uslub_gfp_t gfp, unsigned int order);
+USLUB_API void uslub_free_pages(void *addr, unsigned int order);
+
+/*
  * The C library's malloc family, with glibc 2.36's documented behaviour:
  * failure returns NULL with errno ENOMEM (EINVAL from posix_memalign, which
  * returns the error instead and leaves *memptr alone); uslub_malloc(0) is a
@@ -170,6 +186,25 @@ USLUB_API void uslub_shrinker_free(struct uslub_shrinker *s);
  * user caches' empty slabs beyond min_partial stay (kmem_cache_shrink). */
 USLUB_API size_t uslub_reclaim(size_t bytes);
 
+/*
+ * USLUB_OPTIONS=limit=SIZE (bytes, or with a k/K, m/M, g/G suffix; 0 or
+ * absent: no limit) caps the memory uslub holds from the OS: the bytes of
+ * every 4 KiB page out of the buddy allocator's free lists (slabs of every
+ * cache, large kmalloc blocks, uslub_alloc_pages blocks, each thread's
+ * state (16 KiB) and its cached free blocks, at most 480 KiB) plus every
+ * huge mapping (kmalloc above 4 MiB), rounded to pages.  Free pages, still
+ * mapped or given back, do not count, nor do the page descriptors and
+ * other metadata.  An allocation that would pass it, or that the OS
+ * refuses, first runs reclaim on the calling thread (as uslub_reclaim,
+ * until the limit has room), then tries once more; if it still does not
+ * fit it fails: NULL with errno ENOMEM (posix_memalign: ENOMEM returned).
+ * Reclaim starts only where the thread holds no lock of uslub; elsewhere
+ * (allocations inside a shrinker, or uslub's own under its locks) the
+ * allocation fails at once.  So a shrinker may run inside any allocation
+ * of a thread: it must not wait for a lock that this thread may hold
+ * while it allocates (the kernel's GFP_NOFS problem).
+ */
+
 /* Heap totals in bytes (the source of mallinfo2). */
 struct uslub_heap_stats {
 	size_t mapped;		/* reserved from the OS and touched, ever */
@@ -188,6 +223,27 @@ USLUB_API void uslub_heap_stats_get(struct uslub_heap_stats *st);
 /* glibc's malloc_stats format ("Arena 0:", "system bytes = ...") followed
  * by uslub's summary line; 0 or -1 with errno. */
 USLUB_API int uslub_malloc_stats_write(int fd);
+
+/*
+ * USLUB_OPTIONS=page_owner=1 (read at start): every block of pages the
+ * buddy allocator hands out (slabs, large kmalloc blocks, page blocks,
+ * uslub's own thread states) is recorded with its order, pid, tid, time
+ * and up to 12 return addresses; freeing it drops the record.  This
+ * prints the live records in the spirit of the kernel's
+ * /sys/kernel/debug/page_owner, one per block, blank-line separated:
+ *
+ *   Page allocated via order 3, pid 158, tid 160, ts 546264411584 ns
+ *   Addr 0x7f2a40000000 pages 8 type slab cache yep_slab_cache Flags 0x1(slab|head)
+ *    page_owner_record+0x4f
+ *    ...
+ *    alloc_store+0x1c
+ *
+ * (type slab, large, pages or internal; frames as symbol+offset, the
+ * executable's own symbols only when it is linked with -rdynamic; no gfp
+ * mask, which the page layer does not see).  0, or -1 with errno: EINVAL
+ * while page_owner is off (as the kernel's read_page_owner), or write's.
+ */
+USLUB_API int uslub_page_owner_write(int fd);
 
 /* Statistics, in the formats of the kernel's files.  0 or -1 with errno. */
 USLUB_API int uslub_slabinfo_write(int fd);	/* /proc/slabinfo 2.1 */

@@ -11,6 +11,8 @@
 #include "init.h"
 #include "log.h"
 #include "malloc_abi.h"
+#include "page_owner.h"
+#include "pages.h"
 #include "shrink.h"
 #include "stats.h"
 
@@ -195,6 +197,24 @@ USLUB_API int uslub_malloc_trim(size_t pad)
 {
 	(void)pad;
 	return reclaim(0) != 0;
+}
+
+/* ---- Pages ----------------------------------------------------------- */
+
+USLUB_API void *uslub_alloc_pages(uslub_gfp_t gfp, unsigned int order)
+{
+	return pages_alloc(gfp, order);
+}
+
+USLUB_API void uslub_free_pages(void *addr, unsigned int order)
+{
+	pages_free("free_pages", addr, order);
+}
+
+USLUB_API int uslub_page_owner_write(int fd)
+{
+	init_ensure();
+	return page_owner_write(fd);
 }
 
 /* ---- Shrinkers and reclaim ------------------------------------------- */

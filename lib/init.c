@@ -3,7 +3,8 @@
  *
  * Order: options from environ, the page layer's decay, the kmem_cache
  * cache, then the kmalloc caches, so slabinfo lists them as the kernel
- * creates them.  Nothing here allocates.
+ * creates them, then the reclaim hook for limit=.  Nothing under
+ * init_lock allocates.
  */
 #include <stdlib.h>
 
@@ -15,6 +16,7 @@
 #include "options.h"
 #include "os.h"
 #include "page_alloc.h"
+#include "shrink.h"
 #include "stats.h"
 #include "assert.h"
 
@@ -46,15 +48,21 @@ void init_slow(void)
 		    0, USLUB_HWCACHE_ALIGN, NULL, 0);
 	cache_register(&kmem_cache_cache);
 	kmalloc_init();
+	page_reclaim_hook = reclaim_for_allocation;
 	if (uslub_opt.verbose)
 		log_error("initialised: %u cpus, decay_ms=%lu, abort_on_error=%d, "
-			  "thp=%d, stats=%d", uslub_ncpus, uslub_opt.decay_ms,
+			  "thp=%d, stats=%d, limit=%lu, page_owner=%d",
+			  uslub_ncpus, uslub_opt.decay_ms,
 			  (int)uslub_opt.abort_on_error, uslub_opt.thp,
-			  (int)uslub_opt.stats);
+			  (int)uslub_opt.stats, uslub_opt.limit,
+			  (int)uslub_opt.page_owner);
 	__atomic_store_n(&init_complete, true, __ATOMIC_RELEASE);
 	lock_release(&init_lock);
-	/* After the heap works: pthread_atfork may allocate. */
+	/* After the heap works: pthread_atfork may allocate, and so does
+	 * the first stack capture (glibc loads libgcc_s). */
 	fork_register();
+	if (uslub_opt.page_owner)
+		os_stack_warm();
 }
 
 __attribute__((constructor)) static void uslub_constructor(void)
@@ -64,6 +72,8 @@ __attribute__((constructor)) static void uslub_constructor(void)
 	if (options_pending)
 		options_apply();
 	lock_release(&init_lock);
+	if (uslub_opt.page_owner)
+		os_stack_warm();
 }
 
 /* USLUB_OPTIONS=stats: the statistics when the program exits normally.

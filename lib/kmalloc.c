@@ -170,8 +170,22 @@ static void huge_remove_locked(size_t i)
 	}
 }
 
+/* A mapping of len bytes aligned to align, charged to the limit. */
+static void *huge_map(size_t len, size_t align)
+{
+	void *p;
+
+	if (!page_charge(len))
+		return NULL;
+	p = align > PAGE_SIZE ? os_reserve_aligned(len, align) : os_map(len);
+	if (!p)
+		page_uncharge(len);
+	return p;
+}
+
 /* A mapping of its own for size bytes, aligned to align (a power of two;
- * page alignment when smaller). */
+ * page alignment when smaller).  Over the limit, or refused by the OS, it
+ * reclaims once where page_reclaim allows and tries again. */
 static void *huge_alloc_aligned(size_t size, size_t align)
 {
 	size_t len = ALIGN_UP(size, PAGE_SIZE);
@@ -179,13 +193,16 @@ static void *huge_alloc_aligned(size_t size, size_t align)
 
 	if (len < size)
 		return NULL;
-	p = align > PAGE_SIZE ? os_reserve_aligned(len, align) : os_map(len);
+	p = huge_map(len, align);
+	if (!p && page_reclaim(len))
+		p = huge_map(len, align);
 	if (!p)
 		return NULL;
 	lock_acquire(&huge_lock);
 	if ((huge_count + 1) * 2 > huge_cap && !huge_grow_locked()) {
 		lock_release(&huge_lock);
 		os_unmap(p, len);
+		page_uncharge(len);
 		return NULL;
 	}
 	huge_insert_locked((uintptr_t)p, len);
@@ -205,21 +222,27 @@ static void *huge_alloc(size_t size)
  */
 void *kmalloc_huge_resize(void *p, size_t size)
 {
-	size_t len = ALIGN_UP(size, PAGE_SIZE);
+	size_t len = ALIGN_UP(size, PAGE_SIZE), old;
 	void *n = NULL;
 	long i;
 
 	lock_acquire(&huge_lock);
 	i = huge_find_locked((uintptr_t)p);
-	if (i >= 0 && len >= size) {
-		size_t old = huge_table[i].size;
-
-		n = os_remap(p, old, len);
-		if (n) {
-			huge_remove_locked((size_t)i);
-			huge_insert_locked((uintptr_t)n, len);
-		}
+	if (i < 0 || len < size)
+		goto out;
+	old = huge_table[i].size;
+	if (len > old && !page_charge(len - old))
+		goto out;			/* the caller's fallback reclaims */
+	n = os_remap(p, old, len);
+	if (n) {
+		huge_remove_locked((size_t)i);
+		huge_insert_locked((uintptr_t)n, len);
 	}
+	if (len > old && !n)
+		page_uncharge(len - old);
+	else if (len < old && n)
+		page_uncharge(old - len);
+out:
 	lock_release(&huge_lock);
 	return n;
 }
@@ -385,6 +408,12 @@ struct slab *kmalloc_block_of(const char *func, const void *p, uint32_t want)
 		return NULL;
 	}
 	head = d->head;
+	if (head && (block_flags(head) & PG_pages)) {
+		kmalloc_report_invalid(func, p, "a block of pages from "
+				       "uslub_alloc_pages (free it with "
+				       "uslub_free_pages)");
+		return NULL;
+	}
 	if (!head || !(block_flags(head) & (PG_slab | PG_large))) {
 		kmalloc_report_invalid(func, p,
 				       "not in use (double free or never allocated)");
@@ -418,6 +447,7 @@ void kfree_checked(const char *func, const void *p, uintptr_t caller)
 			return;
 		}
 		os_unmap((void *)p, len);
+		page_uncharge(len);
 		return;
 	}
 	head = kmalloc_block_of(func, p, PG_slab | PG_large);

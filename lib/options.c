@@ -32,6 +32,25 @@ static bool parse_ulong(const char *v, size_t len, unsigned long *out)
 	return true;
 }
 
+/* Bytes with an optional k/K, m/M or g/G suffix (binary multiples). */
+static bool parse_size(const char *v, size_t len, unsigned long *out)
+{
+	unsigned int shift = 0;
+	unsigned long x;
+
+	if (len > 1) {
+		switch (v[len - 1]) {
+		case 'k': case 'K': shift = 10; break;
+		case 'm': case 'M': shift = 20; break;
+		case 'g': case 'G': shift = 30; break;
+		}
+	}
+	if (!parse_ulong(v, len - (shift != 0), &x) || x > (~0UL >> shift))
+		return false;
+	*out = x << shift;
+	return true;
+}
+
 static bool parse_bool(const char *v, size_t len, bool *out)
 {
 	unsigned long x;
@@ -84,6 +103,10 @@ static bool option_set(const char *k, size_t klen, const char *v, size_t vlen)
 		uslub_opt.stats = true;
 		return true;
 	}
+	if (key_is(k, klen, "limit"))
+		return parse_size(v, vlen, &uslub_opt.limit);
+	if (key_is(k, klen, "page_owner"))
+		return parse_bool(v, vlen, &uslub_opt.page_owner);
 	return false;
 }
 

@@ -19,6 +19,10 @@ struct uslub_options {
 	int thp;			/* -1 as the system says, 0 never
 					 * (MADV_NOHUGEPAGE), 1 ask for them */
 	char stats_file[256];		/* "": stderr; "%p" becomes the pid */
+	/* limit=SIZE (k/m/g suffixes): most bytes of pages out of the buddy
+	 * allocator plus huge mappings (page_alloc.c's page_charge); 0 none */
+	unsigned long limit;
+	bool page_owner;		/* record who allocated each block */
 };
 
 extern struct uslub_options uslub_opt;

@@ -30,6 +30,7 @@ int os_write_all(int fd, const void *buf, size_t len);
 
 unsigned int os_ncpus(void);			/* CPUs this process may run on */
 uint64_t os_now_ms(void);			/* monotonic, coarse */
+uint64_t os_now_ns(void);			/* monotonic, precise */
 /* Resident set size of this process in bytes (from /proc/self/statm). */
 size_t os_rss_bytes(void);
 /* Peak resident set size in bytes (VmHWM of /proc/self/status), 0 if

@@ -9,10 +9,19 @@
  * if its pages may still be resident, PG_dirty and on the dirty FIFO (oldest
  * first).  Purging madvises the oldest dirty blocks under page_lock, so no
  * one can be handed a block while its pages are being discarded.
+ *
+ * The limit (USLUB_OPTIONS=limit=) is charged here: page_charge counts
+ * every page out of the free areas (slabs, large and page blocks, thread
+ * states, blocks in thread page caches) plus huge mappings (kmalloc.c),
+ * not free pages, purged or not.  An allocation that would pass it, or
+ * that the OS refuses, runs page_reclaim_hook (shrink.c's reclaim) once
+ * and retries, but only from a thread that holds no lock of uslub.
  */
 #include <string.h>
 
 #include "page_alloc.h"
+#include "page_owner.h"
+#include "options.h"
 #include "pagemap.h"
 #include "region.h"
 #include "os.h"
@@ -29,6 +38,8 @@ static unsigned long used_pages;		/* under page_lock (racy reads) */
 static unsigned long purged_bytes;		/* under page_lock */
 static unsigned long decay_ms = 250;
 static uint64_t next_purge;			/* under page_lock */
+static unsigned long charged;			/* atomic: page_charge */
+size_t (*page_reclaim_hook)(size_t bytes);	/* set once by init */
 
 
 static void areas_init_locked(void)
@@ -239,6 +250,58 @@ void page_set_decay_ms(unsigned long ms)
 	lock_release(&page_lock);
 }
 
+/* ---- The limit ------------------------------------------------------- */
+
+bool page_charge(size_t bytes)
+{
+	unsigned long limit = READ_ONCE(uslub_opt.limit);
+	unsigned long old = READ_ONCE(charged);
+
+	do {
+		if (limit && (old + bytes < old || old + bytes > limit))
+			return false;
+	} while (!__atomic_compare_exchange_n(&charged, &old, old + bytes, true,
+					      __ATOMIC_RELAXED,
+					      __ATOMIC_RELAXED));
+	return true;
+}
+
+void page_uncharge(size_t bytes)
+{
+	atomic_add(charged, -(unsigned long)bytes);
+}
+
+size_t page_charged_bytes(void)
+{
+	return READ_ONCE(charged);
+}
+
+size_t page_limit_room(void)
+{
+	unsigned long limit = READ_ONCE(uslub_opt.limit);
+	unsigned long used = READ_ONCE(charged);
+
+	if (!limit)
+		return ~(size_t)0;
+	return used < limit ? limit - used : 0;
+}
+
+/*
+ * An allocation of bytes failed on the limit or the OS.  Reclaim may run
+ * shrinkers, which allocate and take their own locks, so only a thread
+ * holding no lock of uslub starts it (one inside slab_mutex, page_lock, a
+ * shrinker pass ... just fails).  true if reclaim ran: retry once.
+ */
+bool page_reclaim(size_t bytes)
+{
+	size_t (*hook)(size_t) = READ_ONCE(page_reclaim_hook);
+
+	if (!hook || lock_depth)
+		return false;
+	hook(bytes);
+	return true;
+}
+
 /* ---- Entry points ---------------------------------------------------- */
 
 static struct slab *page_alloc_slow(struct page_cache *pc, unsigned int order)
@@ -251,7 +314,12 @@ static struct slab *page_alloc_slow(struct page_cache *pc, unsigned int order)
 	lock_acquire(&page_lock);
 	if (!areas_ready)
 		areas_init_locked();
-	while (got < want && (b = buddy_alloc_locked(order))) {
+	while (got < want && page_charge(PAGE_SIZE << order)) {
+		b = buddy_alloc_locked(order);
+		if (!b) {
+			page_uncharge(PAGE_SIZE << order);
+			break;
+		}
 		if (!first)
 			first = b;
 		else
@@ -265,10 +333,21 @@ static struct slab *page_alloc_slow(struct page_cache *pc, unsigned int order)
 
 struct slab *page_alloc(struct page_cache *pc, unsigned int order)
 {
+	struct slab *b;
+
 	USLUB_ASSERT(order <= MAX_ORDER);
-	if (pc && order < PCACHE_ORDERS && pc->count[order])
-		return pc->blocks[order][--pc->count[order]];
-	return page_alloc_slow(pc, order);
+	if (pc && order < PCACHE_ORDERS && pc->count[order]) {
+		b = pc->blocks[order][--pc->count[order]];
+	} else {
+		b = page_alloc_slow(pc, order);
+		if (unlikely(!b) && page_reclaim(PAGE_SIZE << order))
+			b = page_alloc_slow(pc, order);
+		if (unlikely(!b))
+			return NULL;
+	}
+	if (unlikely(READ_ONCE(uslub_opt.page_owner)))
+		page_owner_record(b, order);
+	return b;
 }
 
 /*
@@ -283,11 +362,15 @@ bool page_extend(struct slab *head, unsigned int order, unsigned int new_order)
 	unsigned long idx = page_index(head);
 	struct slab *desc0 = head - idx;
 	unsigned int o;
+	size_t grow;
 	bool ok = true;
 
 	USLUB_ASSERT(order < new_order && new_order <= MAX_ORDER);
 	if (idx & ((1UL << new_order) - 1))
 		return false;			/* an upper half somewhere */
+	grow = (PAGE_SIZE << new_order) - (PAGE_SIZE << order);
+	if (!page_charge(grow))
+		return false;
 	lock_acquire(&page_lock);
 	for (o = order; o < new_order && ok; o++)
 		ok = free_buddy(desc0, idx, o) != NULL;
@@ -300,6 +383,10 @@ bool page_extend(struct slab *head, unsigned int order, unsigned int new_order)
 	if (ok)
 		WRITE_ONCE(head->order, (uint8_t)new_order);
 	lock_release(&page_lock);
+	if (!ok)
+		page_uncharge(grow);
+	else if (READ_ONCE(uslub_opt.page_owner))
+		page_owner_record(head, new_order);
 	return ok;
 }
 
@@ -339,6 +426,7 @@ static void buddy_free_batch(struct slab **blocks, unsigned int count,
 		used_pages -= 1UL << order;
 		buddy_free_locked(blocks[i], order, now);
 	}
+	page_uncharge((PAGE_SIZE << order) * count);
 	maybe_purge_locked(now);
 	lock_release(&page_lock);
 }
@@ -347,6 +435,8 @@ void page_free(struct page_cache *pc, struct slab *head, unsigned int order)
 {
 	unsigned int keep;
 
+	if (unlikely(READ_ONCE(uslub_opt.page_owner)))
+		page_owner_clear(head);
 	block_clear(head, order);
 	if (!pc || order >= PCACHE_ORDERS) {
 		buddy_free_batch(&head, 1, order);

@@ -29,8 +29,9 @@ struct page_cache {
 
 extern struct lock page_lock;
 
-/* A block of 2^order pages, or NULL when the OS refuses memory.  pc may be
- * NULL (no thread cache). */
+/* A block of 2^order pages, or NULL when the OS refuses memory or the
+ * limit would be passed (after one reclaim where page_reclaim allows).
+ * pc may be NULL (no thread cache). */
 struct slab *page_alloc(struct page_cache *pc, unsigned int order);
 void page_free(struct page_cache *pc, struct slab *head, unsigned int order);
 /* Mark every page of the block as belonging to head (kmalloc slot at
@@ -41,6 +42,23 @@ void page_prep_block(struct slab *head, unsigned int order, uint16_t cpu_off);
 bool page_extend(struct slab *head, unsigned int order, unsigned int new_order);
 /* Return a thread's cached blocks to the buddy allocator. */
 void page_cache_drain(struct page_cache *pc);
+
+/*
+ * USLUB_OPTIONS=limit=: bytes uslub holds from the OS are every page out
+ * of the free areas plus huge mappings.  page_charge adds bytes, or
+ * returns false, changing nothing, when that would pass the limit;
+ * page_uncharge takes them off.  page_alloc and page_extend charge
+ * themselves; kmalloc.c charges its huge mappings.
+ */
+bool page_charge(size_t bytes);
+void page_uncharge(size_t bytes);
+size_t page_charged_bytes(void);
+size_t page_limit_room(void);		/* bytes left; SIZE_MAX without */
+/* Reclaim for about bytes (shrink.c's reclaim_for_allocation, set by
+ * init); page_reclaim calls it when the calling thread holds no lock of
+ * uslub and says whether it did, so the caller retries once. */
+extern size_t (*page_reclaim_hook)(size_t bytes);
+bool page_reclaim(size_t bytes);
 
 /* Give free pages back to the OS: all dirty ones, or those older than the
  * decay.  Returns the bytes given back. */

@@ -9,6 +9,12 @@
  * allocator lock held (fork.c takes it first).
  *
  * The scan amount is the kernel's do_shrink_slab (mm/shrinker.c, 6.x).
+ *
+ * Reclaim also runs for an allocation that would pass USLUB_OPTIONS=limit=
+ * or that the OS refused (reclaim_for_allocation, the page layer's
+ * page_reclaim_hook), on the allocating thread, only when it holds no lock
+ * of uslub.  A thread already reclaiming (in_reclaim) does not start
+ * again: the allocations of its shrinkers just fail over the limit.
  */
 #include <errno.h>
 #include <string.h>
@@ -23,6 +29,7 @@
 
 struct lock shrinker_lock = LOCK_INITIALIZER;
 static struct uslub_shrinker *shrinkers;	/* under shrinker_lock */
+static __thread_ie bool in_reclaim;		/* this thread's pass runs */
 
 /* ---- Registry -------------------------------------------------------- */
 
@@ -119,14 +126,16 @@ static size_t purged_bytes_now(void)
 /*
  * Priority by priority, from scanning 1/4096 of each shrinker's objects
  * to all of them: run the shrinkers, give the calling thread's kmalloc
- * slabs and every free page back, stop once bytes were released.
+ * slabs and every free page back, stop once bytes were released and, for
+ * an allocation under the limit, the limit has room for them.
  */
-size_t reclaim(size_t bytes)
+static size_t reclaim_pass(size_t bytes, bool for_limit)
 {
 	size_t start, released = 0;
 	int prio;
 
 	init_ensure();
+	in_reclaim = true;
 	start = purged_bytes_now();
 	for (prio = bytes ? SHRINK_PRIORITY : 0; prio >= 0; prio--) {
 		struct uslub_shrinker *s;
@@ -137,8 +146,22 @@ size_t reclaim(size_t bytes)
 		lock_release(&shrinker_lock);
 		malloc_trim_all();
 		released = purged_bytes_now() - start;
-		if (bytes && released >= bytes)
+		if (bytes && released >= bytes &&
+		    (!for_limit || page_limit_room() >= bytes))
 			break;
 	}
+	in_reclaim = false;
 	return released;
+}
+
+size_t reclaim(size_t bytes)
+{
+	return reclaim_pass(bytes, false);
+}
+
+size_t reclaim_for_allocation(size_t bytes)
+{
+	if (in_reclaim)
+		return 0;
+	return reclaim_pass(bytes, true);
 }

@@ -25,5 +25,9 @@ unsigned long shrink_one_locked(struct uslub_shrinker *s, int priority);
 /* Ask shrinkers and the kmalloc caches for about bytes (0: everything);
  * returns the bytes given back to the OS. */
 size_t reclaim(size_t bytes);
+/* The page layer's page_reclaim_hook: an allocation of bytes passed the
+ * limit or the OS refused it.  As reclaim, but it goes on until the limit
+ * has room for bytes, and does nothing inside a pass of this thread. */
+size_t reclaim_for_allocation(size_t bytes);
 
 #endif /* USLUB_SHRINK_H */

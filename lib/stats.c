@@ -13,6 +13,7 @@
 #include "options.h"
 #include "os.h"
 #include "page_alloc.h"
+#include "pages.h"
 #include "region.h"
 
 const char *const stat_item_names[NR_SLUB_STAT_ITEMS] = {
@@ -154,7 +155,7 @@ void stats_heap_get(struct uslub_heap_stats *h)
 	h->large_bytes = large;
 	h->huge_bytes = huge;
 	h->huge_count = huge_count;
-	h->allocated = used + large + huge;
+	h->allocated = used + large + huge + pages_bytes();
 	h->page_free = st.dirty_pages * PAGE_SIZE;
 	h->released = st.purged_bytes;
 	h->free_blocks = 0;

@@ -53,6 +53,7 @@
 #define PG_large		0x02u	/* head of a large kmalloc block */
 #define PG_buddy		0x04u	/* head of a free buddy block */
 #define PG_dirty		0x08u	/* free block whose pages may be resident */
+#define PG_pages		0x10u	/* head of a uslub_alloc_pages block */
 
 /* ---- struct slab: the page descriptor -------------------------------- */
 

@@ -6,7 +6,7 @@
  * kernel's signature and semantics: kmalloc(0) returns ZERO_SIZE_PTR,
  * kmalloc_array and kcalloc return NULL when n * size overflows,
  * __GFP_ZERO zeroes (the other GFP flags are accepted and change nothing:
- * uslub never sleeps on reclaim), kmem_cache_destroy of a cache with live
+ * reclaim for USLUB_OPTIONS=limit= runs whatever they say), kmem_cache_destroy of a cache with live
  * objects reports them on stderr and leaves the cache in place (the
  * kernel's WARN, without the oops).  struct kmem_cache is struct
  * uslub_cache under another name; both APIs may be mixed.
@@ -168,6 +168,31 @@ static inline size_t kmalloc_size_roundup(size_t size)
 {
 	return uslub_kmalloc_size_roundup(size);
 }
+
+/* ---- Pages (<linux/gfp.h>) -------------------------------------------
+ *
+ * Addresses as unsigned long, as the kernel's.  alloc_pages() and
+ * struct page are left out: a struct page * would expose uslub's page
+ * descriptors, and page_address() on them, for nothing the address API
+ * cannot do.  free_pages(0, order) does nothing, as in the kernel.
+ */
+static inline unsigned long __get_free_pages(gfp_t gfp, unsigned int order)
+{
+	return (unsigned long)uslub_alloc_pages(gfp, order);
+}
+
+static inline unsigned long get_zeroed_page(gfp_t gfp)
+{
+	return __get_free_pages(gfp | __GFP_ZERO, 0);
+}
+
+static inline void free_pages(unsigned long addr, unsigned int order)
+{
+	uslub_free_pages((void *)addr, order);
+}
+
+#define __get_free_page(gfp)	__get_free_pages((gfp), 0)
+#define free_page(addr)		free_pages((addr), 0)
 
 /* ---- Shrinkers (both the old API and 6.7's) ------------------------- */
 

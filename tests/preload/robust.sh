@@ -92,7 +92,7 @@ tap() {
 	diag "$tmp/err"
 }
 
-for prog in abi early dlopen_main fork_threads thread_exit bad_free linked; do
+for prog in abi early dlopen_main fork_threads thread_exit bad_free linked big_malloc; do
 	if [ ! -x "$dir/$prog" ]; then
 		point 1 "$prog is built ($dir/$prog)"
 	fi
@@ -199,6 +199,32 @@ run env LD_PRELOAD="$preload" USLUB_OPTIONS=bogus=1 "${echo_hi[@]}"
 	[ "$(cat "$tmp/err")" = "uslub: USLUB_OPTIONS: ignoring 'bogus=1'" ]
 point $? "USLUB_OPTIONS=bogus=1: one line \"uslub: USLUB_OPTIONS: ignoring \
 'bogus=1'\", the program works"
+diag "$tmp/err"
+
+# limit=: a 100 MiB malloc fails with ENOMEM under 64 MiB, small ones
+# work; without the limit (and under glibc) it succeeds.
+run env LD_PRELOAD="$preload" USLUB_OPTIONS=limit=64m "$dir/big_malloc"
+[ "$status" -eq 0 ] && [ "$(cat "$tmp/out")" = "big NULL ENOMEM
+small ok" ] && [ ! -s "$tmp/err" ]
+point $? "USLUB_OPTIONS=limit=64m: malloc(100 MiB) is NULL with ENOMEM, \
+small mallocs work, nothing on stderr"
+diag "$tmp/out"
+diag "$tmp/err"
+for how in glibc uslub; do
+	if [ $how = glibc ]; then
+		run "${glibc[@]}" "$dir/big_malloc"
+	else
+		run "${uslub[@]}" "$dir/big_malloc"
+	fi
+	[ "$status" -eq 0 ] && [ "$(cat "$tmp/out")" = "big ok
+small ok" ]
+	point $? "big_malloc [$how], no limit: malloc(100 MiB) works"
+	diag "$tmp/out"
+done
+run env LD_PRELOAD="$preload" USLUB_OPTIONS=limit=1g,page_owner=1 \
+	"${echo_hi[@]}"
+[ "$status" -eq 0 ] && grep -qx hi "$tmp/out" && [ ! -s "$tmp/err" ]
+point $? "USLUB_OPTIONS=limit=1g,page_owner=1: known keys, sh works"
 diag "$tmp/err"
 
 loud=1
