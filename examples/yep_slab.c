@@ -23,6 +23,12 @@
  *   after 8:  yep_slab_cache  8  14 4352 7 8 : ... : slabdata 2 2 0
  * Both modes end the steps with the line
  *   objsize 4096 + N bytes of metadata = S, M objects per P-page slab
+ *
+ * Under USLUB_OPTIONS=page_owner=1, as the seed's `cat
+ * /sys/kernel/debug/page_owner | grep yep', the page_owner record of each
+ * of the cache's slabs follows (one order-3 block per slab, allocated in
+ * alloc_store: the program is linked with -rdynamic so its own functions
+ * have names), then "# page_owner: 2 records of yep_slab_cache".
  * examples/README.md does the arithmetic for uslub and for the kernel's
  * 4544.
  */
@@ -78,7 +84,11 @@ static void show_objsize(void)
 	       perslab, pages);
 }
 
-static int alloc_store(int num)
+/* Not static and not inlined (-rdynamic exports only global symbols to
+ * dladdr), so the page_owner records of the slabs name it. */
+int alloc_store(int num);
+
+__attribute__((noinline)) int alloc_store(int num)
 {
 	int i;
 
@@ -90,6 +100,47 @@ static int alloc_store(int num)
 	}
 	printf("Allocated %d objects from slab cache\n", i);
 	return i;
+}
+
+/*
+ * The page_owner records of this cache's slabs (blank-line separated
+ * records that name the cache), and how many; nothing when page_owner is
+ * off (uslub_page_owner_write fails with EINVAL).
+ */
+static void show_page_owner(void)
+{
+	FILE *f = tmpfile();
+	char *buf, *rec, *end;
+	long len;
+	int count = 0;
+
+	if (!f)
+		return;
+	if (uslub_page_owner_write(fileno(f)) != 0 ||
+	    fseek(f, 0, SEEK_END) != 0 || (len = ftell(f)) < 0 ||
+	    !(buf = malloc((size_t)len + 1))) {
+		fclose(f);
+		return;
+	}
+	rewind(f);
+	buf[fread(buf, 1, (size_t)len, f)] = '\0';
+	fclose(f);
+	printf("# cat /sys/kernel/debug/page_owner | grep %s\n", CACHE_NAME);
+	for (rec = buf; *rec; rec = end) {
+		char saved;
+
+		end = strstr(rec, "\n\n");
+		end = end ? end + 2 : rec + strlen(rec);
+		saved = *end;
+		*end = '\0';
+		if (strstr(rec, " cache " CACHE_NAME " ")) {
+			printf("%s", rec);
+			count++;
+		}
+		*end = saved;
+	}
+	printf("# page_owner: %d records of %s\n", count, CACHE_NAME);
+	free(buf);
 }
 
 static void free_store(void)
@@ -130,6 +181,7 @@ int main(int argc, char **argv)
 		show_row("echo 1 > alloc (a second slab)");
 	}
 	show_objsize();
+	show_page_owner();
 	free_store();
 	show_row("echo 1 > free");
 	uslub_cache_shrink(my_cache);

@@ -13,7 +13,7 @@ tmp=${TMPDIR:-/tmp}/uslub-examples.$$
 mkdir -p "$tmp" || exit 1
 trap 'rm -rf "$tmp"' EXIT
 
-echo "1..12"
+echo "1..16"
 
 n=0
 # check DESCRIPTION COMMAND...: one test point, passed when COMMAND succeeds.
@@ -109,6 +109,30 @@ $(row 0 14 4352 7 8 2 2)
 $(row 0 0 4352 7 8 0 0)"
 check "examples/yep_slab --debug: red zone + store user make 4352, 7 per slab" \
     same "$want" "$(steps)"
+
+# Under page_owner=1, one record per slab after the allocation steps,
+# each an order-3 block of the cache allocated from alloc_store (the
+# example is linked with -rdynamic); the steps themselves are unchanged.
+# owner_section: the records yep_slab printed.
+owner_section() {
+	printf '%s\n' "$out" |
+	    sed -n '/^# cat \/sys\/kernel\/debug\/page_owner/,/^# page_owner:/p'
+}
+owner_records_ok() {
+	sec=$(owner_section)
+	[ "$(printf '%s\n' "$sec" | tail -n 1)" = \
+	    "# page_owner: 2 records of yep_slab_cache" ] &&
+	[ "$(printf '%s\n' "$sec" | grep -c '^Page allocated via order 3, pid [0-9]*, tid [0-9]*, ts [0-9]* ns$')" -eq 2 ] &&
+	[ "$(printf '%s\n' "$sec" | grep -c '^Addr 0x[0-9a-f]* pages 8 type slab cache yep_slab_cache Flags 0x1(slab|head)$')" -eq 2 ] &&
+	[ "$(printf '%s\n' "$sec" | grep -c '^ alloc_store+0x[0-9a-f]*$')" -eq 2 ]
+}
+for args in "" --debug; do
+	run env USLUB_OPTIONS=page_owner=1 "$ex/yep_slab" $args
+	check "examples/yep_slab${args:+ $args} under page_owner=1 exits 0 with nothing on stderr" \
+	    clean_exit
+	check "examples/yep_slab${args:+ $args} under page_owner=1: 2 slabs, 2 order-3 records from alloc_store" \
+	    owner_records_ok
+done
 
 # ---- lkp_cache: seed 002's module, its exact output ---------------------
 
