@@ -13,7 +13,7 @@ tmp=${TMPDIR:-/tmp}/uslub-examples.$$
 mkdir -p "$tmp" || exit 1
 trap 'rm -rf "$tmp"' EXIT
 
-echo "1..16"
+echo "1..18"
 
 n=0
 # check DESCRIPTION COMMAND...: one test point, passed when COMMAND succeeds.
@@ -186,3 +186,25 @@ $report" "$(printf '%s\n' "$err" | grep -v '^ ' |
 	    -e 's/tid=[0-9]*/tid=_/')"
 check "examples/destroy_busy: each allocation track goes on through main" \
     [ "$(printf '%s\n' "$err" | grep -c '^ main+0x')" -eq 6 ]
+
+# ---- kmalloc_probe: doubling until the limit, then a block of 8 pages ---
+
+want=""
+size=1
+while [ $size -le 33554432 ]; do
+	want="$want
+kmalloc($size) ok"
+	size=$((size * 2))
+done
+want="${want#?}
+kmalloc(67108864) failed: ENOMEM
+largest kmalloc: 33554432 bytes (32 MiB)
+__get_free_pages(GFP_KERNEL, 3): 8 pages, 32 KiB aligned, writable
+free_pages(addr, 3): done
+get_zeroed_page: zeroed
+__get_free_pages(GFP_KERNEL, 11): 0, errno EINVAL"
+run env USLUB_OPTIONS=limit=64m "$ex/kmalloc_probe"
+check "examples/kmalloc_probe under limit=64m exits 0 with nothing on stderr" \
+    clean_exit
+check "examples/kmalloc_probe under limit=64m: 32 MiB is the largest, 64 MiB ENOMEM; order 3 aligned" \
+    same "$want" "$out"
