@@ -13,7 +13,7 @@ tmp=${TMPDIR:-/tmp}/uslub-examples.$$
 mkdir -p "$tmp" || exit 1
 trap 'rm -rf "$tmp"' EXIT
 
-echo "1..18"
+echo "1..21"
 
 n=0
 # check DESCRIPTION COMMAND...: one test point, passed when COMMAND succeeds.
@@ -208,3 +208,26 @@ check "examples/kmalloc_probe under limit=64m exits 0 with nothing on stderr" \
     clean_exit
 check "examples/kmalloc_probe under limit=64m: 32 MiB is the largest, 64 MiB ENOMEM; order 3 aligned" \
     same "$want" "$out"
+
+# ---- shrinker_lru: reclaim under limit= trims the LRU through the shrinker
+
+line() {
+	printf '%s\n' "$out" | sed -n "${1}p"
+}
+shrinker_counts_ok() {
+	freed=$(line 3 | sed -n 's/^shrinker: [1-9][0-9]* calls, freed \([1-9][0-9]*\) objects$/\1/p')
+	cached=$(line 4 | sed -n 's/^cached \([0-9]*\) objects; cached + freed = inserted: yes$/\1/p')
+	[ -n "$freed" ] && [ -n "$cached" ] &&
+	[ $((freed + cached)) -eq 100000 ] &&
+	[ $((cached * 1024)) -le $((16 << 20)) ]
+}
+run env USLUB_OPTIONS=limit=16m "$ex/shrinker_lru"
+check "examples/shrinker_lru under limit=16m exits 0 with nothing on stderr" \
+    clean_exit
+check "examples/shrinker_lru under limit=16m: every allocation succeeded, recent keys kept" \
+    same "shrinker lru_obj-cache registered (seeks 2)
+inserted 100000 objects of 1024 bytes, 0 allocation failures
+recent keys still cached: yes
+shrinker freed, cache destroyed" "$(printf '%s\n' "$out" | sed '3,4d')"
+check "examples/shrinker_lru under limit=16m: the shrinker freed objects, at most 16 MiB stay cached" \
+    shrinker_counts_ok
