@@ -20,6 +20,7 @@
  *   cached C objects; cached + freed = inserted: yes
  *   recent keys still cached: yes
  *   shrinker freed, cache destroyed
+ * Without a limit nothing reclaims: it says so and exits 1.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -162,6 +163,8 @@ int main(void)
 	printf("inserted %lu objects of %zu bytes, %lu allocation failures\n",
 	       NR_INSERT, sizeof(struct cached_obj), failures);
 	printf("shrinker: %lu calls, freed %lu objects\n", nr_calls, nr_freed);
+	if (!nr_calls)
+		printf("(no reclaim ran: run it under USLUB_OPTIONS=limit=16m)\n");
 	printf("cached %lu objects; cached + freed = inserted: %s\n", nr_cached,
 	       nr_cached + nr_freed + failures == NR_INSERT ? "yes" : "no");
 	for (i = NR_INSERT - NR_RECENT; i < NR_INSERT; i++)
