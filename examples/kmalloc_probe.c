@@ -5,8 +5,8 @@
  * __get_free_pages(GFP_KERNEL, 3), which must be 32 KiB aligned and
  * writable, given back with free_pages(addr, 3).
  *
- * In the kernel the probe stops at KMALLOC_MAX_SIZE (2^(MAX_ORDER +
- * PAGE_SHIFT): 4 MiB on x86-64 before 6.8); uslub serves any size
+ * In the kernel the probe stops at KMALLOC_MAX_SIZE (4 MiB with 4 KiB
+ * pages: the buddy allocator's largest block); uslub serves any size
  * (above 4 MiB with a mapping of its own), so it stops where memory does.
  * Run it under USLUB_OPTIONS=limit=64m and that is deterministic: 32 MiB
  * fits, 64 MiB plus what uslub already holds does not, and kmalloc
