@@ -227,6 +227,30 @@ TEST_BEGIN(test_shrinker_makes_room)
 	expect_lu_gt(h.scans, 0, "the shrinker was called");
 	expect_lu_lt(h.n, 16, "and gave blocks back");
 	uslub_kfree(p);
+	/* Free pages purged by the first priority are not room: reclaim
+	 * goes on to the shrinker until the limit has room. */
+	uslub_opt.limit = 0;
+	while (h.n < 16)
+		h.blk[h.n++] = uslub_kmalloc(MiB, 0);
+	{
+		void *dirty[6];
+		int i;
+
+		page_set_decay_ms(100000);	/* they stay until purged */
+		for (i = 0; i < 6; i++)
+			dirty[i] = uslub_kmalloc(MiB, 0);
+		limit_room(MiB);
+		for (i = 0; i < 6; i++)
+			uslub_kfree(dirty[i]);
+		uslub_opt.limit -= 6 * MiB;	/* those 6 MiB give no room */
+		h.scans = 0;
+		p = uslub_kmalloc(4 * MiB, 0);
+		expect_ptr_not_null(p, "6 MiB purged at priority 12 did not "
+				    "stop reclaim short of room");
+		expect_lu_gt(h.scans, 0, "the shrinker was called");
+		uslub_kfree(p);
+		page_set_decay_ms(uslub_opt.decay_ms);
+	}
 	/* Huge mappings reclaim too. */
 	while (h.n < 16)
 		h.blk[h.n++] = uslub_kmalloc(MiB, 0);
