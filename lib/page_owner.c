@@ -115,12 +115,14 @@ static bool rec_copy(const struct owner_rec *r, struct owner_rec *out)
 	out->stamp = load_acquire(r->stamp);
 	if (!out->stamp)
 		return false;
-	out->ids = READ_ONCE(r->ids);
-	out->order = READ_ONCE(r->order);
-	out->nr_frames = MIN(READ_ONCE(r->nr_frames), PAGE_OWNER_FRAMES);
+	/* Acquire loads keep the second read of stamp after all of them
+	 * (an acquire fence would say it once, but gcc refuses fences under
+	 * -fsanitize=thread). */
+	out->ids = load_acquire(r->ids);
+	out->order = load_acquire(r->order);
+	out->nr_frames = MIN(load_acquire(r->nr_frames), PAGE_OWNER_FRAMES);
 	for (i = 0; i < out->nr_frames; i++)
-		out->stack[i] = READ_ONCE(r->stack[i]);
-	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		out->stack[i] = load_acquire(r->stack[i]);
 	return READ_ONCE(r->stamp) == out->stamp;
 }
 
