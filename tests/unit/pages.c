@@ -211,11 +211,18 @@ TEST_BEGIN(test_stats)
 	struct uslub_heap_stats h0, h1;
 	size_t c0 = page_charged_bytes();
 	void *p;
+	char *m0, *m1;
 	long f0, f1;
 
 	uslub_heap_stats_get(&h0);
+	m0 = stats_text(uslub_meminfo_write);
 	p = uslub_alloc_pages(0, 9);
 	assert_ptr_not_null(p, "order 9");
+	m1 = stats_text(uslub_meminfo_write);
+	expect_str_eq(m1, m0, "meminfo unchanged: pages are not Slab, as in "
+		      "the kernel");
+	free(m0);
+	free(m1);
 	uslub_heap_stats_get(&h1);
 	expect_zu_eq(h1.allocated - h0.allocated, PAGE << 9,
 		     "heap stats count them as allocated");
