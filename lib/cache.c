@@ -83,13 +83,13 @@ void cache_setup(struct uslub_cache *s, const char *name, size_t size,
 	slab_calculate_sizes(s, uslub_ncpus);
 	if (order_off && (s->flags & SLAB_DEBUG_FLAGS)) {
 		/* slub_debug O: no debugging where it raises the order. */
+		uslub_slab_flags_t debug = s->flags;
 		unsigned int order = s->order;
 
 		s->flags &= ~SLAB_DEBUG_FLAGS;
-		s->inuse = s->track_off = s->pad_off = s->red_left_pad = 0;
 		slab_calculate_sizes(s, uslub_ncpus);
 		if (s->order == order) {
-			s->flags = flags | options_debug_flags(s->name, &order_off);
+			s->flags = debug;
 			slab_calculate_sizes(s, uslub_ncpus);
 		}
 	}

@@ -633,9 +633,11 @@ void debug_free(struct uslub_cache *s, struct uslub_cache *want,
 		goto out;
 	}
 	if (on_freelist(&r, slab, obj)) {
-		problem(&r, slab, obj, "Object already free", "");
-		log_format(r.p[r.nr - 1].fix, sizeof(r.p[0].fix),
-			   "Object at 0x%lx not freed", (unsigned long)obj);
+		char fix[64];
+
+		log_format(fix, sizeof(fix), "Object at 0x%lx not freed",
+			   (unsigned long)obj);
+		problem(&r, slab, obj, "Object already free", fix);
 		goto out;
 	}
 	check_object(&r, slab, obj, RED_ACTIVE);

@@ -267,3 +267,28 @@ test_run_child(void (*fn)(void *), void *arg, int *status, char *out,
 		*status = wstatus;
 	return 0;
 }
+
+/* ---- stderr capture --------------------------------------------------- */
+
+void test_capture_begin(struct test_capture *c)
+{
+	fflush(stderr);
+	c->file = tmpfile();
+	c->saved_fd = dup(STDERR_FILENO);
+	if (c->file)
+		dup2(fileno(c->file), STDERR_FILENO);
+}
+
+void test_capture_end(struct test_capture *c, char *buf, size_t size)
+{
+	ssize_t n = 0;
+
+	fflush(stderr);
+	dup2(c->saved_fd, STDERR_FILENO);
+	close(c->saved_fd);
+	if (c->file) {
+		n = pread(fileno(c->file), buf, size - 1, 0);
+		fclose(c->file);
+	}
+	buf[n > 0 ? n : 0] = '\0';
+}

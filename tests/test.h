@@ -79,6 +79,18 @@ void test_skip(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int test_run_child(void (*fn)(void *), void *arg, int *status,
 		   char *out, size_t outsz);
 
+/*
+ * Capture what the process writes to stderr (fd 2) between
+ * test_capture_begin and test_capture_end, which restores stderr and puts
+ * up to size - 1 bytes of it in buf, NUL-terminated.
+ */
+struct test_capture {
+	FILE *file;
+	int saved_fd;
+};
+void test_capture_begin(struct test_capture *c);
+void test_capture_end(struct test_capture *c, char *buf, size_t size);
+
 /* ---- Failure recording (used by the macros) --------------------------- */
 
 void test_fail(bool fatal, const char *file, int line, const char *what,

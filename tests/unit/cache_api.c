@@ -22,37 +22,6 @@
 
 #define MiB	(1UL << 20)
 
-/* ---- stderr capture -------------------------------------------------- */
-
-struct capture {
-	FILE *file;
-	int saved_fd;
-};
-
-static void capture_begin(struct capture *c)
-{
-	fflush(stderr);
-	c->file = tmpfile();
-	c->saved_fd = dup(STDERR_FILENO);
-	if (c->file)
-		dup2(fileno(c->file), STDERR_FILENO);
-}
-
-/* Restores stderr; buf gets what was written meanwhile. */
-static void capture_end(struct capture *c, char *buf, size_t size)
-{
-	ssize_t n = 0;
-
-	fflush(stderr);
-	dup2(c->saved_fd, STDERR_FILENO);
-	close(c->saved_fd);
-	if (c->file) {
-		n = pread(fileno(c->file), buf, size - 1, 0);
-		fclose(c->file);
-	}
-	buf[n > 0 ? n : 0] = '\0';
-}
-
 /* Active objects of cache name in slabinfo, or -1. */
 static long slabinfo_active(const char *name)
 {
@@ -93,14 +62,14 @@ static unsigned int slabinfo_rows(void)
 static void expect_create_fails(const char *name, size_t size, size_t align,
 				unsigned long flags, const char *why)
 {
-	struct capture cap;
+	struct test_capture cap;
 	char err[1024];
 	struct uslub_cache *s;
 
 	errno = 0;
-	capture_begin(&cap);
+	test_capture_begin(&cap);
 	s = uslub_cache_create(name, size, align, flags, NULL);
-	capture_end(&cap, err, sizeof(err));
+	test_capture_end(&cap, err, sizeof(err));
 	expect_ptr_null(s, "create fails: %s", why);
 	expect_d_eq(errno, EINVAL, "errno EINVAL: %s", why);
 	expect_str_contains(err, "invalid arguments", "reported: %s", why);
@@ -326,7 +295,7 @@ TEST_BEGIN(test_destroy_busy)
 {
 	struct uslub_cache *s =
 	    uslub_cache_create("busy_cache", 96, 0, 0, NULL);
-	struct capture cap;
+	struct test_capture cap;
 	char err[2048];
 	void *p[3], *extra;
 	unsigned int i;
@@ -335,9 +304,9 @@ TEST_BEGIN(test_destroy_busy)
 	assert_ptr_not_null(s, "cache");
 	for (i = 0; i < 3; i++)
 		p[i] = uslub_cache_alloc(s, 0);
-	capture_begin(&cap);
+	test_capture_begin(&cap);
 	ret = uslub_cache_destroy(s);
-	capture_end(&cap, err, sizeof(err));
+	test_capture_end(&cap, err, sizeof(err));
 	expect_d_eq(ret, -EBUSY, "destroy with live objects");
 	expect_str_contains(err,
 			    "uslub: cache busy_cache: 3 objects remaining\n",
@@ -355,9 +324,9 @@ TEST_BEGIN(test_destroy_busy)
 	uslub_cache_free(s, extra);
 	for (i = 0; i < 3; i++)
 		uslub_cache_free(s, p[i]);
-	capture_begin(&cap);
+	test_capture_begin(&cap);
 	ret = uslub_cache_destroy(s);
-	capture_end(&cap, err, sizeof(err));
+	test_capture_end(&cap, err, sizeof(err));
 	expect_d_eq(ret, 0, "destroy after freeing everything");
 	expect_str_eq(err, "", "no report on success");
 	expect_d_eq(slabinfo_active("busy_cache"), -1, "no longer listed");
@@ -461,7 +430,7 @@ TEST_END
 static void interior_frees(struct uslub_cache *s, size_t size, size_t step)
 {
 	const struct uslub_cache *cs = s;
-	struct capture cap;
+	struct test_capture cap;
 	char *obj, *err = malloc(1 << 20), *line;
 	void **objs;
 	size_t off, calls = 0, reports = 0, bad = 0, i, n = cs->objects;
@@ -470,10 +439,10 @@ static void interior_frees(struct uslub_cache *s, size_t size, size_t step)
 	obj = uslub_cache_alloc(s, 0);
 	assert_ptr_not_null(obj, "object of %zu bytes", size);
 	uslub_opt.abort_on_error = 0;
-	capture_begin(&cap);
+	test_capture_begin(&cap);
 	for (off = 1; off < size; off += step, calls++)
 		uslub_cache_free(s, obj + off);
-	capture_end(&cap, err, 1 << 20);
+	test_capture_end(&cap, err, 1 << 20);
 	uslub_opt.abort_on_error = saved;
 	for (line = err; (line = strstr(line, "invalid pointer")); line++)
 		reports++;

@@ -8,6 +8,7 @@
  * before anything is allocated from uslub.
  */
 #include "test.h"
+#include "slabinfo_row.h"
 
 #include "options.h"
 #include "types.h"
@@ -40,26 +41,6 @@ __attribute__((noinline)) void *po_alloc_pages(unsigned int order)
 
 	__asm__ volatile("" ::: "memory");
 	return p;
-}
-
-/* uslub_page_owner_write's text (malloc'd), or NULL. */
-static char *owner_text(void)
-{
-	FILE *f = tmpfile();
-	char *buf = NULL;
-	off_t len;
-
-	if (!f)
-		return NULL;
-	if (uslub_page_owner_write(fileno(f)) == 0 &&
-	    (len = lseek(fileno(f), 0, SEEK_END)) >= 0 &&
-	    (buf = malloc((size_t)len + 1)) != NULL) {
-		ssize_t n = pread(fileno(f), buf, (size_t)len, 0);
-
-		buf[n > 0 ? n : 0] = '\0';
-	}
-	fclose(f);
-	return buf;
 }
 
 /* Records (blank-line separated) that contain every one of the strings
@@ -103,7 +84,7 @@ TEST_BEGIN(test_slabs_recorded)
 	for (i = 0; i < n; i++)
 		obj[i] = po_alloc_from_cache(s);
 	expect_lu_eq(cs->nr_slabs, 2, "two slabs");
-	text = owner_text();
+	text = stats_text(uslub_page_owner_write);
 	assert_ptr_not_null(text, "page_owner text");
 	snprintf(order, sizeof(order), "Page allocated via order %u, pid %d, tid",
 		 cs->order, (int)getpid());
@@ -119,7 +100,7 @@ TEST_BEGIN(test_slabs_recorded)
 	for (i = 0; i < n; i++)
 		uslub_cache_free(s, obj[i]);
 	expect_d_eq(uslub_cache_shrink(s), 0, "every slab freed");
-	text = owner_text();
+	text = stats_text(uslub_page_owner_write);
 	assert_ptr_not_null(text, "page_owner text");
 	expect_u_eq(count_records(text, "po_cache", NULL, NULL), 0,
 		    "freeing the slabs removed their records");
@@ -138,7 +119,7 @@ TEST_BEGIN(test_large_and_pages_recorded)
 
 	assert_ptr_not_null(l, "large");
 	assert_ptr_not_null(p, "pages");
-	text = owner_text();
+	text = stats_text(uslub_page_owner_write);
 	assert_ptr_not_null(text, "page_owner text");
 	snprintf(addr, sizeof(addr), "Addr %p pages 16 type large", l);
 	expect_u_eq(count_records(text, "Page allocated via order 4,", addr,
@@ -151,7 +132,7 @@ TEST_BEGIN(test_large_and_pages_recorded)
 	free(text);
 	uslub_kfree(l);
 	uslub_free_pages(p, 5);
-	text = owner_text();
+	text = stats_text(uslub_page_owner_write);
 	assert_ptr_not_null(text, "page_owner text");
 	expect_u_eq(count_records(text, "po_alloc_large", NULL, NULL), 0,
 		    "the large block's record is gone");

@@ -115,36 +115,6 @@ static pthread_t reader_leave_later(struct reader *r, unsigned int delay_ms)
 	return t;
 }
 
-/* ---- stderr capture (as tests/unit/cache_api.c) ---------------------- */
-
-struct capture {
-	FILE *file;
-	int saved_fd;
-};
-
-static void capture_begin(struct capture *c)
-{
-	fflush(stderr);
-	c->file = tmpfile();
-	c->saved_fd = dup(STDERR_FILENO);
-	if (c->file)
-		dup2(fileno(c->file), STDERR_FILENO);
-}
-
-static void capture_end(struct capture *c, char *buf, size_t size)
-{
-	ssize_t n = 0;
-
-	fflush(stderr);
-	dup2(c->saved_fd, STDERR_FILENO);
-	close(c->saved_fd);
-	if (c->file) {
-		n = pread(fileno(c->file), buf, size - 1, 0);
-		fclose(c->file);
-	}
-	buf[n > 0 ? n : 0] = '\0';
-}
-
 /* ---- uslub_free_rcu -------------------------------------------------- */
 
 TEST_BEGIN(test_free_rcu_waits_for_reader)
@@ -226,16 +196,16 @@ TEST_BEGIN(test_free_rcu_bad_pointers_reported)
 	unsigned long before = active(kc);
 	struct obj *o = uslub_kmalloc(sizeof(*o), 0);
 	struct uslub_rcu_head outside;
-	struct capture cap;
+	struct test_capture cap;
 	long on_stack[4];
 	char err[2048];
 
 	assert_ptr_not_null(o, "kmalloc");
 	uslub_opt.abort_on_error = 0;
-	capture_begin(&cap);
+	test_capture_begin(&cap);
 	uslub_free_rcu(on_stack, (struct uslub_rcu_head *)on_stack);
 	uslub_free_rcu(o, &outside);
-	capture_end(&cap, err, sizeof(err));
+	test_capture_end(&cap, err, sizeof(err));
 	uslub_opt.abort_on_error = saved;
 	expect_str_contains(err, "uslub_free_rcu: invalid pointer",
 			    "a foreign pointer is reported");
@@ -270,7 +240,7 @@ TEST_BEGIN(test_typesafe_slab_waits_for_grace_period)
 	struct slab *head;
 	struct obj **objs;
 	void *freelist, **others;
-	struct capture cap;
+	struct test_capture cap;
 	struct reader r;
 	char err[2048];
 
@@ -306,10 +276,10 @@ TEST_BEGIN(test_typesafe_slab_waits_for_grace_period)
 
 	freelist = head->freelist;
 	uslub_opt.abort_on_error = 0;
-	capture_begin(&cap);
+	test_capture_begin(&cap);
 	uslub_cache_free(s, objs[1]);
 	uslub_kfree(objs[2]);
-	capture_end(&cap, err, sizeof(err));
+	test_capture_end(&cap, err, sizeof(err));
 	uslub_opt.abort_on_error = saved;
 	expect_str_contains(err, "cache_free: invalid pointer",
 			    "a stray cache_free into a waiting slab is reported");
