@@ -283,8 +283,11 @@ USLUB_API int uslub_page_owner_write(int fd);
 USLUB_API int uslub_slabinfo_write(int fd);	/* /proc/slabinfo 2.1 */
 USLUB_API int uslub_meminfo_write(int fd);	/* Slab:, SReclaimable:, SUnreclaim: (kB) */
 USLUB_API int uslub_buddyinfo_write(int fd);	/* free blocks per order, per region */
-/* SLUB's event counters (alloc_fastpath, free_slowpath, ...), one line per
- * non-zero counter: "<cache> <counter> <value>". */
+/* SLUB's event counters (alloc_cpu_sheaf, free_cpu_sheaf, barn_get,
+ * sheaf_flush, alloc_slab, ...) and where free objects wait (sheaf_objects
+ * in threads' sheaves, barn_full_sheaves, barn_objects, ...), one line per
+ * non-zero value: "<cache> <name> <value>"; last the sheaf pool
+ * ("sheaf_pool bytes <n>"). */
 USLUB_API int uslub_stats_write(int fd);
 
 #ifdef __cplusplus

@@ -1,17 +1,17 @@
 /*
  * alloc.h - L5: the fast paths.  Everything here is always-inline, uses no
- * atomic instruction and no lock, and calls only out-of-line slow paths:
- * its _slow twin, or _remote for the common case of a free into another
- * slab of the cache.
+ * atomic instruction and no lock, and calls only out-of-line slow paths.
  *
- *   cache_alloc_fast / cache_free_fast   a cache, the thread's cpu slot
- *   kmalloc_fast / kfree_fast            size class by table, cpu slot by
+ *   cache_alloc_fast / cache_free_fast   a cache, the thread's slot
+ *   kmalloc_fast / kfree_fast            size class by table, slot by
  *                                        byte offset in struct thread_cache
  *
- * Owner alloc pops the thread-local freelist of the frozen cpu slab; owner
- * free of an object start of that same slab (checked: cpu_owns) pushes
- * onto it.  Anything else -- an empty freelist, another slab, a foreign
- * or interior pointer, the first call on a thread -- leaves the fast path.
+ * Alloc pops the main sheaf (c->objects[--c->size]); free pushes onto it
+ * (c->objects[c->size++]), whatever thread allocated the object.  Neither
+ * touches the object's memory.  Anything else -- an empty or full main
+ * sheaf, a foreign or interior pointer, the object on top of the sheaf
+ * freed again, a debug cache, the first call on a thread -- leaves the
+ * fast path.
  */
 #ifndef USLUB_ALLOC_H
 #define USLUB_ALLOC_H
@@ -26,86 +26,81 @@
 void *cache_alloc_slow(struct uslub_cache *s, uslub_gfp_t gfp,
 		       uintptr_t caller);
 void cache_free_slow(struct uslub_cache *s, void *obj, uintptr_t caller);
-/* Free of an object of slab d->head that is not c's cpu slab, on a thread
- * with a live state: the common slow free, kept short. */
-void cache_free_remote(struct uslub_cache *s, struct kmem_cache_cpu *c,
-		       struct slab *d, void *obj, uintptr_t caller);
-void kfree_remote(struct kmem_cache_cpu *c, struct slab *d, const void *p,
-		  const char *func, uintptr_t caller);
 /* cache_free_slow and kfree_slow, reporting a bad pointer under func's
  * name (free, kfree, cache_free, ...); s NULL: any cache. */
 void cache_free_checked(const char *func, struct uslub_cache *s, void *obj,
 			uintptr_t caller);
 void kfree_checked(const char *func, const void *p, uintptr_t caller);
+/* A free of p, an object start of a slab of c's cache (slot_owns), that
+ * sheaf_push refused: main is full, or p is on top of it (double free). */
+void cache_free_owned(struct kmem_cache_cpu *c, void *p, const char *func);
+/* cache_free_fast for a cache whose slots are not in the thread state. */
+void cache_free_dir(struct uslub_cache *s, void *obj, uintptr_t caller);
 
-static __always_inline void *cpu_pop(struct kmem_cache_cpu *c)
+/* Pop from a main sheaf known to hold objects. */
+static __always_inline void *sheaf_take(struct kmem_cache_cpu *c,
+					unsigned long n)
 {
-	void *obj = c->freelist;
+	WRITE_ONCE(c->size, n - 1);
+	counter_inc(c->stat[ALLOC_PCS]);
+	return c->objects[n - 1];
+}
 
-	if (likely(obj)) {
-		c->freelist = *(void **)((char *)obj + c->offset);
-		counter_inc(c->stat[ALLOC_FASTPATH]);
-	}
-	return obj;
+static __always_inline void *sheaf_pop(struct kmem_cache_cpu *c)
+{
+	unsigned long n = c->size;
+
+	return likely(n) ? sheaf_take(c, n) : NULL;
 }
 
 /*
- * Is p an object start of c's cpu slab, and not the head of its freelist?
- * One subtraction and compare for the range, a multiply by the reciprocal
- * for the object boundary: an interior or stray pointer is never pushed
- * onto the freelist.  The
- * 64-bit multiply is exact because off < 2^22 (limit) and size >= 8.
- * The last test is SLUB's naive double-free check (set_freepointer under
- * CONFIG_SLAB_FREELIST_HARDENED): freeing the object just freed would
- * make the freelist a cycle; the slow path reports it.
+ * Is p an object start of a slab of c's cache?  p's page is known to
+ * carry c's slot offset (kmalloc and inline slots) or to be a slab of c's
+ * cache.  Slabs are aligned to their size, so the offset is p & mask;
+ * with size = m << shift (m odd) and inverse = m^-1 mod 2^64, the
+ * offset times inverse, rotated right by shift, is offset / size when
+ * size divides it and at least 2^58 / m otherwise (the multiplicative
+ * divisibility test): one compare against nr_objects checks both the
+ * boundary and the range.  nr_objects 0 fails every pointer.
  */
-static __always_inline bool cpu_owns(const struct kmem_cache_cpu *c,
-				     const void *p)
+static __always_inline bool slot_owns(const struct kmem_cache_cpu *c,
+				      const void *p)
 {
-	uintptr_t off = (uintptr_t)p - c->base;
-	uint64_t idx = (off * c->reciprocal) >> RECIPROCAL_SHIFT;
+	uint64_t q = ((uintptr_t)p & c->mask) * c->inverse;
 
-	return off < c->limit && idx * c->size == off && p != c->freelist;
+	q = (q >> c->shift) | (q << ((64 - c->shift) & 63));
+	return q < c->nr_objects;
 }
 
-static __always_inline void cpu_push(struct kmem_cache_cpu *c, void *obj)
+/*
+ * Push p onto the main sheaf if it has room and p is not already on top
+ * (SLUB's naive double-free check: freeing the object just freed).  An
+ * empty sheaf's top is its guard word, NULL.
+ */
+static __always_inline bool sheaf_push(struct kmem_cache_cpu *c, void *p)
 {
-	*(void **)((char *)obj + c->offset) = c->freelist;
-	c->freelist = obj;
-	counter_inc(c->stat[FREE_FASTPATH]);
+	unsigned long n = c->size;
+	void **objs = c->objects;
+
+	if (likely(n < c->capacity) && likely((objs + n)[-1] != p)) {
+		objs[n] = p;
+		WRITE_ONCE(c->size, n + 1);
+		counter_inc(c->stat[FREE_PCS]);
+		return true;
+	}
+	return false;
 }
 
 static __always_inline void *cache_alloc_fast(struct uslub_cache *s,
 					      uslub_gfp_t gfp)
 {
 	struct kmem_cache_cpu *c = cache_cpu(s, thread_cache);
-	void *obj;
+	unsigned long n;
 
-	if (likely(c) && likely(!(gfp & USLUB_GFP_ZERO))) {
-		obj = cpu_pop(c);
-		if (likely(obj))
-			return obj;
-	}
+	if (likely(c) && likely(!(gfp & USLUB_GFP_ZERO)) &&
+	    likely(n = c->size))
+		return sheaf_take(c, n);
 	return cache_alloc_slow(s, gfp, RET_IP);
-}
-
-static __always_inline void cache_free_fast(struct uslub_cache *s, void *obj)
-{
-	struct kmem_cache_cpu *c = cache_cpu(s, thread_cache);
-	struct slab *d;
-
-	if (likely(c)) {
-		if (likely(cpu_owns(c, obj))) {
-			cpu_push(c, obj);
-			return;
-		}
-		d = pagemap_lookup(obj);
-		if (likely(d)) {
-			cache_free_remote(s, c, d, obj, RET_IP);
-			return;
-		}
-	}
-	cache_free_slow(s, obj, RET_IP);
 }
 
 static __always_inline struct kmem_cache_cpu *cpu_at(struct thread_cache *tc,
@@ -116,37 +111,54 @@ static __always_inline struct kmem_cache_cpu *cpu_at(struct thread_cache *tc,
 
 static __always_inline void *kmalloc_fast(size_t size, uslub_gfp_t gfp)
 {
-	void *obj;
+	struct kmem_cache_cpu *c;
+	unsigned long n;
 
 	if (likely(size - 1 < SMALL_MAX) && likely(!(gfp & USLUB_GFP_ZERO))) {
-		obj = cpu_pop(cpu_at(thread_cache,
-				     kmalloc_cpu_off[(size - 1) >> 3]));
-		if (likely(obj))
-			return obj;
+		c = cpu_at(thread_cache, kmalloc_cpu_off[(size - 1) >> 3]);
+		n = c->size;
+		if (likely(n))
+			return sheaf_take(c, n);
 	}
 	return kmalloc_slow(size, gfp, RET_IP);
 }
 
-/* kfree and free: func names the caller in reports. */
+/* kfree and free: func names the caller in reports.  The page's slot
+ * offset picks the slot: a kmalloc class, a user cache with a slot in
+ * the thread state, or slot 0, which fails slot_owns. */
 static __always_inline void kfree_fast_as(const void *p, const char *func)
 {
 	uintptr_t base = pagemap_region(p);
-	struct slab *d;
 	struct kmem_cache_cpu *c;
 
 	if (likely(base)) {
-		d = pagemap_desc(base, p);
-		c = cpu_at(thread_cache, d->cpu_off);
-		if (likely(cpu_owns(c, p))) {
-			cpu_push(c, (void *)p);
-			return;
-		}
-		if (d->cpu_off && c->cache) {	/* kmalloc slab, live thread */
-			kfree_remote(c, d, p, func, RET_IP);
+		c = cpu_at(thread_cache, pagemap_desc(base, p)->cpu_off);
+		if (likely(slot_owns(c, p))) {
+			if (likely(sheaf_push(c, (void *)p)))
+				return;
+			cache_free_owned(c, (void *)p, func);
 			return;
 		}
 	}
 	kfree_checked(func, p, RET_IP);
+}
+
+/* The same for a known cache: the page's slot must be s's. */
+static __always_inline void cache_free_fast(struct uslub_cache *s, void *obj)
+{
+	uintptr_t base = pagemap_region(obj);
+	struct kmem_cache_cpu *c;
+
+	if (likely(base) && likely(s->cpu_slot)) {
+		c = cpu_at(thread_cache, pagemap_desc(base, obj)->cpu_off);
+		if (likely(c->cache == s) && likely(slot_owns(c, obj))) {
+			if (likely(sheaf_push(c, obj)))
+				return;
+			cache_free_owned(c, obj, "cache_free");
+			return;
+		}
+	}
+	cache_free_dir(s, obj, RET_IP);
 }
 
 static __always_inline void kfree_fast(const void *p)

@@ -11,23 +11,36 @@
  *   huge_lock         the table of huge mappings (kmalloc.c)
  *   page_lock         the buddy allocator and regions (page_alloc.c)
  *
- * No lock is held on the fast paths; a thread's own cpu slot (freelist,
- * slab, partial chain) is touched only by that thread, except by
- * cache_destroy, which the user promises not to race with other use of
- * the cache.
+ *   s->barn.lock      a cache's barn: its full and empty sheaves (a spin
+ *                     lock; nothing is taken under it)
+ *   s->list_lock      s->partial, s->nr_partial and slab->on_partial
+ *   huge_lock         the table of huge mappings (kmalloc.c)
+ *   sheaf_pool_lock   the pool of free sheaves (sheaf.c)
+ *   page_lock         the buddy allocator and regions (page_alloc.c)
  *
- * Slab states (SLUB 6.8+):
- *   frozen       a thread's cpu slab: on no list.  Only the freezing thread
- *                takes objects from slab->freelist, all of them at once;
- *                others only push (one cmpxchg16b), so the CAS needs no tag.
- *   cpu partial  unfrozen, on one thread's c->partial chain (owner only).
- *   partial      unfrozen, on_partial, on s->partial (list_lock).
- *   full         unfrozen, no free object, on no list.  The first free into
- *                it puts it on the freeing thread's cpu partial chain, with
- *                no lock (SLUB's put_cpu_partial); a chain over its budget
- *                moves to s->partial under list_lock.
+ * No lock is held on the fast paths; a thread's own slot (its main and
+ * spare sheaves) is touched only by that thread, except by cache_destroy,
+ * which the user promises not to race with other use of the cache, and
+ * by thread exit and fork's child, when the owner is gone.
+ *
+ * Where an object is (invariant 1a): handed out, in exactly one sheaf (a
+ * thread's main or spare, or a barn's), or on its slab's freelist.
+ * active_objs counts the first kind only.
+ *
+ * Slab states (SLUB after sheaves took over from cpu slabs):
+ *   partial      free objects on slab->freelist, on s->partial, on_partial
+ *                (list_lock).  Objects are taken off slab->freelist only
+ *                under list_lock while the slab is on s->partial (a
+ *                sheaf refill), so the taker is alone and the cmpxchg16b
+ *                needs no tag; everyone else only pushes, with one
+ *                cmpxchg16b per chain of objects of one slab.
+ *   full         no free object on slab->freelist, on no list.  The first
+ *                push into it puts it on s->partial (list_lock).
  *   empty        inuse == 0: kept on s->partial while nr_partial <
  *                min_partial, otherwise returned to the page layer at once.
+ *   new          the refilling thread's alone until the objects it does
+ *                not take go on s->partial.
+ * The counters' frozen bit stays 0.
  *
  * Object layout (no debug flags):
  *
@@ -36,6 +49,7 @@
  *
  * The free pointer sits mid-object, or after the object for caches with a
  * ctor or SLAB_TYPESAFE_BY_RCU, whose contents must survive being free.
+ * Only objects on a slab's freelist use it: sheaves hold pointers.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -43,10 +57,12 @@
 
 #include "alloc.h"
 #include "debug.h"
+#include "sheaf.h"
 #include "region.h"
 #include "init.h"
 #include "log.h"
 #include "options.h"
+#include "os.h"
 #include "rcu.h"
 #include "assert.h"
 
@@ -93,9 +109,13 @@ void cache_setup(struct uslub_cache *s, const char *name, size_t size,
 			slab_calculate_sizes(s, uslub_ncpus);
 		}
 	}
+	/* Debug caches check every operation under list_lock (as SLUB). */
+	s->sheaf_capacity = (s->flags & SLAB_DEBUG_FLAGS) ? 0 :
+			    sheaf_capacity(s->size);
 	lock_init(&s->list_lock);
 	list_init(&s->partial);
 	list_init(&s->list);
+	barn_init(&s->barn, s->sheaf_capacity, s->size);
 }
 
 /* Which of the NR_INLINE_SLOTS user-cache slots are taken; under
@@ -167,39 +187,82 @@ fail:
 	return NULL;
 }
 
-/* ---- Per-thread slots of user caches --------------------------------- */
+/* ---- Per-thread slots ----------------------------------------------- */
+
+/* Slot memory for a cpu_dir cache, and the chunk it may need, are
+ * allocated before slab_mutex is taken. */
+struct slot_alloc {
+	struct slab_sheaf *main;
+	struct kmem_cache_cpu *slot;	/* cpu_dir caches */
+	struct kmem_cache_cpu **chunk;	/* a new cpu_dir chunk, if needed */
+};
 
 static struct kmem_cache_cpu *cpu_slot_create_locked(struct uslub_cache *s,
-						     struct thread_cache *tc)
+						     struct thread_cache *tc,
+						     struct slot_alloc *a)
 {
 	struct kmem_cache_cpu **chunk, *c;
 
 	if (s->cpu_slot) {			/* in the thread state */
 		c = &tc->kcpu[s->cpu_slot];
-		cpu_init(c, s);
-		return c;
+		sheaf_slot_init(s, c, (uint16_t)(s->cpu_slot << CPU_SHIFT),
+				a->main);
+	} else {
+		chunk = s->cpu_dir[tc->idx / THREAD_CHUNK];
+		if (!chunk) {
+			chunk = a->chunk;
+			a->chunk = NULL;
+			store_release(s->cpu_dir[tc->idx / THREAD_CHUNK], chunk);
+		}
+		c = a->slot;
+		a->slot = NULL;
+		sheaf_slot_init(s, c, 0, a->main);
+		chunk[tc->idx % THREAD_CHUNK] = c;
 	}
-	chunk = s->cpu_dir[tc->idx / THREAD_CHUNK];
-	if (!chunk) {
-		chunk = kmalloc_fast(THREAD_CHUNK * sizeof(*chunk),
-				     USLUB_GFP_ZERO);
-		if (!chunk)
-			return NULL;
-		store_release(s->cpu_dir[tc->idx / THREAD_CHUNK], chunk);
-	}
-	c = kmalloc_fast(sizeof(*c), USLUB_GFP_ZERO);
-	if (!c)
-		return NULL;
-	cpu_init(c, s);
-	chunk[tc->idx % THREAD_CHUNK] = c;
+	a->main = NULL;
+	WRITE_ONCE(c->cache, s);
 	return c;
 }
 
+static bool slot_alloc_prepare(struct uslub_cache *s, struct thread_cache *tc,
+			       struct slot_alloc *a)
+{
+	memset(a, 0, sizeof(*a));
+	if (s->sheaf_capacity)
+		a->main = sheaf_new(s->sheaf_capacity);	/* NULL: slow only */
+	if (s->cpu_slot)
+		return true;
+	a->slot = kmalloc_fast(sizeof(*a->slot), 0);
+	if (!load_acquire(s->cpu_dir[tc->idx / THREAD_CHUNK]))
+		a->chunk = kmalloc_fast(THREAD_CHUNK * sizeof(*a->chunk),
+					USLUB_GFP_ZERO);
+	return a->slot && (a->chunk ||
+			   load_acquire(s->cpu_dir[tc->idx / THREAD_CHUNK]));
+}
+
+static void slot_alloc_finish(struct slot_alloc *a)
+{
+	if (a->main)
+		sheaf_free(a->main);
+	if (a->slot)
+		kfree_fast(a->slot);
+	if (a->chunk)
+		kfree_fast(a->chunk);
+}
+
+/*
+ * Slot creation takes slab_mutex, which statistics and destroy hold while
+ * they walk slots.  It may run with slab_mutex already held by this
+ * thread: thread exit, fork's child and destroy free memory under it, and
+ * a free may set up this thread's slot of its kmalloc class.
+ */
 struct kmem_cache_cpu *cache_cpu_get(struct uslub_cache *s,
 				     struct thread_cache **tcp)
 {
 	struct thread_cache *tc = thread_cache_get();
 	struct kmem_cache_cpu *c;
+	struct slot_alloc a;
+	bool locked;
 
 	*tcp = tc;
 	if (!tc)
@@ -207,13 +270,127 @@ struct kmem_cache_cpu *cache_cpu_get(struct uslub_cache *s,
 	c = cache_cpu(s, tc);
 	if (c)
 		return c;
-	lock_acquire(&slab_mutex);
-	c = cpu_slot_create_locked(s, tc);
-	lock_release(&slab_mutex);
+	if (!slot_alloc_prepare(s, tc, &a)) {
+		slot_alloc_finish(&a);
+		return NULL;
+	}
+	locked = lock_held(&slab_mutex);
+	if (!locked)
+		lock_acquire(&slab_mutex);
+	c = cache_cpu(s, tc);
+	if (!c)
+		c = cpu_slot_create_locked(s, tc, &a);
+	if (!locked)
+		lock_release(&slab_mutex);
+	if (c->main)
+		stat(c, SHEAF_ALLOC);
+	slot_alloc_finish(&a);
 	return c;
 }
 
+/* ---- Sheaf upkeep on the slow paths ---------------------------------- */
+
+/* Bumped by trim, shrink and reclaim: every thread flushes its sheaves
+ * on its next refill or overflow (thread_cache.flush_gen). */
+static uint32_t sheaf_flush_gen;
+/* When the barns are next swept for sheaves idle past decay_ms. */
+static uint64_t next_sweep;
+
+/* Flush every sheaf of tc's slots to the slabs (the sheaves stay).  Under
+ * slab_mutex: cache_destroy flushes every thread's slot of its cache, this
+ * thread's included, under it too. */
+static void thread_flush_sheaves(struct thread_cache *tc)
+{
+	struct uslub_cache *s;
+	struct kmem_cache_cpu *c;
+
+	lock_acquire(&slab_mutex);
+	list_for_each_entry(s, &slab_caches, list)
+		if ((c = cache_cpu(s, tc)) && c->main)
+			sheaf_slot_flush(s, c, &tc->pcache);
+	lock_release(&slab_mutex);
+}
+
+/* Every barn's sheaves idle past decay_ms go back to the slabs, so that a
+ * cache nobody uses any more gives its memory back. */
+static void sweep_barns(struct thread_cache *tc, uint64_t now)
+{
+	struct uslub_cache *s;
+	struct kmem_cache_cpu *c, tmp;
+	unsigned int i;
+
+	if (!lock_try(&slab_mutex))
+		return;
+	list_for_each_entry(s, &slab_caches, list) {
+		if (!READ_ONCE(s->barn.nr_full))
+			continue;
+		c = cache_cpu(s, tc);
+		if (c) {
+			barn_decay(s, c, &tc->pcache, now);
+			continue;
+		}
+		memset(&tmp, 0, sizeof(tmp));
+		barn_decay(s, &tmp, &tc->pcache, now);
+		for (i = 0; i < NR_SLUB_STAT_ITEMS; i++)
+			s->stat_dead[i] += tmp.stat[i];
+	}
+	lock_release(&slab_mutex);
+}
+
+void cache_flush_sheaves_request(void)
+{
+	atomic_add(sheaf_flush_gen, 1);
+}
+
+/*
+ * Before a refill or an overflow: the thread's clock (read every
+ * UPKEEP_CLOCK_EVERY calls: a clock_gettime per sheaf exchange was a
+ * tenth of a mixed workload's slow paths) and, with no lock held, the
+ * flush others asked for and the periodic sweep of the barns.  Returns
+ * the thread's recent time.
+ */
+#define UPKEEP_CLOCK_EVERY	8
+
+static uint64_t sheaf_upkeep(struct thread_cache *tc)
+{
+	uint32_t gen = READ_ONCE(sheaf_flush_gen);
+	uint64_t now, next;
+
+	if (++tc->upkeep_calls % UPKEEP_CLOCK_EVERY == 0)
+		tc->now_ms = os_now_ms();
+	now = tc->now_ms;
+	if (lock_depth)
+		return now;
+	if (unlikely(tc->flush_gen != gen)) {
+		tc->flush_gen = gen;
+		thread_flush_sheaves(tc);
+	}
+	next = READ_ONCE(next_sweep);
+	if (now >= next &&
+	    __atomic_compare_exchange_n(&next_sweep, &next,
+					now + MAX(uslub_opt.decay_ms / 2, 10UL),
+					false, __ATOMIC_RELAXED,
+					__ATOMIC_RELAXED))
+		sweep_barns(tc, now);
+	return now;
+}
+
 /* ---- Slow paths of cache_alloc_fast / cache_free_fast ---------------- */
+
+/* One object for c's thread past the main sheaf: a refill, or straight
+ * from the slabs for a slot without sheaves. */
+static void *alloc_refill(struct uslub_cache *s, struct kmem_cache_cpu *c,
+			  struct thread_cache *tc)
+{
+	uint64_t now = sheaf_upkeep(tc);	/* may only empty main */
+	void *p = NULL;
+
+	if (c->main)
+		return sheaf_refill_pop(s, c, &tc->pcache, now);
+	if (!slab_alloc_bulk(s, c, &tc->pcache, &p, 1))
+		return NULL;
+	return p;
+}
 
 void *cache_alloc_slow(struct uslub_cache *s, uslub_gfp_t gfp,
 		       uintptr_t caller)
@@ -238,9 +415,9 @@ void *cache_alloc_slow(struct uslub_cache *s, uslub_gfp_t gfp,
 		stat(c, ALLOC_SLOWPATH);
 		goto zero;
 	}
-	p = cpu_pop(c);
+	p = sheaf_pop(c);
 	if (!p) {
-		p = slab_alloc_slow(s, c, &tc->pcache);
+		p = alloc_refill(s, c, tc);
 		if (unlikely(!p)) {
 			errno = ENOMEM;
 			return NULL;
@@ -277,53 +454,18 @@ static struct slab *object_slab(const char *func, struct uslub_cache *s,
 	return head;
 }
 
-__noinline void cache_free_remote(struct uslub_cache *s,
-				  struct kmem_cache_cpu *c, struct slab *d,
-				  void *obj, uintptr_t caller)
-{
-	struct slab *slab = d->head;
-
-	/* Our own cpu slab here means obj heads its freelist: double free.
-	 * Every free of a debug cache comes here (it has no cpu slab). */
-	if (unlikely(cache_debug(s) || !slab || !(block_flags(slab) & PG_slab) ||
-		     slab->cache != s || slab == c->slab ||
-		     !slab_is_object_start(s, obj))) {
-		cache_free_slow(s, obj, caller);	/* checks, reports */
-		return;
-	}
-	slab_free_slow(s, c, &thread_cache->pcache, slab, obj, obj, 1);
-}
-
-__noinline void kfree_remote(struct kmem_cache_cpu *c, struct slab *d,
-			     const void *p, const char *func, uintptr_t caller)
-{
-	struct uslub_cache *s = c->cache;
-	struct slab *slab = d->head;
-
-	if (unlikely(cache_debug(s) || slab == c->slab ||
-		     !slab_is_object_start(s, p))) {
-		kfree_checked(func, p, caller);	/* checks, reports */
-		return;
-	}
-	slab_free_slow(s, c, &thread_cache->pcache, slab, (void *)p,
-		       (void *)p, 1);
-}
-
-/*
- * A free the fast paths could not do: no cpu slot or thread state yet, a
- * pointer that needs checking, or an object at the head of its cpu
- * freelist (a double free).  Also the entry for kfree of objects of user
- * caches (s NULL: any cache).  A thread past its exit flush frees without
- * a new thread state: glibc frees dynamic TLS after the key destructors.
- */
-/* A free on a thread that cannot have a cpu slot counts on tmp; its
- * counters then go to the cache's. */
+/* A free on a thread that cannot have a slot counts on tmp; its counters
+ * then go to the cache's. */
 static void fold_stats(struct uslub_cache *s, struct kmem_cache_cpu *tmp)
 {
-	lock_acquire(&slab_mutex);
+	bool locked = lock_held(&slab_mutex);
+
+	if (!locked)
+		lock_acquire(&slab_mutex);
 	for (unsigned int i = 0; i < NR_SLUB_STAT_ITEMS; i++)
 		s->stat_dead[i] += tmp->stat[i];
-	lock_release(&slab_mutex);
+	if (!locked)
+		lock_release(&slab_mutex);
 }
 
 /* Every free of an object of a debug cache, or to one (want). */
@@ -345,6 +487,41 @@ static void cache_free_debug(struct uslub_cache *want, struct slab *slab,
 	fold_stats(s, &tmp);
 }
 
+static __cold void report_sheaf_double_free(const char *func,
+					    struct uslub_cache *s, void *obj)
+{
+	char what[CACHE_NAME_MAX + 64];
+
+	log_format(what, sizeof(what),
+		   "double free (object of cache %s already free)", s->name);
+	kmalloc_report_invalid(func, obj, what);
+}
+
+/* A checked object of s into c's sheaves: room on main, else an overflow. */
+static void free_to_sheaf(struct uslub_cache *s, struct kmem_cache_cpu *c,
+			  struct thread_cache *tc, void *obj)
+{
+	uint64_t now;
+
+	if (c->size == c->capacity) {
+		now = sheaf_upkeep(tc);
+		if (c->size == c->capacity) {
+			sheaf_overflow_push(s, c, &tc->pcache, obj, now);
+			return;
+		}
+	}
+	c->objects[c->size] = obj;
+	WRITE_ONCE(c->size, c->size + 1);
+}
+
+/*
+ * A free the fast paths could not do: no slot or thread state yet, a
+ * pointer that needs checking, a full main sheaf, or the object on top of
+ * the sheaf (a double free).  Also the entry for kfree of objects of user
+ * caches without a slot in the thread state (s NULL: any cache).  A
+ * thread past its exit flush frees without a new thread state, straight
+ * to the slab: glibc frees dynamic TLS after the key destructors.
+ */
 void cache_free_checked(const char *func, struct uslub_cache *s, void *obj,
 			uintptr_t caller)
 {
@@ -364,31 +541,71 @@ void cache_free_checked(const char *func, struct uslub_cache *s, void *obj,
 	s = slab->cache;
 	if (thread_cache_for_free())
 		c = cache_cpu_get(s, &tc);
-	if (likely(c) && cpu_owns(c, obj)) {
-		cpu_push(c, obj);
-		return;
-	}
-	if (c && obj == c->freelist) {
-		char what[CACHE_NAME_MAX + 64];
-
-		log_format(what, sizeof(what),
-			   "double free (object of cache %s already free)",
-			   s->name);
-		kmalloc_report_invalid(func, obj, what);
+	if (likely(c) && c->main) {
+		if (unlikely(c->size && c->objects[c->size - 1] == obj)) {
+			report_sheaf_double_free(func, s, obj);
+			return;
+		}
+		free_to_sheaf(s, c, tc, obj);
+		stat(c, FREE_SLOWPATH);
 		return;
 	}
 	if (unlikely(!c)) {
-		/* No memory for a cpu slot: count on a temporary one. */
+		/* No thread state or no memory for a slot: count on a
+		 * temporary one. */
 		memset(&tmp, 0, sizeof(tmp));
 		slab_free_slow(s, &tmp, NULL, slab, obj, obj, 1);
+		stat(&tmp, FREE_SLOWPATH);
 		fold_stats(s, &tmp);
 		return;
 	}
 	slab_free_slow(s, c, &tc->pcache, slab, obj, obj, 1);
+	stat(c, FREE_SLOWPATH);
 }
 
 void cache_free_slow(struct uslub_cache *s, void *obj, uintptr_t caller)
 {
+	cache_free_checked("cache_free", s, obj, caller);
+}
+
+__noinline void cache_free_owned(struct kmem_cache_cpu *c, void *p,
+				 const char *func)
+{
+	struct uslub_cache *s = c->cache;
+	struct thread_cache *tc = thread_cache;
+
+	if (unlikely(c->size && c->objects[c->size - 1] == p)) {
+		report_sheaf_double_free(func, s, p);
+		return;
+	}
+	if (c->main)
+		free_to_sheaf(s, c, tc, p);
+	else			/* no memory for a sheaf: straight back */
+		slab_free_slow(s, c, &tc->pcache, pagemap_head(p), p, p, 1);
+	stat(c, FREE_SLOWPATH);
+}
+
+/* Does the page at d hold a slab of s? */
+static bool page_of_cache(const struct slab *d, const struct uslub_cache *s)
+{
+	const struct slab *head = READ_ONCE(d->head);
+
+	return head && (block_flags(head) & PG_slab) &&
+	       READ_ONCE(head->cache) == s;
+}
+
+__noinline void cache_free_dir(struct uslub_cache *s, void *obj,
+			       uintptr_t caller)
+{
+	struct kmem_cache_cpu *c = cache_cpu(s, thread_cache);
+	struct slab *d;
+
+	if (c && !s->cpu_slot && (d = pagemap_lookup(obj)) &&
+	    page_of_cache(d, s) && slot_owns(c, obj)) {
+		if (!sheaf_push(c, obj))
+			cache_free_owned(c, obj, "cache_free");
+		return;
+	}
 	cache_free_checked("cache_free", s, obj, caller);
 }
 
@@ -442,19 +659,37 @@ unsigned long cache_active_objects_locked(const struct uslub_cache *s)
 	unsigned long sum[NR_SLUB_STAT_ITEMS];
 
 	cache_stat_sum_locked(s, sum);
-	return sum[ALLOC_FASTPATH] + sum[ALLOC_SLOWPATH] -
-	       sum[FREE_FASTPATH] - sum[FREE_SLOWPATH];
+	return sum[ALLOC_PCS] + sum[ALLOC_SLOWPATH] -
+	       sum[FREE_PCS] - sum[FREE_SLOWPATH];
+}
+
+void cache_sheaf_occupancy_locked(struct uslub_cache *s,
+				  struct sheaf_occupancy *o)
+{
+	struct kmem_cache_cpu *c;
+	unsigned int idx;
+
+	memset(o, 0, sizeof(*o));
+	for_each_cpu_slot_locked(c, s, idx) {
+		if (!READ_ONCE(c->capacity))
+			continue;
+		o->slots++;
+		o->cpu_objects += READ_ONCE(c->size) + READ_ONCE(c->spare_size);
+	}
+	barn_occupancy(s, &o->barn_full, &o->barn_empty, &o->barn_objects);
 }
 
 /* ---- Thread exit ----------------------------------------------------- */
 
+/* A departing slot: its sheaves to the barn (or flushed), its counters
+ * to the cache's. */
 static void cpu_slot_retire_locked(struct uslub_cache *s,
 				   struct kmem_cache_cpu *c,
-				   struct page_cache *pc)
+				   struct page_cache *pc, bool keep)
 {
 	unsigned int i;
 
-	slab_flush_cpu(s, c, pc);
+	sheaf_slot_release(s, c, pc, keep);
 	for (i = 0; i < NR_SLUB_STAT_ITEMS; i++) {
 		s->stat_dead[i] += c->stat[i];
 		c->stat[i] = 0;
@@ -471,18 +706,20 @@ void cache_thread_exit_locked(struct thread_cache *tc)
 	list_for_each_entry(s, &slab_caches, list) {
 		if (s->kmalloc_idx || !(c = cache_cpu(s, tc)))
 			continue;
-		cpu_slot_retire_locked(s, c, &tc->pcache);
+		cpu_slot_retire_locked(s, c, &tc->pcache, true);
 		if (s->cpu_slot) {
-			c->cache = NULL;
+			WRITE_ONCE(c->cache, NULL);
 			continue;
 		}
 		s->cpu_dir[tc->idx / THREAD_CHUNK][tc->idx % THREAD_CHUNK] = NULL;
 		kfree_fast(c);
 	}
-	list_for_each_entry(s, &slab_caches, list)
-		if (s->kmalloc_idx)
-			cpu_slot_retire_locked(s, &tc->kcpu[s->kmalloc_idx],
-					       &tc->pcache);
+	list_for_each_entry(s, &slab_caches, list) {
+		if (!s->kmalloc_idx || !(c = cache_cpu(s, tc)))
+			continue;
+		cpu_slot_retire_locked(s, c, &tc->pcache, true);
+		WRITE_ONCE(c->cache, NULL);
+	}
 }
 
 /* ---- Shrink and destroy ---------------------------------------------- */
@@ -495,22 +732,54 @@ int cache_shrink(struct uslub_cache *s)
 
 	if (!c)
 		return 1;
-	slab_flush_cpu(s, c, &tc->pcache);
+	sheaf_slot_flush(s, c, &tc->pcache);
+	barn_shrink(s, c, &tc->pcache);
+	cache_flush_sheaves_request();
 	left = slab_shrink_partial(s, c, &tc->pcache);
 	page_cache_drain(&tc->pcache);
 	page_purge(true);
 	return left != 0;
 }
 
+void cache_trim_all(void)
+{
+	struct thread_cache *tc = thread_cache_get();
+	struct kmem_cache_cpu *c, tmp;
+	struct page_cache *pc = tc ? &tc->pcache : NULL;
+	struct uslub_cache *s;
+	unsigned int i;
+
+	cache_flush_sheaves_request();
+	if (tc)
+		tc->flush_gen = READ_ONCE(sheaf_flush_gen);
+	lock_acquire(&slab_mutex);
+	list_for_each_entry(s, &slab_caches, list) {
+		c = tc ? cache_cpu(s, tc) : NULL;
+		if (c) {
+			sheaf_slot_flush(s, c, pc);
+		} else {
+			memset(&tmp, 0, sizeof(tmp));
+			c = &tmp;
+		}
+		barn_shrink(s, c, pc);
+		if (s->kmalloc_idx)
+			slab_shrink_partial(s, c, pc);
+		if (c == &tmp)
+			for (i = 0; i < NR_SLUB_STAT_ITEMS; i++)
+				s->stat_dead[i] += tmp.stat[i];
+	}
+	lock_release(&slab_mutex);
+	if (pc)
+		page_cache_drain(pc);
+}
+
 #define REPORT_MAX_OBJECTS	16
 
-/* Sets the bit of every free object of slab: on its freelist, or on the
- * local freelist of the thread that froze it. */
+/* Sets the bit of every free object of slab on its freelist (destroy
+ * flushed every sheaf of the cache first). */
 static void mark_free_locked(struct uslub_cache *s, struct slab *slab,
 			     uint64_t *map)
 {
-	struct kmem_cache_cpu *c;
-	unsigned int idx;
 	void *p;
 
 	for (p = READ_ONCE(slab->freelist); p; p = get_freepointer(s, p)) {
@@ -519,17 +788,6 @@ static void mark_free_locked(struct uslub_cache *s, struct slab *slab,
 		if (i < 0)
 			return;		/* a corrupted list: stop here */
 		map[i / 64] |= 1ULL << (i % 64);
-	}
-	for_each_cpu_slot_locked(c, s, idx) {
-		if (c->slab != slab)
-			continue;
-		for (p = c->freelist; p; p = get_freepointer(s, p)) {
-			long i = slab_object_index(s, slab, p);
-
-			if (i < 0)
-				break;
-			map[i / 64] |= 1ULL << (i % 64);
-		}
 	}
 }
 
@@ -594,9 +852,24 @@ static void report_busy_locked(struct uslub_cache *s, unsigned long active)
 		  READ_ONCE(s->nr_slabs), s->objects);
 }
 
-/* Flush every thread's slot of s and free the slots and their chunks
+/* Every object in a sheaf of s back to its slab: every thread's slots
+ * and the barn.  The user promises no other thread uses s any more. */
+static void flush_all_sheaves_locked(struct uslub_cache *s,
+				     struct kmem_cache_cpu *mine,
+				     struct page_cache *pc)
+{
+	struct kmem_cache_cpu *c;
+	unsigned int idx;
+
+	for_each_cpu_slot_locked(c, s, idx)
+		if (c->main)
+			sheaf_slot_flush(s, c, pc);
+	barn_shrink(s, mine, pc);
+}
+
+/* Release every thread's slot of s and free the slots and their chunks
  * (slots in thread states are cleared instead); mine stays for the
- * caller.  The user promises no other thread uses s any more. */
+ * caller. */
 static void cpu_slots_release_locked(struct uslub_cache *s,
 				     struct kmem_cache_cpu *mine,
 				     struct page_cache *pc)
@@ -606,7 +879,7 @@ static void cpu_slots_release_locked(struct uslub_cache *s,
 
 	if (s->cpu_slot) {
 		for_each_cpu_slot_locked(c, s, i) {
-			slab_flush_cpu(s, c, pc);
+			cpu_slot_retire_locked(s, c, pc, false);
 			if (c != mine)
 				memset(c, 0, sizeof(*c));
 		}
@@ -618,11 +891,10 @@ static void cpu_slots_release_locked(struct uslub_cache *s,
 		if (!chunk)
 			continue;
 		for (j = 0; j < THREAD_CHUNK; j++) {
-			struct kmem_cache_cpu *c = chunk[j];
-
+			c = chunk[j];
 			if (!c)
 				continue;
-			slab_flush_cpu(s, c, pc);
+			cpu_slot_retire_locked(s, c, pc, false);
 			if (c != mine)
 				kfree_fast(c);
 		}
@@ -646,6 +918,7 @@ int cache_destroy(struct uslub_cache *s)
 	if (!mine)
 		return -ENOMEM;
 	lock_acquire(&slab_mutex);
+	flush_all_sheaves_locked(s, mine, &tc->pcache);
 	active = cache_active_objects_locked(s);
 	if (active) {
 		report_busy_locked(s, active);
@@ -653,6 +926,7 @@ int cache_destroy(struct uslub_cache *s)
 		return -EBUSY;
 	}
 	cpu_slots_release_locked(s, mine, &tc->pcache);
+	barn_shrink(s, mine, &tc->pcache);
 	slab_release_all(s, mine, &tc->pcache);
 	USLUB_BUG_ON(READ_ONCE(s->nr_slabs) != 0);
 	list_del(&s->list);

@@ -1,6 +1,7 @@
 /*
  * cache.h - L5: caches: creation, destruction, shrinking, the per-thread
- * cpu slots of user caches, and statistics folding.
+ * slots (kmalloc and user caches alike), the slow paths of the fast
+ * paths, and statistics folding.
  */
 #ifndef USLUB_CACHE_H
 #define USLUB_CACHE_H
@@ -49,11 +50,28 @@ struct kmem_cache_cpu *cache_cpu_get(struct uslub_cache *s,
  * holds slab_mutex. */
 void cache_thread_exit_locked(struct thread_cache *tc);
 
+/* Trim: the calling thread's sheaves and every barn back to the slabs,
+ * the kmalloc caches' empty slabs back to the page layer; every other
+ * thread flushes its sheaves on its next refill or overflow. */
+void cache_trim_all(void);
+/* Ask every thread to flush its sheaves on its next refill or overflow. */
+void cache_flush_sheaves_request(void);
+
 /* Sum of the counters of every thread (live and exited) for s.  Caller
  * holds slab_mutex. */
 void cache_stat_sum_locked(const struct uslub_cache *s,
 			   unsigned long sum[NR_SLUB_STAT_ITEMS]);
 /* Objects handed out and not freed, exact when the program is quiescent. */
 unsigned long cache_active_objects_locked(const struct uslub_cache *s);
+
+/* Free objects cached in sheaves, for statistics. */
+struct sheaf_occupancy {
+	unsigned long slots;		/* thread slots with sheaves */
+	unsigned long cpu_objects;	/* in their main and spare sheaves */
+	unsigned int barn_full, barn_empty;
+	unsigned long barn_objects;
+};
+void cache_sheaf_occupancy_locked(struct uslub_cache *s,
+				  struct sheaf_occupancy *o);
 
 #endif /* USLUB_CACHE_H */

@@ -6,10 +6,10 @@
  * in the documented order (shrinker_lock, which shrinkers allocate under;
  * rcu.c's rcu_lock, held across liburcu's own locked sections and the RCU
  * worker's batches, and which a shrinker may take through rcu_barrier;
- * then cache.c's essay: init, slab_mutex, each cache's list_lock,
- * huge_lock, page_lock), so no other thread is inside a locked section
- * when the address space is copied.  Parent and child
- * release them; the child then reclaims the thread states of the threads
+ * then cache.c's essay: init, slab_mutex, each cache's barn lock and
+ * list_lock, huge_lock, sheaf_pool_lock, page_lock), so no other thread
+ * is inside a locked section when the address space is copied.  Parent
+ * and child release them; the child then reclaims the thread states of the threads
  * that did not come along (thread_reclaim_others) and forgets the RCU
  * worker, which did not come along either (rcu_fork_child).
  *
@@ -28,6 +28,7 @@
 #include "kmalloc.h"
 #include "page_alloc.h"
 #include "rcu.h"
+#include "sheaf.h"
 #include "shrink.h"
 #include "thread.h"
 
@@ -39,9 +40,12 @@ static void fork_prepare(void)
 	rcu_fork_prepare();
 	lock_acquire(&init_lock);
 	lock_acquire(&slab_mutex);
-	list_for_each_entry(s, &slab_caches, list)
+	list_for_each_entry(s, &slab_caches, list) {
+		spin_acquire(&s->barn.lock);
 		lock_acquire(&s->list_lock);
+	}
 	lock_acquire(&huge_lock);
+	lock_acquire(&sheaf_pool_lock);
 	lock_acquire(&page_lock);
 }
 
@@ -50,9 +54,12 @@ static void fork_release(void)
 	struct uslub_cache *s;
 
 	lock_release(&page_lock);
+	lock_release(&sheaf_pool_lock);
 	lock_release(&huge_lock);
-	list_for_each_entry(s, &slab_caches, list)
+	list_for_each_entry(s, &slab_caches, list) {
 		lock_release(&s->list_lock);
+		spin_release(&s->barn.lock);
+	}
 	lock_release(&slab_mutex);
 	lock_release(&init_lock);
 }

@@ -166,24 +166,14 @@ size_t malloc_usable_size_of(const void *p)
 }
 
 /*
- * malloc_trim: the calling thread's cpu slabs and partial chains of every
- * kmalloc class go back to their caches, empty slabs to the page layer,
- * and every free page to the OS.  Other threads keep their cpu slabs.
+ * malloc_trim: the calling thread's sheaves and every barn go back to the
+ * slabs, the kmalloc caches' empty slabs to the page layer, and every
+ * free page to the OS.  Other threads flush their sheaves on their next
+ * refill or overflow.
  */
 int malloc_trim_all(void)
 {
-	struct thread_cache *tc = thread_cache;
-	unsigned int i;
-
 	init_ensure();
-	if (tc->live) {
-		for (i = 1; i < NR_KMALLOC; i++) {
-			slab_flush_cpu(&kmalloc_caches[i], &tc->kcpu[i],
-				       &tc->pcache);
-			slab_shrink_partial(&kmalloc_caches[i], &tc->kcpu[i],
-					    &tc->pcache);
-		}
-		page_cache_drain(&tc->pcache);
-	}
+	cache_trim_all();
 	return page_purge(true) != 0;
 }

@@ -14,18 +14,19 @@
 #define MALLOC_MAX_ALIGN	((size_t)1 << 32)
 
 /* malloc when the fast path cannot: size 0 or > SMALL_MAX, an empty cpu
- * freelist, the first call of a thread.  NULL with ENOMEM. */
+ * main sheaf, the first call of a thread.  NULL with ENOMEM. */
 void *malloc_slow(size_t size);
 
 static __always_inline void *malloc_fast(size_t size)
 {
-	void *obj;
+	struct kmem_cache_cpu *c;
+	unsigned long n;
 
 	if (likely(size - 1 < SMALL_MAX)) {
-		obj = cpu_pop(cpu_at(thread_cache,
-				     kmalloc_cpu_off[(size - 1) >> 3]));
-		if (likely(obj))
-			return obj;
+		c = cpu_at(thread_cache, kmalloc_cpu_off[(size - 1) >> 3]);
+		n = c->size;
+		if (likely(n))
+			return sheaf_take(c, n);
 	}
 	return malloc_slow(size);
 }

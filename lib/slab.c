@@ -82,36 +82,6 @@ unsigned int slab_min_partial(unsigned int size)
 	return CLAMP((unsigned int)ilog2(size) / 2, MIN_PARTIAL, MAX_PARTIAL);
 }
 
-/*
- * The per-thread partial budget.  SLUB's set_cpu_partial gives an object
- * count (120 for small objects ... 6 for page-sized ones) turned into
- * slabs assumed half full.  Threads are not CPUs: a per-thread chain that
- * holds slabs until they gather frees (see cpu_partial_append) wants more
- * room, so uslub allows CPU_PARTIAL_SCALE times SLUB's budget, capped at
- * CPU_PARTIAL_BYTES of slabs per thread and cache, and never below
- * SLUB's.  Measured on 16 threads of a random-replace ring: 14x the
- * throughput of SLUB's budget with the list_lock nearly never taken.
- */
-#define CPU_PARTIAL_SCALE	16
-#define CPU_PARTIAL_BYTES	(1UL << 20)
-
-unsigned int slab_cpu_partial_slabs(const struct uslub_cache *s)
-{
-	unsigned int nr_objects, slub, cap;
-
-	if (s->size >= PAGE_SIZE)
-		nr_objects = 6;
-	else if (s->size >= 1024)
-		nr_objects = 24;
-	else if (s->size >= 256)
-		nr_objects = 52;
-	else
-		nr_objects = 120;
-	slub = DIV_ROUND_UP(nr_objects * 2, s->objects);
-	cap = (unsigned int)(CPU_PARTIAL_BYTES / (PAGE_SIZE << s->order));
-	return MAX(slub, MIN(slub * CPU_PARTIAL_SCALE, cap));
-}
-
 void slab_calculate_sizes(struct uslub_cache *s, unsigned int ncpus)
 {
 	unsigned int size = ALIGN_UP(s->object_size, (unsigned int)sizeof(void *));
@@ -139,7 +109,6 @@ void slab_calculate_sizes(struct uslub_cache *s, unsigned int ncpus)
 	s->objects = MIN(order_objects(s->order, s->size),
 			 (unsigned int)MAX_OBJS_PER_SLAB);
 	s->min_partial = slab_min_partial(s->size);
-	s->cpu_partial_slabs = slab_cpu_partial_slabs(s);
 }
 
 /* ---- Helpers --------------------------------------------------------- */
@@ -153,6 +122,7 @@ bool slab_update_freelist(struct kmem_cache_cpu *c, struct slab *slab,
 			  void *freelist_old, unsigned long counters_old,
 			  void *freelist_new, unsigned long counters_new)
 {
+	stat(c, CMPXCHG_DOUBLE);
 	if (cmpxchg16b(&slab->freelist_counters,
 		       pair(freelist_old, counters_old),
 		       pair(freelist_new, counters_new)))
@@ -161,7 +131,6 @@ bool slab_update_freelist(struct kmem_cache_cpu *c, struct slab *slab,
 	stat(c, CMPXCHG_DOUBLE_FAIL);
 	return false;
 }
-
 
 unsigned int slab_count_free(const struct uslub_cache *s, struct slab *slab)
 {
@@ -175,7 +144,8 @@ unsigned int slab_count_free(const struct uslub_cache *s, struct slab *slab)
 
 /* ---- Slab creation and destruction ----------------------------------- */
 
-/* A new frozen slab whose objects are all on the returned chain. */
+/* A new slab, private to the caller: every object is on the returned
+ * chain, none on slab->freelist (inuse == objects). */
 static struct slab *new_slab(struct uslub_cache *s, struct page_cache *pc,
 			     void **chain)
 {
@@ -186,21 +156,20 @@ static struct slab *new_slab(struct uslub_cache *s, struct page_cache *pc,
 
 	if (!slab)
 		return NULL;
-	page_prep_block(slab, s->order, (uint16_t)(s->kmalloc_idx << CPU_SHIFT));
-	WRITE_ONCE(slab->cache, s);
-	block_set_flags(slab, PG_slab);
-	slab->next = NULL;
-	cnt.inuse = s->objects;
-	cnt.objects = s->objects;
-	cnt.frozen = 1;
-	slab->freelist = NULL;
-	slab->counters = cnt.counters;
 	base = page_address(slab);
 	for (i = 0, p = base; i < s->objects; i++, p += s->size) {
 		if (s->ctor)
 			s->ctor(p);
 		set_freepointer(s, p, i + 1 < s->objects ? p + s->size : NULL);
 	}
+	page_prep_block(slab, s->order, (uint16_t)(s->cpu_slot << CPU_SHIFT));
+	WRITE_ONCE(slab->cache, s);
+	slab->next = NULL;
+	cnt.inuse = s->objects;
+	cnt.objects = s->objects;
+	slab->freelist = NULL;
+	slab->counters = cnt.counters;
+	block_set_flags(slab, PG_slab);
 	atomic_add(s->nr_slabs, 1);
 	*chain = base;
 	return slab;
@@ -208,7 +177,9 @@ static struct slab *new_slab(struct uslub_cache *s, struct page_cache *pc,
 
 /* May run under slab_mutex or list_lock: a TYPESAFE_BY_RCU slab is only
  * pushed for rcu.c, whose worker frees its pages after a grace period,
- * while readers may still look at its objects. */
+ * while readers may still look at its objects.  Its pages lose their
+ * slot offset first, so a stray free of one of its objects cannot pass
+ * the free fast path's test and land in a sheaf. */
 void slab_discard(struct uslub_cache *s, struct kmem_cache_cpu *c,
 		  struct page_cache *pc, struct slab *slab)
 {
@@ -216,28 +187,11 @@ void slab_discard(struct uslub_cache *s, struct kmem_cache_cpu *c,
 	atomic_add(s->nr_slabs, -1UL);
 	stat(c, FREE_SLAB);
 	if (s->flags & USLUB_TYPESAFE_BY_RCU) {
+		page_prep_block(slab, slab->order, 0);
 		rcu_defer_slab(slab);
 		return;
 	}
 	page_free(pc, slab, slab->order);
-}
-
-/*
- * The cpu partial chain is a FIFO: slabs join at the tail and are taken
- * from the head, so a slab waits the longest possible time, gathering
- * frees, before it is frozen again.  (SLUB's chain is a stack; with
- * per-thread chains and slabs joining on their first free, a stack hands
- * back the slab with a single free object.)
- */
-static void cpu_partial_append(struct kmem_cache_cpu *c, struct slab *slab)
-{
-	slab->next = NULL;
-	if (c->partial_tail)
-		c->partial_tail->next = slab;
-	else
-		c->partial = slab;
-	c->partial_tail = slab;
-	c->nr_partial++;
 }
 
 /* ---- The cache's partial list (under list_lock) ---------------------- */
@@ -262,133 +216,86 @@ void slab_remove_partial_locked(struct uslub_cache *s, struct slab *slab)
 	WRITE_ONCE(s->nr_partial, s->nr_partial - 1);
 }
 
+/* ---- Bulk allocation: refilling a sheaf ------------------------------ */
+
 /*
- * Freeze a slab for the calling thread: take its whole freelist and mark
- * every object in use by the cpu.  Returns the freelist (NULL if the slab
- * had no free object, in which case it is left unfrozen).
+ * Take up to n objects off slab->freelist into objs with one cmpxchg16b.
+ * The caller holds list_lock and slab is on s->partial (or the slab is
+ * the caller's own, new one): the only taker, so the chain below the head
+ * it read cannot change under it; other threads only push in front
+ * (invariant 1).  The acquire load orders the walk after the pushes that
+ * built the chain.  *drained: no free object left.
  */
-static void *freeze_slab(struct kmem_cache_cpu *c, struct slab *slab)
+static unsigned int take_objects(struct uslub_cache *s,
+				 struct kmem_cache_cpu *c, struct slab *slab,
+				 void **objs, unsigned int n, bool *drained)
 {
 	union slab_counters old, new;
-	void *freelist;
+	unsigned int k;
+	void *head, *p;
 
 	do {
-		freelist = READ_ONCE(slab->freelist);
+		head = load_acquire(slab->freelist);
 		old.counters = READ_ONCE(slab->counters);
+		for (k = 0, p = head; p && k < n; k++) {
+			objs[k] = p;
+			p = get_freepointer(s, p);
+		}
 		new.counters = old.counters;
-		new.inuse = old.objects;
-		new.frozen = freelist != NULL;
-	} while (!slab_update_freelist(c, slab, freelist, old.counters,
-				       NULL, new.counters));
-	return freelist;
+		new.inuse += k;
+	} while (!slab_update_freelist(c, slab, head, old.counters, p,
+				       new.counters));
+	*drained = p == NULL;
+	return k;
 }
 
-/*
- * Take the first slab of s->partial for c (frozen, its freelist returned)
- * and move up to half the cpu partial budget more onto c->partial.
- */
-static struct slab *get_partial(struct uslub_cache *s,
-				struct kmem_cache_cpu *c, void **freelist)
+unsigned int slab_alloc_bulk(struct uslub_cache *s, struct kmem_cache_cpu *c,
+			     struct page_cache *pc, void **objs, unsigned int n)
 {
-	struct slab *slab, *got = NULL;
+	union slab_counters cnt = { .counters = 0 };
+	unsigned int got = 0;
+	struct slab *slab;
+	bool drained;
+	void *p;
 
-	if (!READ_ONCE(s->nr_partial))
-		return NULL;
-	lock_acquire(&s->list_lock);
-	list_for_each_entry_safe(slab, &s->partial, slab_list) {
-		slab_remove_partial_locked(s, slab);
-		if (!got) {
-			*freelist = freeze_slab(c, slab);
-			USLUB_BUG_ON(!*freelist);
-			got = slab;
-			continue;
+	if (READ_ONCE(s->nr_partial)) {
+		lock_acquire(&s->list_lock);
+		list_for_each_entry_safe(slab, &s->partial, slab_list) {
+			got += take_objects(s, c, slab, objs + got, n - got,
+					    &drained);
+			if (drained)
+				slab_remove_partial_locked(s, slab);
+			if (got == n)
+				break;
 		}
-		cpu_partial_append(c, slab);
-		stat(c, CPU_PARTIAL_NODE);
-		if (c->nr_partial > s->cpu_partial_slabs / 2)
-			break;
+		lock_release(&s->list_lock);
+		if (got) {
+			stat(c, ALLOC_FROM_PARTIAL);
+			return got;
+		}
 	}
-	lock_release(&s->list_lock);
+	slab = new_slab(s, pc, &p);
+	if (!slab)
+		return 0;
+	stat(c, ALLOC_SLAB);
+	for (; p && got < n; got++) {
+		objs[got] = p;
+		p = get_freepointer(s, p);
+	}
+	if (p) {
+		/* The rest stays in the slab, on s->partial for anyone. */
+		cnt.inuse = got;
+		cnt.objects = s->objects;
+		slab->freelist = p;
+		slab->counters = cnt.counters;
+		lock_acquire(&s->list_lock);
+		slab_add_partial_locked(s, slab, false);
+		lock_release(&s->list_lock);
+	}
 	return got;
 }
 
-/* ---- Allocation slow path -------------------------------------------- */
-
-static void *load_freelist(struct uslub_cache *s, struct kmem_cache_cpu *c,
-			   struct slab *slab, void *freelist)
-{
-	cpu_set_slab(c, slab);
-	c->freelist = get_freepointer(s, freelist);
-	return freelist;
-}
-
-static void *alloc_from_cpu_partial(struct uslub_cache *s,
-				    struct kmem_cache_cpu *c)
-{
-	struct slab *slab;
-	void *freelist;
-
-	while ((slab = c->partial)) {
-		c->partial = slab->next;
-		if (!c->partial)
-			c->partial_tail = NULL;
-		c->nr_partial--;
-		freelist = freeze_slab(c, slab);
-		if (freelist) {
-			stat(c, CPU_PARTIAL_ALLOC);
-			return load_freelist(s, c, slab, freelist);
-		}
-	}
-	return NULL;
-}
-
-void *slab_alloc_slow(struct uslub_cache *s, struct kmem_cache_cpu *c,
-		      struct page_cache *pc)
-{
-	struct slab *slab = c->slab;
-	void *freelist;
-
-	if (slab) {
-		/* SLUB's get_freelist: the objects other threads freed. */
-		freelist = freeze_slab(c, slab);
-		if (freelist) {
-			stat(c, ALLOC_REFILL);
-			return load_freelist(s, c, slab, freelist);
-		}
-		cpu_set_slab(c, NULL);	/* full, now unfrozen, on no list */
-		stat(c, DEACTIVATE_BYPASS);
-	}
-	freelist = alloc_from_cpu_partial(s, c);
-	if (freelist)
-		return freelist;
-	slab = get_partial(s, c, &freelist);
-	if (slab) {
-		stat(c, ALLOC_FROM_PARTIAL);
-		return load_freelist(s, c, slab, freelist);
-	}
-	slab = new_slab(s, pc, &freelist);
-	if (!slab)
-		return NULL;
-	stat(c, ALLOC_SLAB);
-	return load_freelist(s, c, slab, freelist);
-}
-
 /* ---- Free slow path (SLUB's __slab_free) ----------------------------- */
-
-static void put_partials(struct uslub_cache *s, struct kmem_cache_cpu *c,
-			 struct page_cache *pc);
-
-/*
- * SLUB's put_cpu_partial: an unfrozen slab joins c's cpu partial chain;
- * a chain already at the budget is first moved to s->partial.
- */
-static void put_cpu_partial(struct uslub_cache *s, struct kmem_cache_cpu *c,
-			    struct page_cache *pc, struct slab *slab)
-{
-	if (c->nr_partial >= s->cpu_partial_slabs)
-		put_partials(s, c, pc);
-	cpu_partial_append(c, slab);
-}
 
 static __cold void report_double_free(struct uslub_cache *s, struct slab *slab,
 				      void *obj)
@@ -404,15 +311,7 @@ void slab_free_slow(struct uslub_cache *s, struct kmem_cache_cpu *c,
 		    void *head, void *tail, unsigned int cnt)
 {
 	union slab_counters old, new;
-	bool locked = false, was_frozen, on_node_partial = false;
-	/*
-	 * A thread that allocates from s (it has a cpu slab) takes full slabs
-	 * onto its cpu partial chain, unlocked, and will allocate from them.
-	 * A thread that only frees (a consumer; the stack stand-in of an
-	 * out-of-memory free) puts them on s->partial, where allocating
-	 * threads find them: its own chain would hold them out of reach.
-	 */
-	bool cpu_partial = c->slab != NULL;
+	bool locked = false, on_node_partial = false;
 	void *prior;
 
 	do {
@@ -424,14 +323,12 @@ void slab_free_slow(struct uslub_cache *s, struct kmem_cache_cpu *c,
 		old.counters = READ_ONCE(slab->counters);
 		if (unlikely(prior == head)) {	/* SLUB's naive check */
 			report_double_free(s, slab, head);
-			goto out;
+			return;
 		}
 		set_freepointer(s, tail, prior);
 		new.counters = old.counters;
-		was_frozen = new.frozen;
 		new.inuse -= cnt;
-		if ((!new.inuse || !prior) && !was_frozen &&
-		    (prior || !cpu_partial)) {
+		if (!new.inuse || !prior) {
 			/* Speculatively: a list may have to change. */
 			lock_acquire(&s->list_lock);
 			locked = true;
@@ -439,26 +336,10 @@ void slab_free_slow(struct uslub_cache *s, struct kmem_cache_cpu *c,
 		}
 	} while (!slab_update_freelist(c, slab, prior, old.counters,
 				       head, new.counters));
-	stat_add(c, FREE_SLOWPATH, cnt);
-
-	if (!locked) {
-		if (was_frozen) {
-			stat(c, FREE_FROZEN);	/* the owner will refill */
-		} else if (!prior) {
-			/* First free into a full slab: it joins this thread's
-			 * cpu partial chain, no lock taken (put_cpu_partial). */
-			put_cpu_partial(s, c, pc, slab);
-			stat(c, CPU_PARTIAL_FREE);
-		}
-		return;
-	}
-	if (prior && !on_node_partial) {
-		/* On some thread's cpu partial chain: its owner decides. */
-		lock_release(&s->list_lock);
-		return;
-	}
+	if (!locked)
+		return;			/* partial stays partial */
 	if (!new.inuse && READ_ONCE(s->nr_partial) >= s->min_partial) {
-		if (prior) {
+		if (on_node_partial) {
 			slab_remove_partial_locked(s, slab);
 			stat(c, FREE_REMOVE_PARTIAL);
 		}
@@ -471,101 +352,44 @@ void slab_free_slow(struct uslub_cache *s, struct kmem_cache_cpu *c,
 		stat(c, FREE_ADD_PARTIAL);
 	}
 	lock_release(&s->list_lock);
-	return;
-out:
-	if (locked)
-		lock_release(&s->list_lock);
 }
 
-/* ---- Deactivation and flushing --------------------------------------- */
-
-/* SLUB's deactivate_slab: merge the cpu freelist back and unfreeze. */
-static void deactivate_slab(struct uslub_cache *s, struct kmem_cache_cpu *c,
-			    struct page_cache *pc, struct slab *slab,
-			    void *freelist)
+/*
+ * Return n objects (a flushed sheaf) to their slabs: the objects of one
+ * slab are chained into a detached freelist and go back with one
+ * cmpxchg16b (SLUB's build_detached_freelist + __slab_free).  Sheaf
+ * objects were checked when they were freed.
+ */
+void slab_free_bulk(struct uslub_cache *s, struct kmem_cache_cpu *c,
+		    struct page_cache *pc, void **objs, unsigned int n)
 {
-	union slab_counters old, new;
-	unsigned int free_delta = 0;
-	void *tail = NULL, *p, *old_freelist;
-	bool remote;
+	struct slab *heads[SHEAF_MAX_CAPACITY];
+	unsigned int i, j, cnt;
 
-	for (p = freelist; p; p = get_freepointer(s, p)) {
-		free_delta++;
-		tail = p;
-	}
-	do {
-		old_freelist = READ_ONCE(slab->freelist);
-		old.counters = READ_ONCE(slab->counters);
-		new.counters = old.counters;
-		new.frozen = 0;
-		new.inuse -= free_delta;
-		if (tail)
-			set_freepointer(s, tail, old_freelist);
-	} while (!slab_update_freelist(c, slab, old_freelist, old.counters,
-				       freelist ? freelist : old_freelist,
-				       new.counters));
-	remote = old_freelist != NULL;
-	if (remote)
-		stat(c, DEACTIVATE_REMOTE_FREES);
-	if (!new.inuse && READ_ONCE(s->nr_partial) >= s->min_partial) {
-		stat(c, DEACTIVATE_EMPTY);
-		slab_discard(s, c, pc, slab);
-	} else if (freelist || old_freelist) {
-		lock_acquire(&s->list_lock);
-		slab_add_partial_locked(s, slab, remote);
-		lock_release(&s->list_lock);
-		stat(c, remote ? DEACTIVATE_TO_TAIL : DEACTIVATE_TO_HEAD);
-	} else {
-		stat(c, DEACTIVATE_FULL);
-	}
-}
+	while (n) {
+		unsigned int batch = MIN(n, (unsigned int)SHEAF_MAX_CAPACITY);
 
-/* SLUB's __put_partials: move c's cpu partial chain to s->partial. */
-static void put_partials(struct uslub_cache *s, struct kmem_cache_cpu *c,
-			 struct page_cache *pc)
-{
-	struct slab *slab, *next, *discard = NULL;
-	union slab_counters cnt;
+		for (i = 0; i < batch; i++)
+			heads[i] = pagemap_head(objs[i]);
+		for (i = 0; i < batch; i++) {
+			void *head = objs[i], *tail = objs[i];
+			struct slab *slab = heads[i];
 
-	if (!c->partial)
-		return;
-	lock_acquire(&s->list_lock);
-	for (slab = c->partial; slab; slab = next) {
-		next = slab->next;
-		cnt.counters = READ_ONCE(slab->counters);
-		if (!cnt.inuse && s->nr_partial >= s->min_partial) {
-			slab->next = discard;
-			discard = slab;
-		} else {
-			slab_add_partial_locked(s, slab, true);
-			stat(c, FREE_ADD_PARTIAL);
+			if (!slab)
+				continue;
+			for (j = i + 1, cnt = 1; j < batch; j++) {
+				if (heads[j] != slab)
+					continue;
+				set_freepointer(s, objs[j], head);
+				head = objs[j];
+				heads[j] = NULL;
+				cnt++;
+			}
+			slab_free_slow(s, c, pc, slab, head, tail, cnt);
 		}
+		objs += batch;
+		n -= batch;
 	}
-	lock_release(&s->list_lock);
-	c->partial = NULL;
-	c->partial_tail = NULL;
-	c->nr_partial = 0;
-	stat(c, CPU_PARTIAL_DRAIN);
-	for (slab = discard; slab; slab = next) {
-		next = slab->next;
-		slab_discard(s, c, pc, slab);
-	}
-}
-
-void slab_flush_cpu(struct uslub_cache *s, struct kmem_cache_cpu *c,
-		    struct page_cache *pc)
-{
-	struct slab *slab = c->slab;
-
-	if (slab) {
-		void *freelist = c->freelist;
-
-		cpu_set_slab(c, NULL);
-		c->freelist = NULL;
-		stat(c, CPUSLAB_FLUSH);
-		deactivate_slab(s, c, pc, slab, freelist);
-	}
-	put_partials(s, c, pc);
 }
 
 /* ---- Shrink and release ---------------------------------------------- */

@@ -4,8 +4,8 @@
  * A slab is a block of 2^order pages cut into s->objects objects of s->size
  * bytes.  Its head descriptor holds {freelist, counters} (inuse, objects,
  * frozen), changed only by cmpxchg16b (slab_update_freelist).  States, lock
- * order and invariants are in cache.c's essay; the functions here are
- * called by the fast paths in alloc.h when those cannot finish alone.
+ * order and invariants are in cache.c's essay; the functions here fill
+ * and flush sheaves (sheaf.c) and serve caches without sheaves.
  */
 #ifndef USLUB_SLAB_H
 #define USLUB_SLAB_H
@@ -47,51 +47,35 @@ static inline void stat_add(struct kmem_cache_cpu *c, enum stat_item si,
 	counter_add(c->stat[si], v);
 }
 
-/* Install (or, with NULL, remove) c's cpu slab. */
-static inline void cpu_set_slab(struct kmem_cache_cpu *c, struct slab *slab)
-{
-	c->slab = slab;
-	c->base = slab ? (uintptr_t)page_address(slab) : 0;
-	c->limit = slab ? slab->objects * c->size : 0;
-}
-
-/* Point c at cache s (slot creation). */
-static inline void cpu_init(struct kmem_cache_cpu *c, struct uslub_cache *s)
-{
-	c->cache = s;
-	c->offset = s->offset;
-	c->size = s->size;
-	c->reciprocal = s->reciprocal;
-}
-
-/* One cmpxchg16b on {freelist, counters}; counts CMPXCHG_DOUBLE_FAIL. */
+/* One cmpxchg16b on {freelist, counters}; counts CMPXCHG_DOUBLE and
+ * CMPXCHG_DOUBLE_FAIL. */
 bool slab_update_freelist(struct kmem_cache_cpu *c, struct slab *slab,
 			  void *freelist_old, unsigned long counters_old,
 			  void *freelist_new, unsigned long counters_new);
 
-/* Geometry: fills size, offset, align, order, objects, min_partial and
- * cpu_partial_slabs from object_size, align, flags and ctor. */
+/* Geometry: fills size, offset, align, order, objects and min_partial
+ * from object_size, align, flags and ctor. */
 void slab_calculate_sizes(struct uslub_cache *s, unsigned int ncpus);
 unsigned int slab_calculate_order(unsigned int size, unsigned int ncpus);
 unsigned int slab_min_partial(unsigned int size);
-unsigned int slab_cpu_partial_slabs(const struct uslub_cache *s);
 
-/* Allocation slow path (SLUB's ___slab_alloc): refill c from the cpu
- * slab's remote frees, the cpu partial chain, s->partial or a new slab,
- * and return one object; NULL when out of memory. */
-void *slab_alloc_slow(struct uslub_cache *s, struct kmem_cache_cpu *c,
-		      struct page_cache *pc);
+/* Up to n free objects of s into objs, for a sheaf: from the slabs on
+ * s->partial (list_lock, one cmpxchg16b per slab), else from a new slab
+ * whose rest goes on s->partial.  Returns how many; 0 when out of memory.
+ * The objects count as in use in their slabs (inuse). */
+unsigned int slab_alloc_bulk(struct uslub_cache *s, struct kmem_cache_cpu *c,
+			     struct page_cache *pc, void **objs, unsigned int n);
 
-/* Free of the detached list head..tail (cnt objects) of one slab that is
- * not c's cpu slab (SLUB's __slab_free). */
+/* Free of the detached list head..tail (cnt objects) of one slab
+ * (SLUB's __slab_free): one cmpxchg16b; list_lock only when the slab goes
+ * from full to partial or becomes empty. */
 void slab_free_slow(struct uslub_cache *s, struct kmem_cache_cpu *c,
 		    struct page_cache *pc, struct slab *slab,
 		    void *head, void *tail, unsigned int cnt);
 
-/* Return c's cpu slab and cpu partial chain to the cache (flush_slab +
- * __put_partials). */
-void slab_flush_cpu(struct uslub_cache *s, struct kmem_cache_cpu *c,
-		    struct page_cache *pc);
+/* Return n objects to their slabs, one slab_free_slow per slab. */
+void slab_free_bulk(struct uslub_cache *s, struct kmem_cache_cpu *c,
+		    struct page_cache *pc, void **objs, unsigned int n);
 
 /* Free every empty slab on s->partial and order the rest fullest first.
  * Returns the number of slabs left in the cache. */

@@ -15,6 +15,7 @@
 #include "page_alloc.h"
 #include "pages.h"
 #include "region.h"
+#include "sheaf.h"
 
 const char *const stat_item_names[NR_SLUB_STAT_ITEMS] = {
 #define X(name, str) str,
@@ -112,9 +113,33 @@ int stats_buddyinfo_write(int fd)
 	return log_buf_flush(&b);
 }
 
+static void counter_line(struct log_buf *b, const char *cache,
+			 const char *name, unsigned long v)
+{
+	if (v)
+		log_buf_printf(b, "%-17s %-24s %lu\n", cache, name, v);
+}
+
+/* Where a cache's free objects wait besides its slabs: the threads'
+ * sheaves (main and spare) and the barn's. */
+static void occupancy_lines_locked(struct log_buf *b, struct uslub_cache *s)
+{
+	struct sheaf_occupancy o;
+
+	if (!s->sheaf_capacity)
+		return;
+	cache_sheaf_occupancy_locked(s, &o);
+	counter_line(b, s->name, "sheaf_capacity", s->sheaf_capacity);
+	counter_line(b, s->name, "sheaf_threads", o.slots);
+	counter_line(b, s->name, "sheaf_objects", o.cpu_objects);
+	counter_line(b, s->name, "barn_full_sheaves", o.barn_full);
+	counter_line(b, s->name, "barn_empty_sheaves", o.barn_empty);
+	counter_line(b, s->name, "barn_objects", o.barn_objects);
+}
+
 int stats_counters_write(int fd)
 {
-	unsigned long sum[NR_SLUB_STAT_ITEMS];
+	unsigned long sum[NR_SLUB_STAT_ITEMS], pool_bytes, pool_used;
 	struct uslub_cache *s;
 	struct log_buf b;
 	unsigned int i;
@@ -124,11 +149,13 @@ int stats_counters_write(int fd)
 	list_for_each_entry(s, &slab_caches, list) {
 		cache_stat_sum_locked(s, sum);
 		for (i = 0; i < NR_SLUB_STAT_ITEMS; i++)
-			if (sum[i])
-				log_buf_printf(&b, "%-17s %-24s %lu\n", s->name,
-					       stat_item_names[i], sum[i]);
+			counter_line(&b, s->name, stat_item_names[i], sum[i]);
+		occupancy_lines_locked(&b, s);
 	}
 	lock_release(&slab_mutex);
+	sheaf_pool_stats(&pool_bytes, &pool_used);
+	counter_line(&b, "sheaf_pool", "bytes", pool_bytes);
+	counter_line(&b, "sheaf_pool", "sheaves_in_use", pool_used);
 	return log_buf_flush(&b);
 }
 

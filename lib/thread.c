@@ -15,6 +15,7 @@
 #include "alloc.h"
 #include "init.h"
 #include "log.h"
+#include "os.h"
 #include "assert.h"
 
 struct thread_cache thread_cache_empty = {
@@ -99,9 +100,13 @@ static struct thread_cache *thread_cache_alloc(void)
 		return NULL;
 	page_prep_block(b, TC_ORDER, 0);	/* flags 0: not freeable */
 	tc = page_address(b);
-	memset(tc, 0, sizeof(*tc));
-	for (i = 1; i < NR_KMALLOC; i++)
-		cpu_init(&tc->kcpu[i], &kmalloc_caches[i]);
+	/* Slots are set up on first use (cache_cpu_get); until then only
+	 * their first line must read as empty.  Zeroing 50 lines instead of
+	 * the whole state keeps thread start cheap. */
+	for (i = 0; i < NR_CPU_SLOTS; i++)
+		memset(&tc->kcpu[i], 0, 64);
+	memset(&tc->pcache, 0, sizeof(*tc) - offsetof(struct thread_cache, pcache));
+	tc->now_ms = os_now_ms();
 	tc->live = true;
 	return tc;
 }

@@ -15,7 +15,7 @@
 #include "page_alloc.h"
 
 struct thread_cache {
-	/* slot 0: never has a cpu slab; slots 1..NR_KMALLOC-1: kmalloc;
+	/* slot 0: never set up (it fails every free); 1..NR_KMALLOC-1: kmalloc;
 	 * NR_KMALLOC..NR_CPU_SLOTS-1: the first user caches (cpu_slot) */
 	struct kmem_cache_cpu kcpu[NR_CPU_SLOTS];
 	struct page_cache pcache;	/* owner thread only */
@@ -24,6 +24,10 @@ struct thread_cache {
 	 * with counter_add, readers sum under slab_mutex (kmalloc.c) */
 	long large_bytes;
 	unsigned int idx;		/* index in the registry; immutable */
+	uint32_t flush_gen;		/* cache.c's sheaf_flush_gen when this
+					   thread last flushed; owner only */
+	uint32_t upkeep_calls;		/* sheaf slow paths; owner only */
+	uint64_t now_ms;		/* os_now_ms() lately; owner only */
 	bool live;			/* false only for the empty state */
 };
 

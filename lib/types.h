@@ -4,7 +4,9 @@
  *   struct slab            one per 4 KiB page (the page descriptor); the head
  *                          descriptor of a block describes the whole block:
  *                          a slab, a large kmalloc block or a free buddy block
- *   struct kmem_cache_cpu  a thread's view of one cache (SLUB's per-cpu part)
+ *   struct slab_sheaf      an array of free objects (SLUB's sheaf)
+ *   struct barn            a cache's full and empty sheaves
+ *   struct kmem_cache_cpu  a thread's slot of one cache: its sheaves
  *   struct uslub_cache     a cache: geometry, partial list, statistics
  *
  * Field comments say who may write a field; see cache.c for the lock order.
@@ -71,6 +73,8 @@ struct slab {
 				struct {
 					unsigned int inuse : 16;
 					unsigned int objects : 15;
+					/* unused (0): no slab is a
+					 * thread's own since sheaves */
 					unsigned int frozen : 1;
 				};
 			};
@@ -85,7 +89,7 @@ struct slab {
 	};
 	/* slab: s->partial, under list_lock; free block: buddy free area */
 	struct list_head slab_list;
-	struct slab *next;		/* cpu partial chain: owner thread */
+	struct slab *next;		/* rcu.c's list of discarded slabs */
 	struct slab *head;		/* every page: head of its block or NULL */
 	/* PG_*, head only: fixed while the block is live (read without
 	 * locks); free blocks' flags change under page_lock */
@@ -122,31 +126,32 @@ static inline void block_set_flags(struct slab *d, uint32_t flags)
 
 /* ---- Statistics ------------------------------------------------------ */
 
-/* SLUB's event counters (mm/slub.c enum stat_item), per thread. */
+/* SLUB's event counters (mm/slub.c enum stat_item, 6.18+ with sheaves),
+ * per thread.  ALLOC_PCS / FREE_PCS are the fast paths; the _SLOWPATH
+ * pair counts objects handed out or taken back past the sheaves (debug
+ * caches, a thread without a state).  active_objs is the difference. */
 #define SLUB_STAT_ITEMS(X)						\
-	X(ALLOC_FASTPATH,	"alloc_fastpath")			\
-	X(FREE_FASTPATH,	"free_fastpath")			\
+	X(ALLOC_PCS,		"alloc_cpu_sheaf")			\
+	X(FREE_PCS,		"free_cpu_sheaf")			\
 	X(ALLOC_SLOWPATH,	"alloc_slowpath")			\
 	X(FREE_SLOWPATH,	"free_slowpath")			\
-	X(FREE_FROZEN,		"free_frozen")				\
 	X(FREE_ADD_PARTIAL,	"free_add_partial")			\
 	X(FREE_REMOVE_PARTIAL,	"free_remove_partial")			\
 	X(ALLOC_FROM_PARTIAL,	"alloc_from_partial")			\
 	X(ALLOC_SLAB,		"alloc_slab")				\
-	X(ALLOC_REFILL,		"alloc_refill")				\
 	X(FREE_SLAB,		"free_slab")				\
-	X(CPUSLAB_FLUSH,	"cpuslab_flush")			\
-	X(DEACTIVATE_FULL,	"deactivate_full")			\
-	X(DEACTIVATE_EMPTY,	"deactivate_empty")			\
-	X(DEACTIVATE_TO_HEAD,	"deactivate_to_head")			\
-	X(DEACTIVATE_TO_TAIL,	"deactivate_to_tail")			\
-	X(DEACTIVATE_REMOTE_FREES, "deactivate_remote_frees")		\
-	X(DEACTIVATE_BYPASS,	"deactivate_bypass")			\
+	X(CMPXCHG_DOUBLE,	"cmpxchg_double")			\
 	X(CMPXCHG_DOUBLE_FAIL,	"cmpxchg_double_fail")			\
-	X(CPU_PARTIAL_ALLOC,	"cpu_partial_alloc")			\
-	X(CPU_PARTIAL_FREE,	"cpu_partial_free")			\
-	X(CPU_PARTIAL_NODE,	"cpu_partial_node")			\
-	X(CPU_PARTIAL_DRAIN,	"cpu_partial_drain")
+	X(SHEAF_REFILL,		"sheaf_refill")				\
+	X(SHEAF_FLUSH,		"sheaf_flush")				\
+	X(SHEAF_SWAP,		"sheaf_swap")				\
+	X(SHEAF_ALLOC,		"sheaf_alloc")				\
+	X(SHEAF_FREE,		"sheaf_free")				\
+	X(BARN_GET,		"barn_get")				\
+	X(BARN_GET_FAIL,	"barn_get_fail")			\
+	X(BARN_PUT,		"barn_put")				\
+	X(BARN_PUT_FAIL,	"barn_put_fail")			\
+	X(BARN_DECAY,		"barn_decay")
 
 enum stat_item {
 #define X(name, str) name,
@@ -155,32 +160,81 @@ enum stat_item {
 	NR_SLUB_STAT_ITEMS
 };
 
-/* ---- struct kmem_cache_cpu: one thread's part of one cache ----------- */
+/* ---- Sheaves and barns (sheaf.c) ------------------------------------- */
 
+/*
+ * A sheaf: an array of free objects of one cache.  A thread's slot holds
+ * two (main and spare); a cache's barn holds full and empty ones.  guard
+ * is always NULL and sits just before objects[]: the free fast path
+ * compares the pointer with objects[size - 1], which for an empty sheaf is
+ * the guard, without a test for size 0.
+ */
+struct slab_sheaf {
+	struct list_head barn_list;	/* in a barn: under barn->lock */
+	uint64_t time;			/* when it entered the barn (ms) */
+	unsigned int size;		/* objects held; for the main sheaf
+					   the slot's size is authoritative */
+	unsigned int capacity;		/* immutable */
+	void *guard;			/* NULL, always */
+	void *objects[];
+};
+
+_Static_assert(sizeof(struct slab_sheaf) == 40, "sheaf header size");
+
+/* Sheaves are 64 to 1024 bytes: at most 3, 11, 27, 59 or 123 objects. */
+#define SHEAF_MAX_BYTES		1024
+#define SHEAF_MAX_CAPACITY	((SHEAF_MAX_BYTES - sizeof(struct slab_sheaf)) / \
+				 sizeof(void *))
+
+/* SLUB's struct node_barn: one per cache. */
+struct barn {
+	struct spin lock;
+	struct list_head sheaves_full;	/* under lock, oldest first */
+	struct list_head sheaves_empty;	/* under lock */
+	unsigned int nr_full;		/* under lock; read without it */
+	unsigned int nr_empty;		/* under lock */
+	unsigned int max_full;		/* immutable after create */
+	uint64_t objects;		/* in the full sheaves, under lock */
+};
+
+/* ---- struct kmem_cache_cpu: one thread's slot of one cache ----------- */
+
+/*
+ * The first cache line is the fast paths': the main sheaf's array and
+ * count (pop and push read nothing else), and the cache's geometry for
+ * the free path's object-start test (see alloc.h, slot_owns).  A slot
+ * with capacity 0 (not set up yet, a debug cache, the empty thread
+ * state) fails both fast paths; one with nr_objects 0 fails every free.
+ * Everything is owner-thread only except where said.
+ */
 struct kmem_cache_cpu {
-	void *freelist;			/* owner thread only */
-	/* The cpu slab's objects span [base, base + limit); both 0 when there
-	 * is no cpu slab.  Owner thread only, set with slab. */
-	uintptr_t base;
-	unsigned int limit;
-	unsigned int offset;		/* free pointer offset; immutable */
-	uint64_t reciprocal;		/* copies of the cache's; immutable */
-	unsigned int size;
-	unsigned int nr_partial;	/* slabs on the partial chain; owner */
-	struct slab *slab;		/* frozen cpu slab; owner thread only */
-	struct slab *partial;		/* unfrozen cpu-partial FIFO; owner */
-	/* the slot's cache; NULL while unused.  In the first cache line: the
-	 * user-cache fast paths test it with freelist.  Set when the slot is
-	 * created, cleared when its cache is destroyed; under slab_mutex */
+	void **objects;			/* main->objects */
+	unsigned long size;		/* objects in main (WRITE_ONCE: the
+					   statistics read it) */
+	unsigned long capacity;		/* main->capacity, 0: no sheaf */
+	uintptr_t mask;			/* slab bytes - 1 */
+	uint64_t inverse;		/* of the odd part of size, mod 2^64 */
+	unsigned long nr_objects;	/* per slab; 0: every free is slow */
+	unsigned int shift;		/* ctz(size) */
+	unsigned int spare_size;	/* spare's objects, for statistics
+					   (WRITE_ONCE) */
+	/* the slot's cache; NULL while unused.  Set when the slot is set up,
+	 * cleared when its cache is destroyed; under slab_mutex */
 	struct uslub_cache *cache;
-	struct slab *partial_tail;	/* its last slab; owner */
-	/* owner writes (counter_inc), anyone reads under slab_mutex */
+	struct slab_sheaf *main;	/* its size field is stale */
+	struct slab_sheaf *spare;	/* NULL, empty or full */
+	uint16_t cpu_off;		/* this slot's offset in the thread
+					   state, 0 for cpu_dir slots */
+	/* owner writes (counter_inc), anyone reads under slab_mutex; zeroed
+	 * when the slot is set up */
 	unsigned long stat[NR_SLUB_STAT_ITEMS];
 } __aligned(64);
 
 #define CPU_SHIFT	8
 _Static_assert(sizeof(struct kmem_cache_cpu) == (1u << CPU_SHIFT),
 	       "kmalloc fast path indexes cpu slots by shift");
+_Static_assert(offsetof(struct kmem_cache_cpu, cache) < 64,
+	       "the fast paths' fields share the first line");
 
 /* ---- struct uslub_cache ---------------------------------------------- */
 
@@ -195,7 +249,8 @@ struct uslub_cache {
 	unsigned int order;		/* slab = 2^order pages */
 	unsigned int objects;		/* objects per slab */
 	unsigned int min_partial;	/* empty slabs kept on s->partial */
-	unsigned int cpu_partial_slabs;	/* per-thread partial budget */
+	unsigned int sheaf_capacity;	/* objects per sheaf; 0: no sheaves
+					   (debug caches) */
 	unsigned int kmalloc_idx;	/* cpu slot for kmalloc caches, else 0 */
 	/* the thread's slot: thread_cache.kcpu[cpu_slot] (kmalloc caches,
 	 * and the first NR_INLINE_SLOTS user caches); 0: cpu_dir */
@@ -219,6 +274,8 @@ struct uslub_cache {
 	struct list_head partial;	/* slabs with on_partial set */
 	unsigned long nr_partial;
 	unsigned long nr_slabs;		/* every slab of the cache (atomic) */
+
+	struct barn barn;
 
 	/* user caches: cpu_dir[tid / 256][tid % 256]; chunk pointers
 	 * published with store_release, entries written under slab_mutex

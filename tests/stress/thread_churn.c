@@ -27,6 +27,7 @@
 
 #include "uslub.h"
 #include "os.h"
+#include "types.h"
 #include "stress.h"
 
 #include <pthread.h>
@@ -284,7 +285,7 @@ static void *reuse_worker(void *arg)
 TEST_BEGIN(test_reuse_after_exit)
 {
 	unsigned long rounds = stress_scale(200), r, i, first = 0;
-	unsigned long mismatched = 0;
+	unsigned long mismatched = 0, slack;
 	struct slabrow row;
 	pthread_t th;
 
@@ -294,6 +295,7 @@ TEST_BEGIN(test_reuse_after_exit)
 	assert_true(slabinfo_find("churn_reuse128", &row), "cache listed");
 	assert_u_gt(row.objperslab, 0);
 	ru.n = REUSE_SLABS * row.objperslab;
+	slack = DIV_ROUND_UP(2 * ru.cache->sheaf_capacity, row.objperslab);
 	ru.objs = calloc(ru.n, sizeof(*ru.objs));
 	assert_ptr_not_null(ru.objs);
 
@@ -301,14 +303,19 @@ TEST_BEGIN(test_reuse_after_exit)
 		assert_d_eq(thread_start(&th, reuse_worker, 0), 0);
 		pthread_join(th, NULL);
 		expect_true(slabinfo_find("churn_reuse128", &row), "listed");
+		/* The objects freed by this thread wait in its sheaves (two
+		 * at most) and the barn, which the next worker refills from;
+		 * only what this thread's own sheaves hold can need more
+		 * slabs, and never more from round to round. */
 		if (r == 0) {
 			first = row.num_slabs;
 			expect_u_eq(first, REUSE_SLABS,
 				    "a whole number of slabs, packed");
-		} else if (row.num_slabs != first && mismatched++ < MAX_REPORTS) {
-			expect_u_eq(row.num_slabs, first, "round %lu: slabs "
-				    "after another thread allocated the same "
-				    "number of objects", r);
+		} else if (row.num_slabs > first + slack &&
+			   mismatched++ < MAX_REPORTS) {
+			expect_u_le(row.num_slabs, first + slack, "round %lu: "
+				    "slabs after another thread allocated the "
+				    "same number of objects", r);
 		}
 		expect_u_eq(row.active_objs, ru.n, "round %lu: active", r);
 		for (i = 0; i < ru.n; i++)

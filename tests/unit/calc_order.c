@@ -1,6 +1,6 @@
 /*
  * Unit tests for slab geometry (lib/slab.c): slab_calculate_order,
- * slab_min_partial, slab_cpu_partial_slabs and slab_calculate_sizes.
+ * slab_min_partial, sheaf_capacity and slab_calculate_sizes.
  *
  * The expected orders come from the kernel's calculate_order (mm/slub.c,
  * 6.8+): min_objects = 4 * (fls(ncpus) + 1), capped by what fits in an
@@ -11,6 +11,7 @@
  */
 #include "test.h"
 
+#include "sheaf.h"
 #include "slab.h"
 
 #define KERNEL_MAX_ORDER 3 /* slub_max_order = PAGE_ALLOC_COSTLY_ORDER */
@@ -340,28 +341,30 @@ TEST_BEGIN(test_sizes_every_object_fits)
 }
 TEST_END
 
-TEST_BEGIN(test_cpu_partial_slabs)
+TEST_BEGIN(test_sheaf_capacity)
 {
 	/*
-	 * SLUB's set_cpu_partial: objects budget 6/24/52/120 by size, as
-	 * slabs assumed half full: slub = DIV_ROUND_UP(budget * 2, objects).
-	 * uslub allows 16 times that per thread, capped at 1 MiB of slabs,
-	 * never below slub: MAX(slub, MIN(16 * slub, 1 MiB / slab bytes)).
+	 * SLUB's calculate_sheaf_capacity gives about 60 objects below 256
+	 * bytes, 26 below 1 KiB, 12 below 4 KiB, 4 above.  uslub's sheaves
+	 * are 64 to 1024 bytes with a 40-byte header; small objects get
+	 * the biggest.
 	 */
-	geometry(4096, 0, 0, NULL, 2);	/* 8 per 32 KiB slab; 6 -> 2 */
-	expect_u_eq(geo.cpu_partial_slabs, 32, "min(16 * 2, 1 MiB / 32 KiB)");
-	geometry(8192, 0, 0, NULL, 2);	/* 4 per 32 KiB slab; 6 -> 3 */
-	expect_u_eq(geo.objects, 4, "8192 at order 3");
-	expect_u_eq(geo.cpu_partial_slabs, 32, "the 1 MiB cap binds: not 48");
-	geometry(1024, 0, 0, NULL, 2);	/* order 2: 16 per slab; 24 -> 3 */
-	expect_u_eq(geo.objects, 16, "1024 at order 2");
-	expect_u_eq(geo.cpu_partial_slabs, 48, "16 * 3 (cap 64)");
-	geometry(256, 0, 0, NULL, 2);	/* order 0: 16 per slab; 52 -> 7 */
-	expect_u_eq(geo.objects, 16, "256 at order 0");
-	expect_u_eq(geo.cpu_partial_slabs, 112, "16 * 7 (cap 256)");
-	geometry(64, 0, 0, NULL, 2);	/* 64 per slab; 120 -> 4 */
-	expect_u_eq(geo.objects, 64, "64 at order 0");
-	expect_u_eq(geo.cpu_partial_slabs, 64, "16 * 4 (cap 256)");
+	expect_u_eq(sheaf_capacity(8), 123, "8 B: a 1024-byte sheaf");
+	expect_u_eq(sheaf_capacity(128), 123, "128 B: still 123");
+	expect_u_eq(sheaf_capacity(129), 59, "above 128 B: 512-byte sheaf");
+	expect_u_eq(sheaf_capacity(256), 59, "256 B: 59");
+	expect_u_eq(sheaf_capacity(257), 27, "above 256 B: 27");
+	expect_u_eq(sheaf_capacity(1024), 27, "1 KiB: 27");
+	expect_u_eq(sheaf_capacity(1025), 11, "above 1 KiB: 11");
+	expect_u_eq(sheaf_capacity(4096), 6, "4 KiB: 6");
+	expect_u_eq(sheaf_capacity(4097), 3, "above 4 KiB: 3");
+	for (unsigned int size = 8; size <= 8192; size += 8) {
+		expect_u_le(sheaf_capacity(size), SHEAF_MAX_CAPACITY,
+			    "%u-byte objects: within the largest sheaf", size);
+		/* What a thread may hold in two sheaves stays under 64 KiB. */
+		expect_u_le(2 * sheaf_capacity(size) * size, 64u << 10,
+			    "two sheaves of %u-byte objects", size);
+	}
 }
 TEST_END
 
@@ -371,5 +374,5 @@ int main(void)
 		    test_min_partial, test_sizes_free_pointer_mid_object,
 		    test_sizes_free_pointer_after_object,
 		    test_sizes_hwcache_align, test_sizes_every_object_fits,
-		    test_cpu_partial_slabs, NULL);
+		    test_sheaf_capacity, NULL);
 }

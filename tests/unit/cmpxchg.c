@@ -6,7 +6,8 @@
  * failed CAS leaves memory untouched, the layout of struct slab's
  * {freelist, counters} pair (offsets and 16-byte alignment of real
  * descriptors), 4 threads x 100k CAS increments of a split 128-bit value,
- * and the CMPXCHG_DOUBLE_FAIL counter of a kmem_cache_cpu.
+ * and the CMPXCHG_DOUBLE and CMPXCHG_DOUBLE_FAIL counters of a
+ * kmem_cache_cpu.
  */
 #include "test.h"
 
@@ -238,13 +239,15 @@ TEST_BEGIN(test_update_freelist_stat)
 		    "matching pair: succeeds");
 	expect_u_eq(fake_cpu.stat[CMPXCHG_DOUBLE_FAIL], 2,
 		    "success is not counted as a failure");
+	expect_u_eq(fake_cpu.stat[CMPXCHG_DOUBLE], 3,
+		    "every attempt counted");
 	expect_ptr_eq(fake_slab.freelist, obj_b, "new freelist stored");
 	n.counters = fake_slab.counters;
 	expect_u_eq(n.inuse, 2, "new inuse stored");
 	expect_u_eq(n.objects, 16, "objects kept");
 	expect_u_eq(n.frozen, 1, "frozen kept");
 	for (unsigned int i = 0; i < NR_SLUB_STAT_ITEMS; i++)
-		if (i != CMPXCHG_DOUBLE_FAIL)
+		if (i != CMPXCHG_DOUBLE_FAIL && i != CMPXCHG_DOUBLE)
 			expect_u_eq(fake_cpu.stat[i], 0,
 				    "no other counter moves (item %u)", i);
 }

@@ -171,7 +171,7 @@ TEST_BEGIN(test_partial_fullest_first)
 }
 TEST_END
 
-/* A thread that keeps an (empty) cpu slab until told to exit. */
+/* A thread that keeps freed objects in its sheaf until told to exit. */
 struct holder {
 	struct uslub_cache *s;
 	struct slab *slab;
@@ -188,13 +188,13 @@ static void *holder_thread(void *arg)
 		p[i] = uslub_cache_alloc(h->s, 0);
 	h->slab = pagemap_head(p[0]);
 	for (i = 0; i < 5; i++)
-		uslub_cache_free(h->s, p[i]);	/* back to its cpu freelist */
+		uslub_cache_free(h->s, p[i]);	/* onto its main sheaf */
 	sem_post(&h->ready);
 	sem_wait(&h->go);
-	return NULL;			/* the TLS destructor flushes */
+	return NULL;			/* the TLS destructor hands it on */
 }
 
-TEST_BEGIN(test_other_threads_cpu_slab)
+TEST_BEGIN(test_other_threads_sheaf)
 {
 	struct uslub_cache *s =
 	    uslub_cache_create("shrink_other", 128, 0, 0, NULL);
@@ -207,21 +207,22 @@ TEST_BEGIN(test_other_threads_cpu_slab)
 	sem_init(&h.go, 0, 0);
 	assert_d_eq(pthread_create(&t, NULL, holder_thread, &h), 0, "thread");
 	sem_wait(&h.ready);
-	/* Expected: a shrink in this thread cannot take another live thread's
-	 * cpu slab (only its owner may unfreeze it), so the slab stays and
-	 * shrink reports that slabs are left. */
+	/* A shrink in this thread cannot take another live thread's sheaf
+	 * (only its owner touches it), so the slab stays, with the objects
+	 * the sheaf refill took counted in use by the slab. */
 	expect_d_eq(uslub_cache_shrink(s), 1,
-		    "the other thread's slab is left");
-	expect_u_eq(nr_slabs(s), 1, "one slab, held by the other thread");
+		    "the other thread's objects keep the slab");
+	expect_u_eq(nr_slabs(s), 1, "one slab");
 	c.counters = READ_ONCE(h.slab->counters);
-	expect_u_eq(c.frozen, 1, "still frozen for its owner");
+	expect_u_gt(c.inuse, 0, "objects in the other thread's sheaf");
+	expect_u_eq(c.frozen, 0, "no slab is frozen any more");
 	sem_post(&h.go);
 	pthread_join(t, NULL);
-	c.counters = READ_ONCE(h.slab->counters);
-	expect_u_eq(c.frozen, 0, "thread exit unfroze it");
-	expect_u_eq(c.inuse, 0, "and it is empty");
+	/* Its exit put the sheaf in the barn; a shrink flushes the barn. */
+	expect_u_eq(READ_ONCE(s->barn.nr_full), 1, "exit: sheaf to the barn");
 	expect_d_eq(uslub_cache_shrink(s), 0,
 		    "after the exit, shrink frees it");
+	expect_u_eq(READ_ONCE(s->barn.nr_full), 0, "barn flushed");
 	expect_u_eq(nr_slabs(s), 0, "no slab left");
 	sem_destroy(&h.ready);
 	sem_destroy(&h.go);
@@ -232,5 +233,5 @@ TEST_END
 int main(void)
 {
 	return test(test_shrink_returns_everything, test_partial_fullest_first,
-		    test_other_threads_cpu_slab, NULL);
+		    test_other_threads_sheaf, NULL);
 }

@@ -515,10 +515,14 @@ TEST_BEGIN(test_stats_counters)
 		uslub_cache_free(s, p[i]);
 	text = stats_text(uslub_stats_write);
 	assert_ptr_not_null(text, "stats written");
-	expect_counter_line(text, "stats_cache", "alloc_fastpath", 2);
+	/* The first allocation refills the main sheaf (123 objects) from
+	 * a new slab: all its 64 objects; the frees go back onto it. */
+	expect_counter_line(text, "stats_cache", "alloc_cpu_sheaf", 2);
 	expect_counter_line(text, "stats_cache", "alloc_slowpath", 1);
 	expect_counter_line(text, "stats_cache", "alloc_slab", 1);
-	expect_counter_line(text, "stats_cache", "free_fastpath", 3);
+	expect_counter_line(text, "stats_cache", "sheaf_refill", 64);
+	expect_counter_line(text, "stats_cache", "barn_get_fail", 1);
+	expect_counter_line(text, "stats_cache", "free_cpu_sheaf", 3);
 	snprintf(absent, sizeof(absent), "%-17s %-24s", "stats_cache",
 		 "free_slowpath");
 	expect_true(strstr(text, absent) == NULL,

@@ -1,0 +1,616 @@
+/*
+ * sheaf.c - L4: sheaves, barns and the sheaf pool (SLUB's slab_sheaf,
+ * slub_percpu_sheaves and node_barn, per thread instead of per cpu).
+ *
+ * Entry points: sheaf_slot_init, sheaf_refill_pop and sheaf_overflow_push
+ * (the fast paths' slow twins, through cache.c), sheaf_slot_flush,
+ * sheaf_slot_release, barn_shrink, barn_decay.  Uses the slab layer below
+ * (slab_alloc_bulk, slab_free_bulk) and the page layer for the pool.
+ *
+ * Locks: barn->lock (a spin lock, see lock.h) protects a barn's lists
+ * and counts; it nests inside slab_mutex and list_lock is never taken
+ * under it, nor anything else: sheaves leave the barn first, then get
+ * flushed, and no call is made with it held.  sheaf_pool_lock
+ * protects the pool's free lists and nests inside everything but
+ * page_lock; the pool's pages are allocated outside it.
+ *
+ * A thread's main and spare are its own: only the owner touches them,
+ * except thread exit, fork's child and destroy (the owner is gone or the
+ * user promised no concurrent use).  The main sheaf's count lives in the
+ * slot (c->size); main->size is written back when main stops being main.
+ */
+#include <string.h>
+
+#include "sheaf.h"
+#include "assert.h"
+#include "options.h"
+#include "os.h"
+
+/* ---- Capacity -------------------------------------------------------- */
+
+/*
+ * SLUB gives sheaves about 60 objects below 256 bytes, 26 below 1 KiB, 12
+ * below 4 KiB and 4 above, and sizes the sheaf to fill a kmalloc bucket.
+ * Here a sheaf is 64..1024 bytes (header 40, then 3, 11, 27, 59 or 123
+ * pointers).  Small objects get the biggest sheaves: fewer exchanges for
+ * the same bytes.  A thread keeps at most two sheaves per cache, so what
+ * an idle thread holds stays under 2 * capacity * size: 31 KiB at 128
+ * bytes, 30 KiB at 256, 54 KiB at 1 KiB, 45 KiB at 2 KiB, 48 KiB at 4 and
+ * 8 KiB (measured: 1000 idle threads that each freed 64 objects of 15
+ * sizes, bench/idle_threads.sh).
+ */
+static const struct {
+	unsigned int max_size, capacity;
+} sheaf_table[] = {
+	{ 128, 123 }, { 256, 59 }, { 1024, 27 }, { 2048, 11 }, { 4096, 6 },
+	{ UINT32_MAX, 3 },
+};
+
+unsigned int sheaf_capacity(unsigned int size)
+{
+	unsigned int i = 0;
+
+	while (size > sheaf_table[i].max_size)
+		i++;
+	return sheaf_table[i].capacity;
+}
+
+static unsigned int capacity_of(unsigned int bytes)
+{
+	return (unsigned int)((bytes - sizeof(struct slab_sheaf)) /
+			      sizeof(void *));
+}
+
+/* ---- The sheaf pool -------------------------------------------------- */
+
+/*
+ * Sheaves are carved from pages of the page layer, one free list per
+ * size (64, 128, 256, 512, 1024 bytes).  They cannot come from kmalloc: the
+ * kmalloc caches' own slots need them.  Sheaves circulate through barns
+ * and thread slots and come back here when a barn has enough empty ones;
+ * the pool keeps its pages (a few per busy cache and thread).
+ */
+#define POOL_CLASSES	5
+#define POOL_MIN_SHIFT	6
+
+struct lock sheaf_pool_lock = LOCK_INITIALIZER;
+static struct slab_sheaf *pool_free[POOL_CLASSES];	/* under the lock */
+static unsigned long pool_pages;			/* under the lock */
+static unsigned long pool_in_use;			/* under the lock */
+
+static unsigned int pool_class(unsigned int capacity)
+{
+	unsigned int i;
+
+	for (i = 0; i < POOL_CLASSES; i++)
+		if (capacity_of(1u << (POOL_MIN_SHIFT + i)) >= capacity)
+			return i;
+	USLUB_BUG_ON(1);
+	return 0;
+}
+
+/* The pool's free lists link through barn_list.next. */
+static struct slab_sheaf *pool_pop_locked(unsigned int cls)
+{
+	struct slab_sheaf *sh = pool_free[cls];
+
+	if (sh) {
+		pool_free[cls] = (struct slab_sheaf *)sh->barn_list.next;
+		pool_in_use++;
+	}
+	return sh;
+}
+
+static void pool_push_locked(unsigned int cls, struct slab_sheaf *sh)
+{
+	sh->barn_list.next = (struct list_head *)pool_free[cls];
+	pool_free[cls] = sh;
+}
+
+struct slab_sheaf *sheaf_new(unsigned int capacity)
+{
+	unsigned int cls = pool_class(capacity);
+	unsigned int bytes = 1u << (POOL_MIN_SHIFT + cls), i;
+	struct slab_sheaf *sh;
+	struct slab *page;
+	char *base;
+
+	lock_acquire(&sheaf_pool_lock);
+	sh = pool_pop_locked(cls);
+	lock_release(&sheaf_pool_lock);
+	if (!sh) {
+		page = page_alloc(NULL, 0);
+		if (!page)
+			return NULL;
+		page_prep_block(page, 0, 0);	/* flags 0: not freeable */
+		base = page_address(page);
+		lock_acquire(&sheaf_pool_lock);
+		pool_pages++;
+		for (i = bytes; i + bytes <= PAGE_SIZE; i += bytes)
+			pool_push_locked(cls, (struct slab_sheaf *)(base + i));
+		pool_in_use++;
+		lock_release(&sheaf_pool_lock);
+		sh = (struct slab_sheaf *)base;
+	}
+	memset(sh, 0, sizeof(*sh));
+	sh->capacity = capacity;
+	return sh;
+}
+
+void sheaf_free(struct slab_sheaf *sh)
+{
+	USLUB_ASSERT(sh->size == 0);
+	lock_acquire(&sheaf_pool_lock);
+	pool_push_locked(pool_class(sh->capacity), sh);
+	pool_in_use--;
+	lock_release(&sheaf_pool_lock);
+}
+
+void sheaf_pool_stats(unsigned long *bytes, unsigned long *in_use)
+{
+	lock_acquire(&sheaf_pool_lock);
+	*bytes = pool_pages * PAGE_SIZE;
+	*in_use = pool_in_use;
+	lock_release(&sheaf_pool_lock);
+}
+
+/* ---- Slots ----------------------------------------------------------- */
+
+/* The inverse of odd m modulo 2^64 (Newton: each step doubles the
+ * correct low bits; m * m == 1 mod 8 gives the first 3). */
+static uint64_t inverse_mod64(uint64_t m)
+{
+	uint64_t x = m;
+	int i;
+
+	for (i = 0; i < 5; i++)
+		x *= 2 - m * x;
+	return x;
+}
+
+void sheaf_slot_init(struct uslub_cache *s, struct kmem_cache_cpu *c,
+		     uint16_t cpu_off, struct slab_sheaf *main)
+{
+	memset(c, 0, sizeof(*c));
+	c->cpu_off = cpu_off;
+	if (!s->sheaf_capacity) {
+		USLUB_ASSERT(!main);
+		return;			/* debug cache: every call is slow */
+	}
+	c->mask = (PAGE_SIZE << s->order) - 1;
+	c->shift = (unsigned int)__builtin_ctz(s->size);
+	c->inverse = inverse_mod64(s->size >> c->shift);
+	c->nr_objects = s->objects;
+	if (main) {
+		c->main = main;
+		c->objects = main->objects;
+		c->capacity = main->capacity;
+	}
+}
+
+/* main stops being main: its count goes back into the sheaf. */
+static void main_save(struct kmem_cache_cpu *c)
+{
+	c->main->size = c->size;
+}
+
+static void main_install(struct kmem_cache_cpu *c, struct slab_sheaf *sh)
+{
+	c->main = sh;
+	c->objects = sh->objects;
+	WRITE_ONCE(c->capacity, sh->capacity);	/* statistics read it */
+	WRITE_ONCE(c->size, sh->size);
+}
+
+static void set_spare(struct kmem_cache_cpu *c, struct slab_sheaf *sh)
+{
+	c->spare = sh;
+	WRITE_ONCE(c->spare_size, sh ? sh->size : 0);
+}
+
+static void swap_main_spare(struct kmem_cache_cpu *c)
+{
+	struct slab_sheaf *old = c->main;
+
+	main_save(c);
+	main_install(c, c->spare);
+	set_spare(c, old);
+	stat(c, SHEAF_SWAP);
+}
+
+static void *pop_main(struct kmem_cache_cpu *c)
+{
+	unsigned int n = c->size;
+
+	WRITE_ONCE(c->size, n - 1);
+	return c->objects[n - 1];
+}
+
+static void push_main(struct kmem_cache_cpu *c, void *obj)
+{
+	unsigned int n = c->size;
+
+	c->objects[n] = obj;
+	WRITE_ONCE(c->size, n + 1);
+}
+
+/* Objects of sh back to the slabs; sh stays, empty. */
+static void sheaf_flush(struct uslub_cache *s, struct kmem_cache_cpu *c,
+			struct page_cache *pc, struct slab_sheaf *sh)
+{
+	if (!sh->size)
+		return;
+	slab_free_bulk(s, c, pc, sh->objects, sh->size);
+	stat_add(c, SHEAF_FLUSH, sh->size);
+	sh->size = 0;
+}
+
+static void flush_main(struct uslub_cache *s, struct kmem_cache_cpu *c,
+		       struct page_cache *pc)
+{
+	main_save(c);
+	sheaf_flush(s, c, pc, c->main);
+	WRITE_ONCE(c->size, 0);
+}
+
+/* ---- Barn ------------------------------------------------------------ */
+
+void barn_init(struct barn *barn, unsigned int capacity, unsigned int size)
+{
+	unsigned long bytes = (unsigned long)MAX(capacity, 1u) * size;
+
+	barn->max_full = (unsigned int)CLAMP(BARN_BYTES / bytes,
+					     (unsigned long)MAX_FULL_SHEAVES,
+					     (unsigned long)BARN_MAX_FULL);
+	spin_init(&barn->lock);
+	list_init(&barn->sheaves_full);
+	list_init(&barn->sheaves_empty);
+	barn->nr_full = barn->nr_empty = 0;
+	barn->objects = 0;
+}
+
+static struct slab_sheaf *barn_take_locked(struct list_head *list, bool newest)
+{
+	struct list_head *e = newest ? list->prev : list->next;
+
+	list_del(e);
+	return list_entry(e, struct slab_sheaf, barn_list);
+}
+
+static void barn_put_empty_locked(struct barn *barn, struct slab_sheaf *sh)
+{
+	list_add(&sh->barn_list, &barn->sheaves_empty);
+	barn->nr_empty++;
+}
+
+static void barn_put_full_locked(struct barn *barn, struct slab_sheaf *sh,
+				 uint64_t now)
+{
+	sh->time = now;
+	list_add_tail(&sh->barn_list, &barn->sheaves_full);
+	WRITE_ONCE(barn->nr_full, barn->nr_full + 1);
+	barn->objects += sh->size;
+}
+
+static struct slab_sheaf *barn_get_full_locked(struct barn *barn)
+{
+	struct slab_sheaf *sh;
+
+	if (!barn->nr_full)
+		return NULL;
+	sh = barn_take_locked(&barn->sheaves_full, true);	/* warmest */
+	WRITE_ONCE(barn->nr_full, barn->nr_full - 1);
+	barn->objects -= sh->size;
+	return sh;
+}
+
+static struct slab_sheaf *barn_get_empty_locked(struct barn *barn)
+{
+	if (!barn->nr_empty)
+		return NULL;
+	barn->nr_empty--;
+	return barn_take_locked(&barn->sheaves_empty, true);
+}
+
+/* An empty sheaf the slot no longer needs: to the barn, else the pool. */
+static void barn_return_empty(struct barn *barn, struct slab_sheaf *sh)
+{
+	spin_acquire(&barn->lock);
+	if (barn->nr_empty < MAX_EMPTY_SHEAVES) {
+		barn_put_empty_locked(barn, sh);
+		sh = NULL;
+	}
+	spin_release(&barn->lock);
+	if (sh)
+		sheaf_free(sh);
+}
+
+/*
+ * Moves up to max full sheaves that entered the barn before cutoff onto
+ * out (oldest first); the caller flushes them outside the lock.
+ */
+static unsigned int barn_take_old_locked(struct barn *barn, uint64_t cutoff,
+					 struct list_head *out, unsigned int max)
+{
+	unsigned int n = 0;
+
+	while (n < max && barn->nr_full) {
+		struct slab_sheaf *sh = list_first_entry(&barn->sheaves_full,
+							 struct slab_sheaf,
+							 barn_list);
+
+		if (sh->time > cutoff)
+			break;
+		barn_take_locked(&barn->sheaves_full, false);
+		WRITE_ONCE(barn->nr_full, barn->nr_full - 1);
+		barn->objects -= sh->size;
+		list_add_tail(&sh->barn_list, out);
+		n++;
+	}
+	return n;
+}
+
+/* Flush the sheaves on list and give them back to the barn as empty. */
+static void flush_list(struct uslub_cache *s, struct kmem_cache_cpu *c,
+		       struct page_cache *pc, struct list_head *list)
+{
+	struct slab_sheaf *sh;
+
+	list_for_each_entry_safe(sh, list, barn_list) {
+		list_del(&sh->barn_list);
+		sheaf_flush(s, c, pc, sh);
+		barn_return_empty(&s->barn, sh);
+	}
+}
+
+static uint64_t decay_cutoff(uint64_t now)
+{
+	unsigned long decay = READ_ONCE(uslub_opt.decay_ms);
+
+	return now > decay ? now - decay : 0;
+}
+
+void barn_decay(struct uslub_cache *s, struct kmem_cache_cpu *c,
+		struct page_cache *pc, uint64_t now)
+{
+	struct list_head old;
+	unsigned int n;
+
+	if (!READ_ONCE(s->barn.nr_full))
+		return;
+	list_init(&old);
+	spin_acquire(&s->barn.lock);
+	n = barn_take_old_locked(&s->barn, decay_cutoff(now), &old,
+				 BARN_MAX_FULL);
+	spin_release(&s->barn.lock);
+	if (n) {
+		stat_add(c, BARN_DECAY, n);
+		flush_list(s, c, pc, &old);
+	}
+}
+
+void barn_shrink(struct uslub_cache *s, struct kmem_cache_cpu *c,
+		 struct page_cache *pc)
+{
+	struct list_head full, empty;
+	struct slab_sheaf *sh;
+
+	list_init(&full);
+	list_init(&empty);
+	spin_acquire(&s->barn.lock);
+	while ((sh = barn_get_full_locked(&s->barn)))
+		list_add_tail(&sh->barn_list, &full);
+	while ((sh = barn_get_empty_locked(&s->barn)))
+		list_add_tail(&sh->barn_list, &empty);
+	spin_release(&s->barn.lock);
+	list_for_each_entry_safe(sh, &full, barn_list) {
+		list_del(&sh->barn_list);
+		sheaf_flush(s, c, pc, sh);
+		sheaf_free(sh);
+		stat(c, SHEAF_FREE);
+	}
+	list_for_each_entry_safe(sh, &empty, barn_list) {
+		list_del(&sh->barn_list);
+		sheaf_free(sh);
+		stat(c, SHEAF_FREE);
+	}
+}
+
+void barn_occupancy(struct uslub_cache *s, unsigned int *nr_full,
+		    unsigned int *nr_empty, unsigned long *objects)
+{
+	spin_acquire(&s->barn.lock);
+	*nr_full = s->barn.nr_full;
+	*nr_empty = s->barn.nr_empty;
+	*objects = s->barn.objects;
+	spin_release(&s->barn.lock);
+}
+
+/* ---- Refill and overflow --------------------------------------------- */
+
+/*
+ * The objects come into a local array and only then into main: under the
+ * limit, slab_alloc_bulk may reclaim, and the shrinkers it runs may free
+ * objects of s on this thread, which lands them in this slot (main may
+ * even have overflowed into the barn and been replaced).  Whatever main
+ * holds afterwards, the new objects fill it up and the rest go back.
+ */
+static void *refill_from_slabs(struct uslub_cache *s, struct kmem_cache_cpu *c,
+			       struct page_cache *pc)
+{
+	void *objs[SHEAF_MAX_CAPACITY];
+	unsigned int n, k;
+
+	n = slab_alloc_bulk(s, c, pc, objs, c->capacity);
+	if (!n)
+		return NULL;
+	stat_add(c, SHEAF_REFILL, n);
+	k = MIN(n - 1, c->capacity - c->size);
+	memcpy(c->objects + c->size, objs + 1, k * sizeof(void *));
+	WRITE_ONCE(c->size, c->size + k);
+	if (k < n - 1)
+		slab_free_bulk(s, c, pc, objs + 1 + k, n - 1 - k);
+	return objs[0];
+}
+
+/*
+ * SLUB's __pcs_replace_empty_main.  The barn trade gives the barn our
+ * empty main (or keeps it as the spare) for its warmest full sheaf; on the
+ * way, sheaves that sat in the barn past decay_ms are taken out and
+ * flushed.  Only then the slabs.
+ */
+void *sheaf_refill_pop(struct uslub_cache *s, struct kmem_cache_cpu *c,
+		       struct page_cache *pc, uint64_t now)
+{
+	struct slab_sheaf *full, *empty = NULL;
+	struct list_head old;
+	unsigned int nold;
+
+	USLUB_ASSERT(c->main && c->size == 0);
+	if (c->spare && c->spare->size) {
+		swap_main_spare(c);
+		return pop_main(c);
+	}
+	list_init(&old);
+	spin_acquire(&s->barn.lock);
+	full = barn_get_full_locked(&s->barn);
+	nold = barn_take_old_locked(&s->barn, decay_cutoff(now), &old, 2);
+	if (full) {
+		main_save(c);
+		if (!c->spare) {
+			set_spare(c, c->main);
+		} else if (s->barn.nr_empty < MAX_EMPTY_SHEAVES) {
+			barn_put_empty_locked(&s->barn, c->main);
+		} else {
+			empty = c->main;
+		}
+		main_install(c, full);
+	}
+	spin_release(&s->barn.lock);
+	if (nold) {
+		stat_add(c, BARN_DECAY, nold);
+		flush_list(s, c, pc, &old);
+	}
+	if (full) {
+		stat(c, BARN_GET);
+		if (empty) {
+			sheaf_free(empty);
+			stat(c, SHEAF_FREE);
+		}
+		return pop_main(c);
+	}
+	stat(c, BARN_GET_FAIL);
+	return refill_from_slabs(s, c, pc);
+}
+
+/*
+ * SLUB's __pcs_replace_full_main: an empty spare takes main's place;
+ * else main goes to the barn for an empty sheaf (the barn's, or a new
+ * one); a barn already holding max_full sheaves makes main flush to the
+ * slabs instead.  A new sheaf is allocated before main is given away, and
+ * main is looked at again afterwards: a reclaim inside the allocation may
+ * have flushed it.
+ */
+void sheaf_overflow_push(struct uslub_cache *s, struct kmem_cache_cpu *c,
+			 struct page_cache *pc, void *obj, uint64_t now)
+{
+	struct slab_sheaf *empty = NULL, *fresh = NULL;
+
+	USLUB_ASSERT(c->main && c->size == c->capacity);
+	if (c->spare && !c->spare->size) {
+		swap_main_spare(c);
+		push_main(c, obj);
+		return;
+	}
+	for (;;) {
+		spin_acquire(&s->barn.lock);
+		if (s->barn.nr_full >= s->barn.max_full)
+			break;
+		empty = barn_get_empty_locked(&s->barn);
+		if (!empty)
+			empty = fresh;
+		if (empty) {
+			main_save(c);
+			barn_put_full_locked(&s->barn, c->main, now);
+			if (empty != fresh && fresh)
+				barn_put_empty_locked(&s->barn, fresh);
+			spin_release(&s->barn.lock);
+			main_install(c, empty);
+			stat(c, BARN_PUT);
+			push_main(c, obj);
+			return;
+		}
+		spin_release(&s->barn.lock);
+		fresh = sheaf_new(s->sheaf_capacity);
+		if (!fresh)
+			goto flush;
+		stat(c, SHEAF_ALLOC);
+		if (c->size < c->capacity) {	/* flushed meanwhile */
+			barn_return_empty(&s->barn, fresh);
+			push_main(c, obj);
+			return;
+		}
+	}
+	spin_release(&s->barn.lock);
+	if (fresh)
+		barn_return_empty(&s->barn, fresh);
+flush:
+	stat(c, BARN_PUT_FAIL);
+	flush_main(s, c, pc);
+	push_main(c, obj);
+}
+
+/* ---- Flush and release ----------------------------------------------- */
+
+void sheaf_slot_flush(struct uslub_cache *s, struct kmem_cache_cpu *c,
+		      struct page_cache *pc)
+{
+	if (c->main)
+		flush_main(s, c, pc);
+	if (c->spare) {
+		sheaf_flush(s, c, pc, c->spare);
+		set_spare(c, c->spare);
+	}
+}
+
+/* One of a departing slot's sheaves: a non-empty one joins the barn's
+ * full sheaves where there is room (keep), else is flushed; an empty one
+ * joins the barn's empty ones, else the pool. */
+static void release_sheaf(struct uslub_cache *s, struct kmem_cache_cpu *c,
+			  struct page_cache *pc, struct slab_sheaf *sh,
+			  bool keep, uint64_t now)
+{
+	if (sh->size && keep) {
+		spin_acquire(&s->barn.lock);
+		if (s->barn.nr_full < s->barn.max_full) {
+			barn_put_full_locked(&s->barn, sh, now);
+			sh = NULL;
+		}
+		spin_release(&s->barn.lock);
+		if (!sh) {
+			stat(c, BARN_PUT);
+			return;
+		}
+	}
+	sheaf_flush(s, c, pc, sh);
+	barn_return_empty(&s->barn, sh);
+}
+
+void sheaf_slot_release(struct uslub_cache *s, struct kmem_cache_cpu *c,
+			struct page_cache *pc, bool keep)
+{
+	uint64_t now = os_now_ms();
+
+	if (c->main) {
+		main_save(c);
+		release_sheaf(s, c, pc, c->main, keep, now);
+	}
+	if (c->spare)
+		release_sheaf(s, c, pc, c->spare, keep, now);
+	c->main = NULL;
+	set_spare(c, NULL);
+	c->objects = NULL;
+	WRITE_ONCE(c->capacity, 0);
+	WRITE_ONCE(c->size, 0);
+	c->nr_objects = 0;
+}

@@ -1,0 +1,93 @@
+/*
+ * sheaf.h - L4: sheaves and barns, between the slabs (below) and the
+ * caches (above): SLUB's percpu sheaves (6.18), per thread.
+ *
+ * A thread's slot of a cache holds a main sheaf, whose array and count
+ * the fast paths in alloc.h pop and push, and a spare.  When main runs
+ * empty or full, the functions here exchange sheaves with the spare, with
+ * the cache's barn (full and empty sheaves under one lock, taken once per
+ * sheaf), and last with the slabs: slab_alloc_bulk fills a sheaf with one
+ * cmpxchg16b per slab, slab_free_bulk flushes one with one cmpxchg16b per
+ * slab.  Objects in sheaves and barns are free: they count neither in
+ * active_objs nor against the caller.  The lock order is in cache.c.
+ */
+#ifndef USLUB_SHEAF_H
+#define USLUB_SHEAF_H
+
+#include "slab.h"
+
+/* Full sheaves a barn keeps: SLUB's MAX_FULL_SHEAVES (10), or as many as
+ * BARN_BYTES of objects where that is more (small objects: a thread may
+ * free a few thousand at once), at most BARN_MAX_FULL; more are flushed.
+ * Empty ones beyond MAX_EMPTY_SHEAVES go back to the sheaf pool. */
+#define MAX_FULL_SHEAVES	10
+#define BARN_BYTES		(256UL << 10)
+#define BARN_MAX_FULL		64
+#define MAX_EMPTY_SHEAVES	16
+
+/* The capacity of sheaves of objects of stride size (SLUB's
+ * calculate_sheaf_capacity, in bytes: see sheaf.c). */
+unsigned int sheaf_capacity(unsigned int size);
+
+/* An empty barn for sheaves of capacity objects of stride size. */
+void barn_init(struct barn *barn, unsigned int capacity, unsigned int size);
+
+/*
+ * Set up c as a slot of s: the geometry of the free fast path's
+ * object-start test and, where s has sheaves, main (which the caller
+ * got from sheaf_new, NULL allowed: the slot then works on the slow
+ * paths).  Debug caches get a slot that fails both fast paths.
+ */
+void sheaf_slot_init(struct uslub_cache *s, struct kmem_cache_cpu *c,
+		     uint16_t cpu_off, struct slab_sheaf *main);
+
+/* An empty sheaf of the given capacity from the pool, or NULL. */
+struct slab_sheaf *sheaf_new(unsigned int capacity);
+void sheaf_free(struct slab_sheaf *sheaf);
+
+/*
+ * Main is empty (c->size == 0, c->main set): refill it from the spare, a
+ * full sheaf of the barn or the slabs, and pop one object.  NULL when out
+ * of memory.  The caller counts the allocation.  now: the thread's recent
+ * os_now_ms(), for the barn's decay.
+ */
+void *sheaf_refill_pop(struct uslub_cache *s, struct kmem_cache_cpu *c,
+		       struct page_cache *pc, uint64_t now);
+
+/* Main is full: make room (spare, barn, flush to the slabs) and push
+ * obj.  The caller counts the free. */
+void sheaf_overflow_push(struct uslub_cache *s, struct kmem_cache_cpu *c,
+			 struct page_cache *pc, void *obj, uint64_t now);
+
+/* Every object of c's main and spare back to the slabs (trim); the
+ * sheaves stay, empty. */
+void sheaf_slot_flush(struct uslub_cache *s, struct kmem_cache_cpu *c,
+		      struct page_cache *pc);
+
+/*
+ * The slot gives up its sheaves (thread exit, fork's child, destroy).
+ * keep: hand them to the barn where it has room (objects stay cached for
+ * other threads), else flush.  Afterwards c fails both fast paths.
+ */
+void sheaf_slot_release(struct uslub_cache *s, struct kmem_cache_cpu *c,
+			struct page_cache *pc, bool keep);
+
+/* Flush every full sheaf of s's barn to the slabs and free its empty
+ * sheaves (trim, shrink, destroy).  Stats go to c. */
+void barn_shrink(struct uslub_cache *s, struct kmem_cache_cpu *c,
+		 struct page_cache *pc);
+
+/* Flush the barn's full sheaves that entered it before now - decay_ms. */
+void barn_decay(struct uslub_cache *s, struct kmem_cache_cpu *c,
+		struct page_cache *pc, uint64_t now);
+
+/* Occupancy for statistics: sheaves and objects in the barn. */
+void barn_occupancy(struct uslub_cache *s, unsigned int *nr_full,
+		    unsigned int *nr_empty, unsigned long *objects);
+
+/* Sheaf pool totals: bytes of pages it holds, sheaves handed out. */
+void sheaf_pool_stats(unsigned long *bytes, unsigned long *in_use);
+
+extern struct lock sheaf_pool_lock;	/* the fork protocol takes it */
+
+#endif /* USLUB_SHEAF_H */
