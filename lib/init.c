@@ -1,10 +1,10 @@
 /*
  * init.c - L5: one-time initialisation, and the assertion handler.
  *
- * Order: options from environ, the page layer's decay, the kmem_cache
- * cache, then the kmalloc caches, so slabinfo lists them as the kernel
- * creates them, then the reclaim hook for limit=.  Nothing under
- * init_lock allocates.
+ * Order: options from environ, the page layer's decay, the slab layer's
+ * hook into rcu.c, the kmem_cache cache, then the kmalloc caches, so
+ * slabinfo lists them as the kernel creates them, then the reclaim hook
+ * for limit=.  Nothing under init_lock allocates.
  */
 #include <stdlib.h>
 
@@ -16,7 +16,9 @@
 #include "options.h"
 #include "os.h"
 #include "page_alloc.h"
+#include "rcu.h"
 #include "shrink.h"
+#include "slab.h"
 #include "stats.h"
 #include "assert.h"
 
@@ -44,6 +46,7 @@ void init_slow(void)
 	}
 	uslub_ncpus = os_ncpus();
 	options_apply();
+	slab_rcu_defer_hook = rcu_defer_slab;
 	cache_setup(&kmem_cache_cache, "kmem_cache", sizeof(struct uslub_cache),
 		    0, USLUB_HWCACHE_ALIGN, NULL, 0);
 	cache_register(&kmem_cache_cache);

@@ -3,7 +3,7 @@
  * what <urcu.h> selects by default, so a program using liburcu itself
  * shares our grace periods), and what waits for them: objects given to
  * uslub_free_rcu (kfree_rcu), and the slabs of SLAB_TYPESAFE_BY_RCU
- * caches once discarded (rcu_defer_slab, from slab.c).
+ * caches once discarded (rcu_defer_slab, slab.c's slab_rcu_defer_hook).
  *
  * Entry points: the uslub_rcu_* API and uslub_free_rcu; rcu_defer_slab;
  * rcu_barrier (cache_destroy); rcu_worker_ensure (cache_create); the fork

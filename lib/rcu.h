@@ -12,7 +12,8 @@
 #include "types.h"
 
 /* A discarded slab of a SLAB_TYPESAFE_BY_RCU cache: marked PG_rcu and
- * given back to the page layer after a grace period.  Lock-free. */
+ * given back to the page layer after a grace period.  Lock-free.
+ * slab_discard calls it through slab_rcu_defer_hook (set by init). */
 void rcu_defer_slab(struct slab *slab);
 
 /* Start the worker now (creating a SLAB_TYPESAFE_BY_RCU cache), so the

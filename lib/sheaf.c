@@ -1,5 +1,5 @@
 /*
- * sheaf.c - L4: sheaves, barns and the sheaf pool (SLUB's slab_sheaf,
+ * sheaf.c - L4.5: sheaves, barns and the sheaf pool (SLUB's slab_sheaf,
  * slub_percpu_sheaves and node_barn, per thread instead of per cpu).
  *
  * Entry points: sheaf_slot_init, sheaf_refill_pop and sheaf_overflow_push

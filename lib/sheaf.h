@@ -1,5 +1,5 @@
 /*
- * sheaf.h - L4: sheaves and barns, between the slabs (below) and the
+ * sheaf.h - L4.5: sheaves and barns, between the slabs (below) and the
  * caches (above): SLUB's percpu sheaves (6.18), per thread.
  *
  * A thread's slot of a cache holds a main sheaf, whose array and count

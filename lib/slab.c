@@ -15,7 +15,6 @@
 #include "assert.h"
 #include "log.h"
 #include "options.h"
-#include "rcu.h"
 
 #define MIN_PARTIAL		5
 #define MAX_PARTIAL		10
@@ -175,6 +174,9 @@ static struct slab *new_slab(struct uslub_cache *s, struct page_cache *pc,
 	return slab;
 }
 
+/* rcu_defer_slab, set once by init: rcu.c is above us (slab.h). */
+void (*slab_rcu_defer_hook)(struct slab *slab);
+
 /* May run under slab_mutex or list_lock: a TYPESAFE_BY_RCU slab is only
  * pushed for rcu.c, whose worker frees its pages after a grace period,
  * while readers may still look at its objects.  Its pages lose their
@@ -188,7 +190,7 @@ void slab_discard(struct uslub_cache *s, struct kmem_cache_cpu *c,
 	stat(c, FREE_SLAB);
 	if (s->flags & USLUB_TYPESAFE_BY_RCU) {
 		page_prep_block(slab, slab->order, 0);
-		rcu_defer_slab(slab);
+		READ_ONCE(slab_rcu_defer_hook)(slab);
 		return;
 	}
 	page_free(pc, slab, slab->order);

@@ -123,9 +123,15 @@ static inline bool slab_is_object_start(const struct uslub_cache *s,
 void slab_add_partial_locked(struct uslub_cache *s, struct slab *slab,
 			     bool tail);
 void slab_remove_partial_locked(struct uslub_cache *s, struct slab *slab);
-/* Give an empty, listless slab back to the page layer. */
+/* Give an empty, listless slab back to the page layer; a slab of a
+ * SLAB_TYPESAFE_BY_RCU cache goes to slab_rcu_defer_hook instead. */
 void slab_discard(struct uslub_cache *s, struct kmem_cache_cpu *c,
 		  struct page_cache *pc, struct slab *slab);
+/* Defers a discarded TYPESAFE_BY_RCU slab past a grace period.  A hook
+ * because the code that does it, rcu.c's rcu_defer_slab, sits in L5 above
+ * this layer (its worker frees objects with kfree); init installs it
+ * before any cache exists.  Lock-free: may run under any lock. */
+extern void (*slab_rcu_defer_hook)(struct slab *slab);
 
 /* Test hooks: walk a slab's freelist (slab->freelist) and count it. */
 unsigned int slab_count_free(const struct uslub_cache *s, struct slab *slab);
