@@ -1,18 +1,17 @@
 /*
  * cache.c - L5: creating, destroying and shrinking caches; each thread's
- * cpu slot of a user cache; folding per-thread counters.
+ * slot of a cache; the slow paths of the fast paths; folding per-thread
+ * counters.
  *
  * Locking (outermost first), as SLUB's:
  *
  *   slab_mutex        slab_caches, cache creation and destruction, the
- *                     thread registry, cpu_dir entries, stat_dead, and every
- *                     read of other threads' counters
- *   s->list_lock      s->partial, s->nr_partial and slab->on_partial
- *   huge_lock         the table of huge mappings (kmalloc.c)
- *   page_lock         the buddy allocator and regions (page_alloc.c)
- *
+ *                     thread registry, slot creation, cpu_dir entries,
+ *                     stat_dead, every read of other threads' counters,
+ *                     and a thread's flush of all its sheaves
  *   s->barn.lock      a cache's barn: its full and empty sheaves (a spin
- *                     lock; nothing is taken under it)
+ *                     lock; only fork's prepare takes another lock, the
+ *                     cache's list_lock, while holding it)
  *   s->list_lock      s->partial, s->nr_partial and slab->on_partial
  *   huge_lock         the table of huge mappings (kmalloc.c)
  *   sheaf_pool_lock   the pool of free sheaves (sheaf.c)
