@@ -196,9 +196,10 @@ struct slot_alloc {
 	struct kmem_cache_cpu **chunk;	/* a new cpu_dir chunk, if needed */
 };
 
-static struct kmem_cache_cpu *cpu_slot_create_locked(struct uslub_cache *s,
-						     struct thread_cache *tc,
-						     struct slot_alloc *a)
+/* Under slab_mutex, but for kmalloc slots (cache_cpu_get). */
+static struct kmem_cache_cpu *cpu_slot_create(struct uslub_cache *s,
+					      struct thread_cache *tc,
+					      struct slot_alloc *a)
 {
 	struct kmem_cache_cpu **chunk, *c;
 
@@ -219,7 +220,7 @@ static struct kmem_cache_cpu *cpu_slot_create_locked(struct uslub_cache *s,
 		chunk[tc->idx % THREAD_CHUNK] = c;
 	}
 	a->main = NULL;
-	WRITE_ONCE(c->cache, s);
+	store_release(c->cache, s);	/* statistics: the slot is set up */
 	return c;
 }
 
@@ -250,10 +251,14 @@ static void slot_alloc_finish(struct slot_alloc *a)
 }
 
 /*
- * Slot creation takes slab_mutex, which statistics and destroy hold while
- * they walk slots.  It may run with slab_mutex already held by this
- * thread: thread exit, fork's child and destroy free memory under it, and
- * a free may set up this thread's slot of its kmalloc class.
+ * Slot creation takes slab_mutex, which destroy holds while it walks and
+ * clears slots, except for the kmalloc classes, which are never
+ * destroyed: a thread sets its slot up alone and publishes it with a
+ * release store of its cache, which statistics read with acquire (a new
+ * thread sets up a dozen classes; slab_mutex made thread churn queue).
+ * It may run with slab_mutex already held by this thread: thread exit,
+ * fork's child and destroy free memory under it, and a free may set up
+ * this thread's slot of its kmalloc class.
  */
 struct kmem_cache_cpu *cache_cpu_get(struct uslub_cache *s,
 				     struct thread_cache **tcp)
@@ -273,12 +278,12 @@ struct kmem_cache_cpu *cache_cpu_get(struct uslub_cache *s,
 		slot_alloc_finish(&a);
 		return NULL;
 	}
-	locked = lock_held(&slab_mutex);
+	locked = s->kmalloc_idx || lock_held(&slab_mutex);
 	if (!locked)
 		lock_acquire(&slab_mutex);
 	c = cache_cpu(s, tc);
 	if (!c)
-		c = cpu_slot_create_locked(s, tc, &a);
+		c = cpu_slot_create(s, tc, &a);
 	if (!locked)
 		lock_release(&slab_mutex);
 	if (c->main)
@@ -625,7 +630,7 @@ static struct kmem_cache_cpu *cpu_slot_next_locked(const struct uslub_cache *s,
 
 		if (s->cpu_slot) {
 			tc = thread_registry_get(*idx);
-			if (tc && tc->kcpu[s->cpu_slot].cache == s)
+			if (tc && load_acquire(tc->kcpu[s->cpu_slot].cache) == s)
 				return &tc->kcpu[s->cpu_slot];
 			continue;
 		}
