@@ -296,7 +296,7 @@ struct kmem_cache_cpu *cache_cpu_get(struct uslub_cache *s,
 
 /* Bumped by trim, shrink and reclaim: every thread flushes its sheaves
  * on its next refill or overflow (thread_cache.flush_gen). */
-static uint32_t sheaf_flush_gen;
+uint32_t sheaf_flush_gen;
 /* When the barns are next swept for sheaves idle past decay_ms. */
 static uint64_t next_sweep;
 

@@ -56,6 +56,9 @@ void cache_thread_exit_locked(struct thread_cache *tc);
 void cache_trim_all(void);
 /* Ask every thread to flush its sheaves on its next refill or overflow. */
 void cache_flush_sheaves_request(void);
+/* The request's generation (atomic); a new thread starts at the current
+ * one: it has nothing that was asked to be flushed. */
+extern uint32_t sheaf_flush_gen;
 
 /* Sum of the counters of every thread (live and exited) for s.  Caller
  * holds slab_mutex. */

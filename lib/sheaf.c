@@ -283,9 +283,18 @@ static void barn_put_empty_locked(struct barn *barn, struct slab_sheaf *sh)
 	barn->nr_empty++;
 }
 
+/* Full sheaves stay oldest first: a thread's clock may lag (it is read
+ * every few slow paths), so a sheaf is never stamped before the last. */
 static void barn_put_full_locked(struct barn *barn, struct slab_sheaf *sh,
 				 uint64_t now)
 {
+	struct slab_sheaf *last;
+
+	if (barn->nr_full) {
+		last = list_entry(barn->sheaves_full.prev, struct slab_sheaf,
+				  barn_list);
+		now = MAX(now, last->time);
+	}
 	sh->time = now;
 	list_add_tail(&sh->barn_list, &barn->sheaves_full);
 	WRITE_ONCE(barn->nr_full, barn->nr_full + 1);
@@ -312,8 +321,10 @@ static struct slab_sheaf *barn_get_empty_locked(struct barn *barn)
 	return barn_take_locked(&barn->sheaves_empty, true);
 }
 
-/* An empty sheaf the slot no longer needs: to the barn, else the pool. */
-static void barn_return_empty(struct barn *barn, struct slab_sheaf *sh)
+/* An empty sheaf the slot no longer needs: to the barn, else the pool
+ * (counted on c). */
+static void barn_return_empty(struct barn *barn, struct kmem_cache_cpu *c,
+			      struct slab_sheaf *sh)
 {
 	spin_acquire(&barn->lock);
 	if (barn->nr_empty < MAX_EMPTY_SHEAVES) {
@@ -321,8 +332,10 @@ static void barn_return_empty(struct barn *barn, struct slab_sheaf *sh)
 		sh = NULL;
 	}
 	spin_release(&barn->lock);
-	if (sh)
+	if (sh) {
 		sheaf_free(sh);
+		stat(c, SHEAF_FREE);
+	}
 }
 
 /*
@@ -359,7 +372,7 @@ static void flush_list(struct uslub_cache *s, struct kmem_cache_cpu *c,
 	list_for_each_entry_safe(sh, list, barn_list) {
 		list_del(&sh->barn_list);
 		sheaf_flush(s, c, pc, sh);
-		barn_return_empty(&s->barn, sh);
+		barn_return_empty(&s->barn, c, sh);
 	}
 }
 
@@ -448,8 +461,10 @@ static void *refill_from_slabs(struct uslub_cache *s, struct kmem_cache_cpu *c,
 	k = MIN(n - 1, c->capacity - c->size);
 	memcpy(c->objects + c->size, objs + 1, k * sizeof(void *));
 	WRITE_ONCE(c->size, c->size + k);
-	if (k < n - 1)
+	if (k < n - 1) {
 		slab_free_bulk(s, c, pc, objs + 1 + k, n - 1 - k);
+		stat_add(c, SHEAF_FLUSH, n - 1 - k);
+	}
 	return objs[0];
 }
 
@@ -546,14 +561,14 @@ void sheaf_overflow_push(struct uslub_cache *s, struct kmem_cache_cpu *c,
 			goto flush;
 		stat(c, SHEAF_ALLOC);
 		if (c->size < c->capacity) {	/* flushed meanwhile */
-			barn_return_empty(&s->barn, fresh);
+			barn_return_empty(&s->barn, c, fresh);
 			push_main(c, obj);
 			return;
 		}
 	}
 	spin_release(&s->barn.lock);
 	if (fresh)
-		barn_return_empty(&s->barn, fresh);
+		barn_return_empty(&s->barn, c, fresh);
 flush:
 	stat(c, BARN_PUT_FAIL);
 	flush_main(s, c, pc);
@@ -593,7 +608,7 @@ static void release_sheaf(struct uslub_cache *s, struct kmem_cache_cpu *c,
 		}
 	}
 	sheaf_flush(s, c, pc, sh);
-	barn_return_empty(&s->barn, sh);
+	barn_return_empty(&s->barn, c, sh);
 }
 
 void sheaf_slot_release(struct uslub_cache *s, struct kmem_cache_cpu *c,

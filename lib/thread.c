@@ -107,6 +107,7 @@ static struct thread_cache *thread_cache_alloc(void)
 		memset(&tc->kcpu[i], 0, 64);
 	memset(&tc->pcache, 0, sizeof(*tc) - offsetof(struct thread_cache, pcache));
 	tc->now_ms = os_now_ms();
+	tc->flush_gen = READ_ONCE(sheaf_flush_gen);
 	tc->live = true;
 	return tc;
 }
