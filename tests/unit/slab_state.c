@@ -1,31 +1,51 @@
 /*
- * Unit tests for SLUB's slab state machine (lib/slab.c, lib/cache.c's
- * essay), driven through a user cache and observed on the slab
- * descriptors ({freelist, counters}, s->partial) and the event counters.
+ * Unit tests for the slab and sheaf states (lib/slab.c, lib/sheaf.c,
+ * lib/cache.c's essay), driven through user caches and observed on the
+ * slab descriptors ({freelist, counters}, s->partial), the thread's slot
+ * (struct kmem_cache_cpu: main sheaf, spare), the cache's barn and the
+ * event counters.
  *
- *   new slab        -> the thread's frozen cpu slab, inuse == objects
- *   remote free     -> slab->freelist, still frozen       (FREE_FROZEN)
- *   owner refill    -> takes the remote frees at once     (ALLOC_REFILL)
- *   deactivate full -> unfrozen, on no list               (DEACTIVATE_FULL)
- *   first free      -> onto s->partial                    (FREE_ADD_PARTIAL)
- *   empty           -> kept while nr_partial < min_partial, else freed
- *                                                         (FREE_SLAB)
+ *   first alloc     -> slot set up, main refilled from a new slab; the
+ *                      rest of the slab stays on s->partial
+ *   alloc / free    -> pop / push the main sheaf           (ALLOC_PCS,
+ *                      FREE_PCS); the slab does not change
+ *   main empty      -> spare (SHEAF_SWAP), barn (BARN_GET), slabs:
+ *                      s->partial first (ALLOC_FROM_PARTIAL, one
+ *                      cmpxchg16b per slab), else a new slab (ALLOC_SLAB)
+ *   main full       -> empty spare (SHEAF_SWAP), barn (BARN_PUT, at most
+ *                      barn.max_full), else flush (BARN_PUT_FAIL)
+ *   flush           -> one cmpxchg16b per slab; full -> partial
+ *                      (FREE_ADD_PARTIAL); empty -> kept while nr_partial <
+ *                      min_partial, else freed (FREE_SLAB)
+ *   shrink          -> caller's sheaves and the barn flushed, empty slabs
+ *                      freed; other threads flush on their next refill or
+ *                      overflow
+ *   thread exit     -> sheaves to the barn (or flushed), counters folded
+ *   every object    -> handed out, in one sheaf, or on its slab's freelist
  */
 #include "test.h"
 
 #include "alloc.h"
 #include "cache.h"
+#include "init.h"
+#include "options.h"
+#include "os.h"
+#include "page_alloc.h"
 #include "pagemap.h"
+#include "region.h"
+#include "sheaf.h"
 #include "slab.h"
+#include "stats.h"
 #include "thread.h"
+#include "slabinfo_row.h"
 
 #include <pthread.h>
 #include <semaphore.h>
 #include <stdlib.h>
 
-#define OBJ_SIZE	256	/* min_partial 5, 16 objects at order 0 or 1 */
+#define OBJ_SIZE	256	/* a few dozen objects per slab and sheaf */
 
-/* ---- Helpers --------------------------------------------------------- */
+/* ---- Counters -------------------------------------------------------- */
 
 struct snap {
 	unsigned long v[NR_SLUB_STAT_ITEMS];
@@ -45,6 +65,67 @@ static unsigned long stat_of(struct uslub_cache *s, enum stat_item si)
 {
 	return stats_of(s).v[si];
 }
+
+/* The counters of exited threads (and slot-less frees) only. */
+static struct snap dead_stats_of(struct uslub_cache *s)
+{
+	struct snap sn;
+
+	lock_acquire(&slab_mutex);
+	memcpy(sn.v, s->stat_dead, sizeof(sn.v));
+	lock_release(&slab_mutex);
+	return sn;
+}
+
+struct want {
+	enum stat_item si;
+	unsigned long v;
+};
+
+/* Every counter moved from a to b by exactly what w says, the rest by 0. */
+static void expect_delta_(const struct snap *a, const struct snap *b,
+			  const struct want *w, size_t nw, const char *what)
+{
+	unsigned int i;
+	size_t j;
+
+	for (i = 0; i < NR_SLUB_STAT_ITEMS; i++) {
+		unsigned long want = 0;
+
+		for (j = 0; j < nw; j++)
+			if (w[j].si == (enum stat_item)i)
+				want = w[j].v;
+		expect_lu_eq(b->v[i] - a->v[i], want, "%s: %s", what,
+			     stat_item_names[i]);
+	}
+}
+
+#define expect_delta(a, b, what, ...) do {				\
+	const struct want want_[] = { __VA_ARGS__ };			\
+	expect_delta_((a), (b), want_, ARRAY_SIZE(want_), (what));	\
+} while (0)
+
+static unsigned long active_objs(struct uslub_cache *s)
+{
+	unsigned long n;
+
+	lock_acquire(&slab_mutex);
+	n = cache_active_objects_locked(s);
+	lock_release(&slab_mutex);
+	return n;
+}
+
+static struct sheaf_occupancy occupancy_of(struct uslub_cache *s)
+{
+	struct sheaf_occupancy o;
+
+	lock_acquire(&slab_mutex);
+	cache_sheaf_occupancy_locked(s, &o);
+	lock_release(&slab_mutex);
+	return o;
+}
+
+/* ---- Slabs ----------------------------------------------------------- */
 
 static union slab_counters counters_of(const struct slab *slab)
 {
@@ -83,623 +164,2072 @@ static unsigned long nr_slabs(struct uslub_cache *s)
 	return READ_ONCE(s->nr_slabs);
 }
 
-static struct uslub_cache *new_cache(const char *name)
+static void *obj_at(struct uslub_cache *s, struct slab *slab, unsigned int i)
 {
-	return uslub_cache_create(name, OBJ_SIZE, 0, 0, NULL);
+	return (char *)page_address(slab) + (size_t)i * s->size;
+}
+
+/* Whether obj is on its slab's freelist. */
+static bool on_slab_freelist(struct uslub_cache *s, void *obj)
+{
+	struct slab *slab = pagemap_head(obj);
+	unsigned int n = 0;
+	void *p;
+
+	if (!slab)
+		return false;
+	for (p = READ_ONCE(slab->freelist); p && n <= slab->objects;
+	     p = get_freepointer(s, p), n++)
+		if (p == obj)
+			return true;
+	return false;
+}
+
+/*
+ * Every slab of s, found through the page descriptors of every region
+ * (as cache.c's destroy report does), independently of s->partial.
+ * Stores up to max of them; returns how many there are.
+ */
+static unsigned int cache_slabs(struct uslub_cache *s, struct slab **out,
+				unsigned int max)
+{
+	unsigned int r, nreg = region_count(), k = 0;
+	unsigned long i, fresh;
+
+	for (r = 0; r < nreg; r++) {
+		struct region *reg = region_get(r);
+		struct slab *desc0 = (struct slab *)reg->base;
+
+		lock_acquire(&page_lock);
+		fresh = reg->fresh;
+		lock_release(&page_lock);
+		for (i = REGION_META_PAGES; i < fresh; i++) {
+			struct slab *d = desc0 + i;
+
+			if (READ_ONCE(d->head) != d ||
+			    !(block_flags(d) & PG_slab) ||
+			    READ_ONCE(d->cache) != s)
+				continue;
+			if (k < max)
+				out[k] = d;
+			k++;
+			i += (1UL << READ_ONCE(d->order)) - 1;
+		}
+	}
+	return k;
+}
+
+/* The distinct slabs of objs[0..n), in order of first appearance. */
+struct slab_list {
+	struct slab **slab;
+	unsigned int n, max;
+};
+
+static unsigned int slab_list_add(struct slab_list *l, struct slab *slab)
+{
+	unsigned int i;
+
+	for (i = 0; i < l->n; i++)
+		if (l->slab[i] == slab)
+			return i;
+	if (l->n == l->max) {
+		l->max = l->max ? 2 * l->max : 64;
+		l->slab = realloc(l->slab, l->max * sizeof(*l->slab));
+	}
+	l->slab[l->n] = slab;
+	return l->n++;
+}
+
+static struct slab_list slabs_of(void **objs, unsigned int n)
+{
+	struct slab_list l = { NULL, 0, 0 };
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		slab_list_add(&l, pagemap_head(objs[i]));
+	return l;
+}
+
+/*
+ * What returning objs[0..n) to their slabs, per objects at a time (one
+ * sheaf each), must count: one CMPXCHG_DOUBLE per slab per sheaf, and one
+ * FREE_ADD_PARTIAL per slab that is full now.  Callers keep an object of
+ * every slab handed out, so none becomes empty.
+ */
+struct flush_pred {
+	unsigned int slabs, full;
+};
+
+static struct flush_pred predict_flush_by(void **objs, unsigned int n,
+					  unsigned int per)
+{
+	struct flush_pred fp = { 0, 0 };
+	struct slab_list l;
+	unsigned int i;
+
+	for (i = 0; i < n; i += per) {
+		l = slabs_of(objs + i, MIN(per, n - i));
+		fp.slabs += l.n;
+		free(l.slab);
+	}
+	l = slabs_of(objs, n);
+	for (i = 0; i < l.n; i++)
+		fp.full += READ_ONCE(l.slab[i]->freelist) == NULL;
+	free(l.slab);
+	return fp;
+}
+
+static struct flush_pred predict_flush(void **objs, unsigned int n)
+{
+	return predict_flush_by(objs, n, n);
+}
+
+/* ---- Slots, sheaves, barn ------------------------------------------- */
+
+/* Whether obj is on c's main or spare sheaf. */
+static bool in_sheaf(struct kmem_cache_cpu *c, void *obj)
+{
+	unsigned int i;
+
+	for (i = 0; i < c->size; i++)
+		if (c->objects[i] == obj)
+			return true;
+	for (i = 0; c->spare && i < c->spare->size; i++)
+		if (c->spare->objects[i] == obj)
+			return true;
+	return false;
+}
+
+static struct kmem_cache_cpu *slot_of(struct uslub_cache *s)
+{
+	return cache_cpu(s, thread_cache);
+}
+
+struct barn_view {
+	unsigned int full, empty;
+	unsigned long objects;
+};
+
+static struct barn_view barn_of(struct uslub_cache *s)
+{
+	struct barn_view b;
+
+	barn_occupancy(s, &b.full, &b.empty, &b.objects);
+	return b;
+}
+
+static void expect_barn(struct uslub_cache *s, unsigned int full,
+			unsigned int empty, unsigned long objects,
+			const char *what)
+{
+	struct barn_view b = barn_of(s);
+
+	expect_u_eq(b.full, full, "%s: full sheaves in the barn", what);
+	expect_u_eq(b.empty, empty, "%s: empty sheaves in the barn", what);
+	expect_lu_eq(b.objects, objects, "%s: objects in the barn", what);
+}
+
+/* The i-th full sheaf of the barn (oldest first), or NULL. */
+static struct slab_sheaf *barn_full_sheaf(struct uslub_cache *s,
+					  unsigned int i)
+{
+	struct slab_sheaf *sh, *found = NULL;
+
+	spin_acquire(&s->barn.lock);
+	list_for_each_entry(sh, &s->barn.sheaves_full, barn_list)
+		if (i-- == 0) {
+			found = sh;
+			break;
+		}
+	spin_release(&s->barn.lock);
+	return found;
+}
+
+/* ---- Allocation helpers ---------------------------------------------- */
+
+static void **objs_array(size_t n)
+{
+	void **p = calloc(n ? n : 1, sizeof(void *));
+
+	assert_ptr_not_null(p, "pointer array");
+	return p;
+}
+
+/* Room alloc_settled may need beyond min. */
+static unsigned int settle_room(struct uslub_cache *s)
+{
+	return s->objects + 2 * s->sheaf_capacity + 1;
+}
+
+/*
+ * Allocates at least min objects into p (room for min + settle_room),
+ * then goes on until the thread's main sheaf and s->partial are empty:
+ * with no spare and no barn sheaf, every slab of s is then full and each
+ * of its objects handed out.  Returns how many.
+ */
+static unsigned int alloc_settled(struct uslub_cache *s, void **p,
+				  unsigned int min)
+{
+	unsigned int k = 0, max = min + settle_room(s);
+
+	while (k < min || slot_of(s)->size || nr_partial(s)) {
+		assert_u_lt(k, max, "settled within %u allocations", max);
+		p[k] = uslub_cache_alloc(s, 0);
+		assert_ptr_not_null(p[k], "object %u", k);
+		k++;
+	}
+	return k;
+}
+
+/*
+ * Splits p[0..n) into held (the first object of each slab, which keeps
+ * the slab from ever becoming empty) and frees (the rest, in order).
+ */
+static void hold_one_per_slab(void **p, unsigned int n, void **held,
+			      unsigned int *nheld, void **frees,
+			      unsigned int *nfrees)
+{
+	struct slab_list l = { NULL, 0, 0 };
+	unsigned int i, before;
+
+	*nheld = *nfrees = 0;
+	for (i = 0; i < n; i++) {
+		before = l.n;
+		slab_list_add(&l, pagemap_head(p[i]));
+		if (l.n != before)
+			held[(*nheld)++] = p[i];
+		else
+			frees[(*nfrees)++] = p[i];
+	}
+	free(l.slab);
+}
+
+static void free_all(struct uslub_cache *s, void **p, unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		uslub_cache_free(s, p[i]);
+}
+
+static struct uslub_cache *new_cache(const char *name, size_t size)
+{
+	struct uslub_cache *s = uslub_cache_create(name, size, 0, 0, NULL);
+
+	if (s)
+		expect_u_eq(s->sheaf_capacity, sheaf_capacity(s->size),
+			    "%s: sheaf capacity of size %u", name, s->size);
+	return s;
+}
+
+/*
+ * The first of sizes whose cache has the geometry a test needs (sheaf
+ * capacity and slab order are tuned per size and per cpu count).
+ */
+static struct uslub_cache *pick_cache(const char *name,
+				      const unsigned int *sizes, size_t nsizes,
+				      bool (*fits)(const struct uslub_cache *))
+{
+	struct uslub_cache *s;
+	size_t i;
+
+	for (i = 0; i < nsizes; i++) {
+		s = new_cache(name, sizes[i]);
+		if (!s || fits(s))
+			return s;
+		expect_d_eq(uslub_cache_destroy(s), 0, "destroy %s", name);
+	}
+	return NULL;
+}
+
+/* A whole slab fits in one sheaf: it can go full -> empty in one flush. */
+static bool slab_fits_sheaf(const struct uslub_cache *s)
+{
+	return s->objects <= s->sheaf_capacity;
+}
+
+static struct uslub_cache *cache_slab_fits_sheaf(const char *name)
+{
+	static const unsigned int sizes[] = { 4096, 2048, 1024, 512, 256,
+					      128, 64 };
+
+	return pick_cache(name, sizes, ARRAY_SIZE(sizes), slab_fits_sheaf);
+}
+
+/* A slab holds more than two sheaves' worth. */
+static bool slab_over_two_sheaves(const struct uslub_cache *s)
+{
+	return s->objects > 2 * s->sheaf_capacity;
+}
+
+static void destroy_empty(struct uslub_cache *s)
+{
+	expect_lu_eq(active_objs(s), 0, "no object handed out at the end");
+	expect_d_eq(uslub_cache_shrink(s), 0, "shrink of an empty cache");
+	expect_lu_eq(nr_slabs(s), 0, "no slab left");
+	expect_d_eq(uslub_cache_destroy(s), 0, "destroy");
 }
 
 static void run_thread(void *(*fn)(void *), void *arg)
 {
 	pthread_t t;
 
-	if (pthread_create(&t, NULL, fn, arg) == 0)
-		pthread_join(t, NULL);
+	assert_d_eq(pthread_create(&t, NULL, fn, arg), 0, "thread");
+	pthread_join(t, NULL);
 }
 
-struct objs {
-	struct uslub_cache *s;
-	void **p;
-	unsigned int n;
-};
-
-static void *free_objs_thread(void *arg)
+/*
+ * A thread created after a shrink starts with flush_gen 0 and flushes
+ * all its sheaves on its first refill or overflow (sheaf_upkeep).  One
+ * kmalloc refill settles that before a test counts its events.
+ */
+static void settle_flush_gen(void)
 {
-	struct objs *o = arg;
-	unsigned int i;
-
-	for (i = 0; i < o->n; i++)
-		uslub_cache_free(o->s, o->p[i]);
-	return NULL;
-}
-
-/* Allocates o->n objects, then gives the thread state back explicitly. */
-static void *alloc_and_exit_thread(void *arg)
-{
-	struct objs *o = arg;
-	unsigned int i;
-
-	for (i = 0; i < o->n; i++)
-		o->p[i] = uslub_cache_alloc(o->s, 0);
-	thread_cache_exit();
-	return NULL;
-}
-
-/* Allocates o->n objects and just returns: the TLS destructor flushes. */
-static void *alloc_thread(void *arg)
-{
-	struct objs *o = arg;
-	unsigned int i;
-
-	for (i = 0; i < o->n; i++)
-		o->p[i] = uslub_cache_alloc(o->s, 0);
-	return NULL;
-}
-
-static void destroy_empty(struct uslub_cache *s)
-{
-	expect_d_eq(uslub_cache_shrink(s), 0, "shrink of an empty cache");
-	expect_u_eq(nr_slabs(s), 0, "no slab left");
-	expect_d_eq(uslub_cache_destroy(s), 0, "destroy");
+	uslub_kfree(uslub_kmalloc(24, 0));
 }
 
 /* ---- Tests ----------------------------------------------------------- */
 
-TEST_BEGIN(test_new_slab_is_frozen_cpu_slab)
+TEST_BEGIN(test_sheaf_capacity_by_object_size)
 {
-	struct uslub_cache *s = new_cache("state_frozen");
-	void **objs;
+	static const unsigned int sizes[] = { 8, 64, 128, 256, 512, 1000,
+					      1024, 2048, 4096, 6000, 8192 };
+	struct kmem_cache_cpu *c;
+	struct uslub_cache *s;
+	unsigned int i, want, prev = ~0u, size;
+	void *p;
+
+	/* Small objects get the biggest sheaves; every sheaf fits in the
+	 * largest pool block, guard and header included. */
+	expect_u_eq(sheaf_capacity(8), SHEAF_MAX_CAPACITY,
+		    "the smallest objects get the largest sheaves");
+	for (size = 8; size <= 2 * SMALL_MAX; size += 8) {
+		want = sheaf_capacity(size);
+		expect_u_le(want, prev, "capacity never grows with size (%u)",
+			    size);
+		expect_u_ge(want, 1, "size %u", size);
+		expect_zu_le(sizeof(struct slab_sheaf) + want * sizeof(void *),
+			     SHEAF_MAX_BYTES, "size %u", size);
+		prev = want;
+	}
+	for (i = 0; i < ARRAY_SIZE(sizes); i++) {
+		s = new_cache("state_capacity", sizes[i]);
+		assert_ptr_not_null(s, "cache of %u bytes", sizes[i]);
+		want = sheaf_capacity(s->size);
+		expect_u_eq(s->sheaf_capacity, want, "size %u", s->size);
+		expect_u_eq(s->barn.max_full,
+			    CLAMP(BARN_BYTES / ((unsigned long)want * s->size),
+				  (unsigned long)MAX_FULL_SHEAVES,
+				  (unsigned long)BARN_MAX_FULL),
+			    "barn limit: %lu bytes of objects, size %u",
+			    BARN_BYTES, s->size);
+		expect_ptr_null(slot_of(s), "no slot before the first call");
+		p = uslub_cache_alloc(s, 0);
+		assert_ptr_not_null(p, "object of %u bytes", sizes[i]);
+		c = slot_of(s);
+		assert_ptr_not_null(c, "first alloc set up the slot");
+		expect_ptr_eq(c->cache, s, "slot's cache");
+		assert_ptr_not_null(c->main, "main sheaf");
+		expect_u_eq(c->capacity, want, "slot capacity, size %u",
+			    s->size);
+		expect_u_eq(c->main->capacity, want, "main->capacity");
+		expect_ptr_eq(c->objects, c->main->objects,
+			      "the slot's array is main's");
+		expect_ptr_null(c->objects[-1], "guard word before objects[]");
+		expect_u_eq(c->nr_objects, s->objects,
+			    "free fast path's object count");
+		expect_u_eq(c->size + 1, MIN(want, s->objects),
+			    "refill took min(capacity, objects), size %u",
+			    s->size);
+		uslub_cache_free(s, p);
+		destroy_empty(s);
+	}
+}
+TEST_END
+
+TEST_BEGIN(test_debug_cache_has_no_sheaves)
+{
+	struct uslub_cache *s = uslub_cache_create("state_debug", 64, 0,
+						   USLUB_RED_ZONE, NULL);
+	struct kmem_cache_cpu *c;
+	struct snap st, now;
+	struct slab *slab;
+	void *p[3];
+	unsigned int i;
+
+	assert_ptr_not_null(s, "cache");
+	expect_u_eq(s->sheaf_capacity, 0, "debug caches have no sheaves");
+	st = stats_of(s);
+	for (i = 0; i < 3; i++) {
+		p[i] = uslub_cache_alloc(s, 0);
+		assert_ptr_not_null(p[i], "object %u", i);
+	}
+	c = slot_of(s);
+	assert_ptr_not_null(c, "the thread still has a slot");
+	expect_ptr_null(c->main, "without a main sheaf");
+	expect_ptr_null(c->spare, "or a spare");
+	expect_u_eq(c->capacity, 0, "capacity 0 fails the alloc fast path");
+	expect_u_eq(c->nr_objects, 0, "nr_objects 0 fails every fast free");
+	slab = pagemap_head(p[0]);
+	assert_ptr_not_null(slab, "slab");
+	expect_u_eq(counters_of(slab).inuse, 3,
+		    "objects leave the slab one at a time");
+	now = stats_of(s);
+	expect_delta(&st, &now, "debug allocs", { ALLOC_SLOWPATH, 3 },
+		     { ALLOC_SLAB, 1 });
+	expect_lu_eq(active_objs(s), 3, "active_objs");
+	st = now;
+	for (i = 0; i < 3; i++)
+		uslub_cache_free(s, p[i]);
+	now = stats_of(s);
+	expect_delta(&st, &now, "debug frees", { FREE_SLOWPATH, 3 });
+	expect_u_eq(counters_of(slab).inuse, 0, "back in the slab at once");
+	expect_barn(s, 0, 0, 0, "debug cache");
+	destroy_empty(s);
+}
+TEST_END
+
+TEST_BEGIN(test_first_alloc_refills_main_from_new_slab)
+{
+	struct uslub_cache *s = new_cache("state_first", OBJ_SIZE);
+	struct kmem_cache_cpu *c;
+	struct slabrow row;
+	struct snap st, now;
 	struct slab *slab;
 	union slab_counters cnt;
-	struct snap st;
-	unsigned int i, n;
+	unsigned int i, n, cap, take;
+	void **objs, *again;
 
 	assert_ptr_not_null(s, "cache");
 	n = s->objects;
-	objs = calloc(n, sizeof(*objs));
+	cap = s->sheaf_capacity;
+	take = MIN(cap, n);
+	objs = objs_array(take);
+	expect_ptr_null(slot_of(s), "no slot yet");
+	st = stats_of(s);
 	objs[0] = uslub_cache_alloc(s, 0);
 	assert_ptr_not_null(objs[0], "first object");
+	c = slot_of(s);
+	assert_ptr_not_null(c, "slot set up");
+	assert_ptr_not_null(c->main, "main sheaf");
+	expect_ptr_null(c->spare, "no spare yet");
+	expect_u_eq(c->capacity, cap, "capacity");
+	expect_u_eq(c->size, take - 1, "main holds the rest of the refill");
+	now = stats_of(s);
+	expect_delta(&st, &now, "first alloc", { ALLOC_SLOWPATH, 1 },
+		     { ALLOC_SLAB, 1 }, { SHEAF_REFILL, take },
+		     { BARN_GET_FAIL, 1 }, { SHEAF_ALLOC, 1 });
+
 	slab = pagemap_head(objs[0]);
 	assert_ptr_not_null(slab, "slab of the first object");
 	expect_true(block_flags(slab) & PG_slab, "head is a slab");
 	expect_ptr_eq(slab->cache, s, "slab belongs to the cache");
-	expect_ptr_eq(objs[0], page_address(slab),
-		      "first object at the slab start");
 	cnt = counters_of(slab);
-	expect_u_eq(cnt.frozen, 1, "a new slab is frozen");
+	expect_u_eq(cnt.frozen, 0, "no slab is frozen with sheaves");
 	expect_u_eq(cnt.objects, n, "objects");
-	expect_u_eq(cnt.inuse, n, "frozen: every object counted in use (cpu)");
-	expect_ptr_null(READ_ONCE(slab->freelist),
-			"objects are on the cpu freelist");
-	expect_ptr_eq(cache_cpu(s, thread_cache)->slab, slab,
-		      "the thread's cpu slab");
-	expect_false(on_partial_list(s, slab), "a frozen slab is on no list");
-	expect_u_eq(nr_slabs(s), 1, "one slab");
-	st = stats_of(s);
-	expect_u_eq(st.v[ALLOC_SLAB], 1, "ALLOC_SLAB");
-	expect_u_eq(st.v[ALLOC_SLOWPATH], 1, "first alloc is a slow one");
-	expect_u_eq(st.v[ALLOC_FASTPATH], 0, "no fast alloc yet");
+	expect_u_eq(cnt.inuse, take, "objects in the sheaf count in use");
+	expect_u_eq(slab_count_free(s, slab), n - take,
+		    "the rest stays on slab->freelist");
+	if (n > take) {
+		expect_ptr_eq(READ_ONCE(slab->freelist), obj_at(s, slab, take),
+			      "the rest starts after the objects taken");
+		expect_true(on_partial_list(s, slab), "rest on s->partial");
+	} else {
+		expect_ptr_null(READ_ONCE(slab->freelist), "all taken");
+		expect_false(on_partial_list(s, slab), "a full slab: no list");
+	}
+	expect_u_eq(slab->on_partial, n > take, "on_partial");
+	expect_lu_eq(nr_partial(s), n > take, "nr_partial");
+	expect_lu_eq(nr_slabs(s), 1, "one slab");
+	/* The refill hands out the slab's first object and leaves the rest
+	 * on main in slab order; pops take the top. */
+	expect_ptr_eq(objs[0], obj_at(s, slab, 0), "the slab's first object");
+	for (i = 0; i + 1 < take; i++)
+		expect_ptr_eq(c->objects[i], obj_at(s, slab, i + 1),
+			      "sheaf slot %u", i);
+	expect_lu_eq(active_objs(s), 1, "one object handed out");
+	expect_true(slabinfo_find("state_first", &row), "slabinfo row");
+	expect_lu_eq(row.active_objs, 1, "slabinfo active_objs");
+	expect_lu_eq(row.num_objs, n, "slabinfo num_objs");
+	expect_lu_eq(row.num_slabs, 1, "slabinfo num_slabs");
 
-	for (i = 1; i < n; i++) {
+	st = stats_of(s);
+	for (i = 1; i < take; i++) {
 		objs[i] = uslub_cache_alloc(s, 0);
-		expect_ptr_eq(pagemap_head(objs[i]), slab,
-			      "object %u from the same slab", i);
+		expect_ptr_eq(objs[i], obj_at(s, slab, take - i),
+			      "pop %u: LIFO from the sheaf", i);
 	}
-	st = stats_of(s);
-	expect_u_eq(st.v[ALLOC_FASTPATH], n - 1,
-		    "the rest came from the cpu freelist");
-	expect_u_eq(st.v[ALLOC_SLAB], 1, "still one slab");
-	cnt = counters_of(slab);
-	expect_u_eq(cnt.inuse, n, "inuse unchanged by cpu allocations");
-	expect_u_eq(cnt.frozen, 1, "still frozen");
+	now = stats_of(s);
+	expect_delta(&st, &now, "pops", { ALLOC_PCS, take - 1 });
+	expect_u_eq(c->size, 0, "main empty");
+	expect_u_eq(counters_of(slab).counters, cnt.counters,
+		    "pops do not touch the slab's counters");
+	expect_u_eq(slab_count_free(s, slab), n - take, "nor its freelist");
+	expect_lu_eq(active_objs(s), take, "all handed out");
+	expect_true(slabinfo_find("state_first", &row), "slabinfo row");
+	expect_lu_eq(row.active_objs, take, "slabinfo active_objs");
 
-	for (i = 0; i < n; i++)
+	st = now;
+	for (i = 0; i < take; i++)
 		uslub_cache_free(s, objs[i]);
-	st = stats_of(s);
-	expect_u_eq(st.v[FREE_FASTPATH], n,
-		    "owner frees go to the cpu freelist");
-	expect_u_eq(st.v[FREE_SLOWPATH], 0, "no slow free");
-	cnt = counters_of(slab);
-	expect_u_eq(cnt.inuse, n, "local frees do not touch the counters");
-	expect_ptr_null(READ_ONCE(slab->freelist), "nor slab->freelist");
-	free(objs);
-	destroy_empty(s);
-}
-TEST_END
+	now = stats_of(s);
+	expect_delta(&st, &now, "frees", { FREE_PCS, take });
+	expect_u_eq(c->size, take, "frees pushed onto main");
+	for (i = 0; i < take; i++)
+		expect_ptr_eq(c->objects[i], objs[i], "pushed in free order");
+	expect_u_eq(counters_of(slab).counters, cnt.counters,
+		    "frees do not touch the slab's counters");
+	expect_u_eq(slab_count_free(s, slab), n - take, "nor its freelist");
+	expect_lu_eq(active_objs(s), 0, "objects in sheaves are not active");
+	expect_true(slabinfo_find("state_first", &row), "slabinfo row");
+	expect_lu_eq(row.active_objs, 0, "slabinfo active_objs");
+	expect_lu_eq(row.num_objs, n, "the slab stays");
 
-TEST_BEGIN(test_remote_free_then_refill)
-{
-	struct uslub_cache *s = new_cache("state_remote");
-	struct objs remote;
-	struct slab *slab;
-	union slab_counters cnt;
-	unsigned int i, n, k;
-	void **objs, **freed, *refill;
-	bool was_freed = false;
-
-	assert_ptr_not_null(s, "cache");
-	n = s->objects;
-	k = n / 2;
-	objs = calloc(n, sizeof(*objs));
-	freed = calloc(k, sizeof(*freed));
-	for (i = 0; i < k; i++)
-		freed[i] = objs[i] = uslub_cache_alloc(s, 0);
-	slab = pagemap_head(objs[0]);
-	assert_ptr_not_null(slab, "slab");
-	for (i = 0; i < k; i++)
-		assert_ptr_eq(pagemap_head(objs[i]), slab,
-			      "object %u in the cpu slab", i);
-
-	remote = (struct objs){ .s = s, .p = objs, .n = k };
-	run_thread(free_objs_thread, &remote);
-	cnt = counters_of(slab);
-	expect_u_eq(cnt.frozen, 1, "remote frees leave the slab frozen");
-	expect_u_eq(cnt.inuse, n - k, "inuse dropped by the remote frees");
-	expect_u_eq(slab_count_free(s, slab), k,
-		    "remote frees are on slab->freelist");
-	expect_false(on_partial_list(s, slab), "still on no list");
-	expect_ptr_eq(cache_cpu(s, thread_cache)->slab, slab,
-		      "still our cpu slab");
-	expect_u_eq(stat_of(s, FREE_FROZEN), k, "FREE_FROZEN per remote free");
-	expect_u_eq(stat_of(s, FREE_SLOWPATH), k,
-		    "FREE_SLOWPATH per remote free");
-
-	/* Drain the local freelist: no refill needed yet. */
-	for (i = 0; i < n - k; i++) {
-		void *p = uslub_cache_alloc(s, 0);
-
-		expect_ptr_eq(pagemap_head(p), slab, "local object %u", i);
-		objs[i] = p;		/* the first k were freed remotely */
-	}
-	expect_u_eq(stat_of(s, ALLOC_REFILL), 0,
-		    "no refill while local objects last");
-	expect_u_eq(slab_count_free(s, slab), k, "remote list untouched");
-
-	refill = uslub_cache_alloc(s, 0);
-	expect_ptr_eq(pagemap_head(refill), slab,
-		      "refill comes from the same slab");
-	expect_u_eq(stat_of(s, ALLOC_REFILL), 1, "one ALLOC_REFILL");
-	expect_u_eq(stat_of(s, ALLOC_SLAB), 1, "no new slab");
-	expect_ptr_null(READ_ONCE(slab->freelist),
-			"the owner took the whole list");
-	cnt = counters_of(slab);
-	expect_u_eq(cnt.inuse, n,
-		    "refilled: every object in use by the cpu again");
-	expect_u_eq(cnt.frozen, 1, "still frozen");
-	for (i = 0; i < k; i++)
-		was_freed |= refill == freed[i];
-	expect_true(was_freed, "refill object is one the other thread freed");
-
-	/* Live now: the n - k local objects and refill. */
-	uslub_cache_free(s, refill);
-	for (i = 0; i < n - k; i++)
-		uslub_cache_free(s, objs[i]);
-	free(objs);
-	free(freed);
-	destroy_empty(s);
-}
-TEST_END
-
-/* A helper thread fills exactly one slab; returns it, full and flushed. */
-static struct slab *full_slab_from_exited_thread(struct uslub_cache *s,
-						 void **objs)
-{
-	struct objs o = { .s = s, .p = objs, .n = s->objects };
-
-	run_thread(alloc_and_exit_thread, &o);
-	return objs[0] ? pagemap_head(objs[0]) : NULL;
-}
-
-TEST_BEGIN(test_full_slab_deactivated_on_thread_exit)
-{
-	struct uslub_cache *s = new_cache("state_full");
-	struct slab *slab;
-	union slab_counters cnt;
-	unsigned int i, n;
-	void **objs, *again;
-	struct snap st;
-
-	assert_ptr_not_null(s, "cache");
-	n = s->objects;
-	objs = calloc(n, sizeof(*objs));
-	slab = full_slab_from_exited_thread(s, objs);
-	assert_ptr_not_null(slab, "the helper's slab");
-	for (i = 0; i < n; i++)
-		assert_ptr_eq(pagemap_head(objs[i]), slab, "object %u", i);
-	cnt = counters_of(slab);
-	expect_u_eq(cnt.frozen, 0, "thread exit unfroze the slab");
-	expect_u_eq(cnt.inuse, n, "every object in use");
-	expect_ptr_null(READ_ONCE(slab->freelist), "no free object");
-	expect_false(on_partial_list(s, slab), "a full slab is on no list");
-	expect_u_eq(nr_partial(s), 0, "s->partial empty");
-	expect_u_eq(nr_slabs(s), 1, "the slab still exists");
-	st = stats_of(s);
-	expect_u_eq(st.v[CPUSLAB_FLUSH], 1, "exit flushed the cpu slab");
-	expect_u_eq(st.v[DEACTIVATE_FULL], 1, "DEACTIVATE_FULL");
-
-	/* The first free into the full unfrozen slab: onto s->partial. */
-	uslub_cache_free(s, objs[0]);
-	cnt = counters_of(slab);
-	expect_true(on_partial_list(s, slab),
-		    "first free puts it on s->partial");
-	expect_u_eq(nr_partial(s), 1, "nr_partial");
-	expect_u_eq(stat_of(s, FREE_ADD_PARTIAL), 1, "FREE_ADD_PARTIAL");
-	expect_u_eq(cnt.inuse, n - 1, "inuse");
-	expect_u_eq(cnt.frozen, 0, "a partial slab is not frozen");
-	expect_ptr_eq(READ_ONCE(slab->freelist), objs[0],
-		      "the object heads slab->freelist");
-	uslub_cache_free(s, objs[1]);
-	expect_u_eq(stat_of(s, FREE_ADD_PARTIAL), 1,
-		    "second free: already partial");
-	expect_u_eq(nr_partial(s), 1, "still one partial slab");
-	expect_u_eq(counters_of(slab).inuse, n - 2, "inuse");
-
-	/* Allocating takes the slab back off s->partial and freezes it. */
 	again = uslub_cache_alloc(s, 0);
-	expect_ptr_eq(pagemap_head(again), slab,
-		      "allocation reuses the partial slab");
-	expect_u_eq(stat_of(s, ALLOC_FROM_PARTIAL), 1, "ALLOC_FROM_PARTIAL");
-	expect_false(on_partial_list(s, slab), "frozen again: off the list");
-	expect_u_eq(counters_of(slab).frozen, 1, "frozen again");
-	expect_true(again == objs[0] || again == objs[1],
-		    "a freed object comes back");
+	expect_ptr_eq(again, objs[take - 1], "the last freed comes back first");
 	uslub_cache_free(s, again);
-	for (i = 2; i < n; i++)
-		uslub_cache_free(s, objs[i]);
 	free(objs);
 	destroy_empty(s);
 }
 TEST_END
 
-TEST_BEGIN(test_full_slab_deactivated_by_shrink)
+TEST_BEGIN(test_refill_takes_partial_before_new_slab)
 {
-	struct uslub_cache *s = new_cache("state_shrink_full");
-	struct slab *slab;
-	unsigned int i, n;
+	static const unsigned int sizes[] = { 64, 32, 16, 8 };
+	struct uslub_cache *s = pick_cache("state_rest", sizes,
+					   ARRAY_SIZE(sizes),
+					   slab_over_two_sheaves);
+	struct kmem_cache_cpu *c;
+	struct snap st, now;
+	struct slab *slab, *second;
+	unsigned int i, n, cap, rest, k = 0;
 	void **objs;
 
 	assert_ptr_not_null(s, "cache");
 	n = s->objects;
-	objs = calloc(n, sizeof(*objs));
-	for (i = 0; i < n; i++)
-		objs[i] = uslub_cache_alloc(s, 0);
+	cap = s->sheaf_capacity;
+	rest = n - 2 * cap;
+	objs = objs_array(n + 1);
+
+	objs[k++] = uslub_cache_alloc(s, 0);
+	c = slot_of(s);
+	assert_ptr_not_null(c, "slot");
 	slab = pagemap_head(objs[0]);
 	assert_ptr_not_null(slab, "slab");
-	expect_u_eq(counters_of(slab).frozen, 1, "frozen while the cpu slab");
-	expect_d_eq(uslub_cache_shrink(s), 1,
-		    "a full slab stays: shrink returns 1");
-	expect_u_eq(counters_of(slab).frozen, 0, "shrink unfroze it");
-	expect_u_eq(counters_of(slab).inuse, n, "still full");
-	expect_false(on_partial_list(s, slab), "full: on no list");
-	expect_ptr_null(cache_cpu(s, thread_cache)->slab,
-			"no cpu slab after shrink");
-	expect_u_eq(stat_of(s, DEACTIVATE_FULL), 1, "DEACTIVATE_FULL");
+	expect_u_eq(counters_of(slab).inuse, cap, "one sheaf taken");
+	expect_u_eq(slab_count_free(s, slab), n - cap, "rest on the slab");
+	expect_ptr_eq(READ_ONCE(slab->freelist), obj_at(s, slab, cap),
+		      "freelist starts after the sheaf's objects");
+	expect_true(on_partial_list(s, slab), "the new slab's rest: partial");
+	expect_u_eq(slab->on_partial, 1, "on_partial");
+	expect_lu_eq(nr_partial(s), 1, "nr_partial");
+	expect_lu_eq(stat_of(s, CMPXCHG_DOUBLE), 0,
+		     "a new slab needs no cmpxchg16b");
+
+	while (k < cap)
+		objs[k++] = uslub_cache_alloc(s, 0);
+	expect_u_eq(c->size, 0, "main drained");
+
+	/* Second refill: a whole sheaf from the partial slab. */
+	st = stats_of(s);
+	objs[k++] = uslub_cache_alloc(s, 0);
+	now = stats_of(s);
+	expect_delta(&st, &now, "refill from partial", { ALLOC_SLOWPATH, 1 },
+		     { BARN_GET_FAIL, 1 }, { ALLOC_FROM_PARTIAL, 1 },
+		     { SHEAF_REFILL, cap }, { CMPXCHG_DOUBLE, 1 });
+	expect_ptr_eq(objs[k - 1], obj_at(s, slab, cap),
+		      "next objects of the same slab");
+	expect_ptr_eq(c->objects[cap - 2], obj_at(s, slab, 2 * cap - 1),
+		      "main's top");
+	expect_u_eq(c->size, cap - 1, "main full minus one");
+	expect_u_eq(counters_of(slab).inuse, 2 * cap, "inuse");
+	expect_ptr_eq(READ_ONCE(slab->freelist), obj_at(s, slab, 2 * cap),
+		      "freelist");
+	expect_true(on_partial_list(s, slab), "free objects left: partial");
+	expect_lu_eq(nr_partial(s), 1, "nr_partial");
+
+	while (k < 2 * cap)
+		objs[k++] = uslub_cache_alloc(s, 0);
+	expect_u_eq(c->size, 0, "main drained again");
+
+	/* Third refill: only what the partial slab has left, no new slab. */
+	st = stats_of(s);
+	objs[k++] = uslub_cache_alloc(s, 0);
+	now = stats_of(s);
+	expect_delta(&st, &now, "short refill", { ALLOC_SLOWPATH, 1 },
+		     { BARN_GET_FAIL, 1 }, { ALLOC_FROM_PARTIAL, 1 },
+		     { SHEAF_REFILL, rest }, { CMPXCHG_DOUBLE, 1 });
+	expect_u_eq(c->size, rest - 1, "main holds the slab's last objects");
+	expect_ptr_eq(objs[k - 1], obj_at(s, slab, 2 * cap),
+		      "the first of the rest");
+	if (rest > 1)
+		expect_ptr_eq(c->objects[rest - 2], obj_at(s, slab, n - 1),
+			      "main's top: the slab's last object");
+	expect_u_eq(counters_of(slab).inuse, n, "slab full");
+	expect_ptr_null(READ_ONCE(slab->freelist), "drained");
+	expect_false(on_partial_list(s, slab), "a drained slab leaves");
+	expect_u_eq(slab->on_partial, 0, "on_partial");
+	expect_lu_eq(nr_partial(s), 0, "nr_partial");
+	expect_lu_eq(nr_slabs(s), 1, "still one slab");
+
+	while (k < n)
+		objs[k++] = uslub_cache_alloc(s, 0);
+	st = stats_of(s);
+	objs[k++] = uslub_cache_alloc(s, 0);
+	now = stats_of(s);
+	expect_delta(&st, &now, "refill from a new slab", { ALLOC_SLOWPATH, 1 },
+		     { BARN_GET_FAIL, 1 }, { ALLOC_SLAB, 1 },
+		     { SHEAF_REFILL, cap });
+	second = pagemap_head(objs[n]);
+	expect_ptr_ne(second, slab, "a second slab");
+	expect_true(on_partial_list(s, second), "its rest on s->partial");
+	expect_lu_eq(nr_slabs(s), 2, "two slabs");
 	for (i = 0; i < n; i++)
-		uslub_cache_free(s, objs[i]);
+		expect_ptr_eq(pagemap_head(objs[i]), slab, "object %u", i);
+	expect_lu_eq(active_objs(s), n + 1, "active_objs");
+	free_all(s, objs, k);
 	free(objs);
 	destroy_empty(s);
 }
 TEST_END
 
-TEST_BEGIN(test_empty_slabs_beyond_min_partial_freed)
+TEST_BEGIN(test_refill_walks_partial_slabs_one_cmpxchg_each)
 {
-	struct uslub_cache *s = new_cache("state_min_partial");
-	unsigned int n, nslabs, i, j, min_partial, kept;
-	struct slab **slabs;
-	struct objs o;
-	struct snap st;
+	struct uslub_cache *s = new_cache("state_walk", OBJ_SIZE);
+	struct kmem_cache_cpu *c;
+	struct slab_list l;
+	struct snap st, now;
+	struct slab *slab;
+	struct list_head *pos;
+	unsigned int i, j, n, cap, k, per, nfree = 0, want_n;
+	void **objs, *want[64], *p;
+	const unsigned int nsl = 5, each = 3;
 
 	assert_ptr_not_null(s, "cache");
 	n = s->objects;
-	min_partial = s->min_partial;
-	expect_u_eq(min_partial, 5, "clamp(ilog2(256) / 2, 5, 10)");
-	nslabs = min_partial + 3;
-	o = (struct objs){.s = s,
-			  .p = calloc((size_t)n * nslabs, sizeof(void *)),
-			  .n = n * nslabs};
-	slabs = calloc(nslabs, sizeof(*slabs));
-	run_thread(alloc_thread, &o);
-	expect_u_eq(nr_slabs(s), nslabs, "%u full slabs", nslabs);
+	cap = s->sheaf_capacity;
+	assert_u_le(nsl * each, cap, "the frees fit in one sheaf");
+	objs = objs_array((nsl + 1) * n + settle_room(s));
+	k = alloc_settled(s, objs, (nsl + 1) * n);
+	c = slot_of(s);
+	l = slabs_of(objs, k);
+	assert_u_ge(l.n, nsl + 1, "enough slabs");
+
+	/* Free `each' objects of each of nsl full slabs, then flush them. */
 	st = stats_of(s);
-	expect_u_eq(st.v[ALLOC_SLAB], nslabs, "ALLOC_SLAB");
-	expect_u_eq(st.v[DEACTIVATE_BYPASS], nslabs - 1,
-		    "each full cpu slab let go");
-	expect_u_eq(st.v[DEACTIVATE_FULL], 1, "the last one flushed at exit");
-	for (j = 0; j < nslabs; j++) {
-		slabs[j] = pagemap_head(o.p[j * n]);
-		assert_ptr_not_null(slabs[j], "slab %u", j);
-		for (i = 0; i < n; i++)
-			assert_ptr_eq(pagemap_head(o.p[j * n + i]), slabs[j],
-				      "objects of slab %u are consecutive", j);
-		expect_u_eq(counters_of(slabs[j]).frozen, 0, "slab %u unfrozen",
-			    j);
-		expect_false(on_partial_list(s, slabs[j]),
-			     "full slab %u on no list", j);
+	for (j = 0; j < nsl; j++) {
+		per = 0;
+		for (i = 0; i < k && per < each; i++) {
+			if (!objs[i] || pagemap_head(objs[i]) != l.slab[j])
+				continue;
+			uslub_cache_free(s, objs[i]);
+			want[nfree++] = objs[i];
+			objs[i] = NULL;
+			per++;
+		}
+	}
+	expect_u_eq(c->size, nsl * each, "frees on main");
+	sheaf_slot_flush(s, c, &thread_cache->pcache);
+	now = stats_of(s);
+	expect_delta(&st, &now, "flush of 5 slabs' objects",
+		     { FREE_PCS, nsl * each }, { SHEAF_FLUSH, nsl * each },
+		     { CMPXCHG_DOUBLE, nsl }, { FREE_ADD_PARTIAL, nsl });
+	expect_u_eq(c->size, 0, "main flushed");
+	expect_lu_eq(nr_partial(s), nsl, "each slab went full -> partial");
+	/* s->partial in the order the flush met the slabs (added at the
+	 * tail), each freelist the slab's objects in reverse sheaf order. */
+	j = 0;
+	lock_acquire(&s->list_lock);
+	for (pos = s->partial.next; pos != &s->partial; pos = pos->next, j++)
+		if (j < nsl)
+			expect_ptr_eq(pos, &l.slab[j]->slab_list,
+				      "partial list position %u", j);
+	lock_release(&s->list_lock);
+	expect_u_eq(j, nsl, "partial list length");
+	for (j = 0; j < nsl; j++) {
+		slab = l.slab[j];
+		expect_u_eq(counters_of(slab).inuse, n - each, "slab %u", j);
+		expect_u_eq(slab_count_free(s, slab), each, "slab %u free", j);
+		for (i = 0, p = READ_ONCE(slab->freelist); i < each;
+		     i++, p = p ? get_freepointer(s, p) : NULL)
+			expect_ptr_eq(p, want[j * each + each - 1 - i],
+				      "slab %u freelist entry %u", j, i);
 	}
 
-	/*
-	 * Empty the slabs one after the other.  As in the kernel's
-	 * __slab_free, an emptied slab is freed when nr_partial -- which
-	 * counts the slab itself, already on the list -- is >= min_partial,
-	 * so this path keeps min_partial - 1 empty slabs.
-	 */
-	kept = min_partial - 1;
-	for (j = 0; j < nslabs; j++) {
-		char *base = page_address(slabs[j]);
+	/* The refill takes every slab's objects, one cmpxchg16b each, and
+	 * stops short of a sheaf rather than open a new slab. */
+	st = now;
+	p = uslub_cache_alloc(s, 0);
+	now = stats_of(s);
+	expect_delta(&st, &now, "refill across partial slabs",
+		     { ALLOC_SLOWPATH, 1 }, { BARN_GET_FAIL, 1 },
+		     { ALLOC_FROM_PARTIAL, 1 }, { SHEAF_REFILL, nsl * each },
+		     { CMPXCHG_DOUBLE, nsl });
+	want_n = nsl * each;
+	expect_u_eq(c->size, want_n - 1, "short refill");
+	for (j = 0; j < nsl; j++) {
+		slab = l.slab[j];
+		expect_u_eq(counters_of(slab).inuse, n, "slab %u drained", j);
+		expect_ptr_null(READ_ONCE(slab->freelist), "slab %u", j);
+		expect_u_eq(slab->on_partial, 0, "slab %u off the list", j);
+		/* Slab by slab, each in its freelist order; the first
+		 * object taken is handed out, the rest go to main. */
+		for (i = 0; i < each; i++)
+			if (j * each + i > 0)
+				expect_ptr_eq(c->objects[j * each + i - 1],
+					      want[j * each + each - 1 - i],
+					      "sheaf slot %u",
+					      j * each + i - 1);
+	}
+	expect_ptr_eq(p, want[each - 1], "the first slab's freelist head");
+	expect_lu_eq(nr_partial(s), 0, "s->partial empty");
+	st = now;
+	for (i = 1; i < want_n; i++)
+		expect_ptr_ne(uslub_cache_alloc(s, 0), NULL, "pop %u", i);
+	now = stats_of(s);
+	expect_delta(&st, &now, "pops", { ALLOC_PCS, want_n - 1 });
+	expect_u_eq(c->size, 0, "main drained");
+	/* Handed out: objs[] (the NULLed ones came back as want[]). */
+	for (i = 0; i < k; i++)
+		if (objs[i])
+			uslub_cache_free(s, objs[i]);
+	free_all(s, want, want_n);
+	free(l.slab);
+	free(objs);
+	destroy_empty(s);
+}
+TEST_END
 
-		for (i = 0; i < n; i++)
-			uslub_cache_free(s, o.p[j * n + i]);
-		if (j < kept) {
-			expect_u_eq(nr_slabs(s), nslabs, "empty slab %u kept",
-				    j);
-			expect_true(on_partial_list(s, slabs[j]),
-				    "kept empty slab %u stays on s->partial",
-				    j);
-			expect_u_eq(counters_of(slabs[j]).inuse, 0,
-				    "slab %u empty", j);
+TEST_BEGIN(test_main_spare_and_barn_exchange)
+{
+	struct uslub_cache *s = new_cache("state_exchange", OBJ_SIZE);
+	struct kmem_cache_cpu *c;
+	struct slab_sheaf *first, *fresh;
+	struct snap s0, st, now;
+	unsigned int i, k, cap;
+	void **objs, *q, *q2;
+
+	assert_ptr_not_null(s, "cache");
+	cap = s->sheaf_capacity;
+	objs = objs_array(2 * cap + 2 + settle_room(s));
+	k = alloc_settled(s, objs, 2 * cap + 2);
+	c = slot_of(s);
+	first = c->main;
+	expect_ptr_null(c->spare, "no spare yet");
+	expect_barn(s, 0, 0, 0, "start");
+
+	/* Main fills up on the fast path. */
+	s0 = st = stats_of(s);
+	free_all(s, objs, cap);
+	now = stats_of(s);
+	expect_delta(&st, &now, "fill main", { FREE_PCS, cap });
+	expect_u_eq(c->size, cap, "main full");
+
+	/* Overflow without a spare: main to the barn, a new empty main. */
+	st = now;
+	uslub_cache_free(s, objs[cap]);
+	now = stats_of(s);
+	expect_delta(&st, &now, "overflow to the barn", { FREE_SLOWPATH, 1 },
+		     { SHEAF_ALLOC, 1 }, { BARN_PUT, 1 });
+	fresh = c->main;
+	expect_ptr_ne(fresh, first, "a new main sheaf");
+	expect_ptr_eq(c->objects, fresh->objects, "slot array follows main");
+	expect_u_eq(c->size, 1, "the object on the new main");
+	expect_ptr_eq(c->objects[0], objs[cap], "it is the one freed");
+	expect_ptr_null(c->spare, "still no spare");
+	expect_barn(s, 1, 0, cap, "after the overflow");
+	expect_ptr_eq(barn_full_sheaf(s, 0), first, "the old main is there");
+	expect_u_eq(first->size, cap, "full, its size written back");
+	for (i = 0; i < cap; i++)
+		expect_ptr_eq(first->objects[i], objs[i], "barn sheaf slot %u",
+			      i);
+	expect_lu_eq(active_objs(s), k - cap - 1, "barn objects not active");
+
+	/* Pop the new main's object, then the barn's sheaf comes back. */
+	st = now;
+	q = uslub_cache_alloc(s, 0);
+	expect_ptr_eq(q, objs[cap], "LIFO");
+	q2 = uslub_cache_alloc(s, 0);
+	now = stats_of(s);
+	expect_delta(&st, &now, "empty main takes a full barn sheaf",
+		     { ALLOC_PCS, 1 }, { ALLOC_SLOWPATH, 1 },
+		     { BARN_GET, 1 });
+	expect_ptr_eq(q2, objs[cap - 1], "top of the barn's sheaf");
+	expect_ptr_eq(c->main, first, "the barn's sheaf is main again");
+	expect_u_eq(c->size, cap - 1, "main");
+	expect_ptr_eq(c->spare, fresh, "the empty main became the spare");
+	expect_u_eq(c->spare_size, 0, "spare_size");
+	expect_u_eq(fresh->size, 0, "spare empty");
+	expect_barn(s, 0, 0, 0, "barn empty again");
+
+	/* Overflow with an empty spare: swap. */
+	st = now;
+	uslub_cache_free(s, q2);
+	uslub_cache_free(s, q);
+	now = stats_of(s);
+	expect_delta(&st, &now, "overflow into the empty spare",
+		     { FREE_PCS, 1 }, { FREE_SLOWPATH, 1 }, { SHEAF_SWAP, 1 });
+	expect_ptr_eq(c->main, fresh, "spare became main");
+	expect_u_eq(c->size, 1, "holding the object freed");
+	expect_ptr_eq(c->objects[0], q, "q");
+	expect_ptr_eq(c->spare, first, "the full main became the spare");
+	expect_u_eq(c->spare_size, cap, "spare_size");
+	expect_u_eq(first->size, cap, "spare full");
+	expect_barn(s, 0, 0, 0, "the barn is not involved");
+
+	/* Empty main with a full spare: swap back. */
+	st = now;
+	expect_ptr_eq(uslub_cache_alloc(s, 0), q, "pop q");
+	expect_ptr_eq(uslub_cache_alloc(s, 0), q2, "the spare's top");
+	now = stats_of(s);
+	expect_delta(&st, &now, "empty main takes the full spare",
+		     { ALLOC_PCS, 1 }, { ALLOC_SLOWPATH, 1 },
+		     { SHEAF_SWAP, 1 });
+	expect_ptr_eq(c->main, first, "main");
+	expect_u_eq(c->size, cap - 1, "main");
+	expect_ptr_eq(c->spare, fresh, "spare");
+	expect_u_eq(c->spare_size, 0, "spare_size");
+	expect_lu_eq(active_objs(s), k - cap + 1, "active_objs");
+	expect_lu_eq(now.v[CMPXCHG_DOUBLE] - s0.v[CMPXCHG_DOUBLE], 0,
+		     "no slab was touched after the first refills");
+
+	free_all(s, objs + cap - 1, k - cap + 1);
+	free(objs);
+	destroy_empty(s);
+}
+TEST_END
+
+TEST_BEGIN(test_barn_holds_at_most_max_full_sheaves)
+{
+	struct uslub_cache *s = new_cache("state_barn_max", OBJ_SIZE);
+	struct kmem_cache_cpu *c;
+	struct snap st, now;
+	struct flush_pred fp;
+	struct slab_list pl;
+	struct list_head *pos;
+	unsigned int i, j, k, cap, nheld, nfrees, nf, got, left, cmpx, mf, me,
+		     nagain = 0, *pfree;
+	void **objs, **held, **frees, **again, *flushed[SHEAF_MAX_CAPACITY];
+
+	assert_ptr_not_null(s, "cache");
+	cap = s->sheaf_capacity;
+	mf = s->barn.max_full;
+	assert_u_ge(mf, MAX_FULL_SHEAVES, "at least MAX_FULL_SHEAVES");
+	assert_u_le(mf, BARN_MAX_FULL, "and at most BARN_MAX_FULL");
+	me = MIN(mf - 1, MAX_EMPTY_SHEAVES);
+	nf = (mf + 1) * cap + 1;
+	objs = objs_array(2 * nf + settle_room(s));
+	k = alloc_settled(s, objs, 2 * nf);
+	held = objs_array(k);
+	frees = objs_array(k);
+	again = objs_array(k);
+	hold_one_per_slab(objs, k, held, &nheld, frees, &nfrees);
+	assert_u_ge(nfrees, nf + 2 * cap + 2, "enough objects to free");
+	c = slot_of(s);
+
+	/* mf + 1 sheaves' worth: main full, and mf in the barn. */
+	st = stats_of(s);
+	free_all(s, frees, (mf + 1) * cap);
+	now = stats_of(s);
+	expect_delta(&st, &now, "overflows into the barn",
+		     { FREE_PCS, (mf + 1) * cap - mf },
+		     { FREE_SLOWPATH, mf },
+		     { SHEAF_ALLOC, mf },
+		     { BARN_PUT, mf });
+	expect_barn(s, mf, 0, mf * cap,
+		    "barn at its limit");
+	for (j = 0; j < mf; j++) {
+		struct slab_sheaf *sh = barn_full_sheaf(s, j);
+
+		assert_ptr_not_null(sh, "full sheaf %u", j);
+		expect_u_eq(sh->size, cap, "sheaf %u full", j);
+		expect_ptr_eq(sh->objects[0], frees[j * cap],
+			      "sheaf %u oldest first", j);
+	}
+	expect_u_eq(c->size, cap, "main full");
+
+	/* The next overflow finds the barn full: main goes to the slabs. */
+	memcpy(flushed, c->objects, cap * sizeof(void *));
+	fp = predict_flush(flushed, cap);
+	st = now;
+	uslub_cache_free(s, frees[nf - 1]);
+	now = stats_of(s);
+	expect_delta(&st, &now, "overflow with a full barn",
+		     { FREE_SLOWPATH, 1 }, { BARN_PUT_FAIL, 1 },
+		     { SHEAF_FLUSH, cap }, { CMPXCHG_DOUBLE, fp.slabs },
+		     { FREE_ADD_PARTIAL, fp.full });
+	expect_u_eq(c->size, 1, "main flushed, then the push");
+	expect_ptr_eq(c->objects[0], frees[nf - 1], "the pushed object");
+	expect_barn(s, mf, 0, mf * cap, "barn unchanged");
+	for (i = 0; i < cap; i++)
+		expect_true(on_slab_freelist(s, flushed[i]),
+			    "flushed object %u back on its slab", i);
+	expect_lu_eq(active_objs(s), k - nf, "active_objs");
+
+	/* Draining: 1 pop, then the barn's sheaves, warmest first. */
+	st = now;
+	for (i = 0; i < 1 + mf * cap; i++)
+		again[nagain++] = uslub_cache_alloc(s, 0);
+	now = stats_of(s);
+	expect_delta(&st, &now, "drain the barn",
+		     { ALLOC_PCS, 1 + mf * (cap - 1) },
+		     { ALLOC_SLOWPATH, mf },
+		     { BARN_GET, mf }, { SHEAF_FREE, mf - 1 - me });
+	expect_ptr_eq(again[0], frees[nf - 1], "main's object first");
+	for (i = 1; i < nagain; i++)
+		expect_ptr_eq(again[i], frees[mf * cap - i],
+			      "allocation %u: barn sheaves, newest first", i);
+	/* The first trade kept the empty main as the spare; the others
+	 * left theirs in the barn. */
+	expect_barn(s, 0, me, 0, "barn drained");
+	assert_ptr_not_null(c->spare, "spare");
+	expect_u_eq(c->spare_size, 0, "spare empty");
+	expect_u_eq(c->size, 0, "main empty");
+
+	/* Next: from the slabs the flush went to, s->partial in order. */
+	left = 0;
+	pl = (struct slab_list){ NULL, 0, 0 };
+	lock_acquire(&s->list_lock);
+	for (pos = s->partial.next; pos != &s->partial; pos = pos->next)
+		slab_list_add(&pl, list_entry(pos, struct slab, slab_list));
+	lock_release(&s->list_lock);
+	pfree = calloc(pl.n + 1, sizeof(*pfree));
+	for (j = 0; j < pl.n; j++)
+		pfree[j] = slab_count_free(s, pl.slab[j]);
+	for (j = 0, got = 0, cmpx = 0; j < pl.n && got < cap; j++) {
+		got += MIN(pfree[j], cap - got);
+		cmpx++;
+	}
+	assert_u_gt(got, 0, "partial slabs to refill from");
+	st = now;
+	again[nagain++] = uslub_cache_alloc(s, 0);
+	now = stats_of(s);
+	expect_delta(&st, &now, "refill from partial", { ALLOC_SLOWPATH, 1 },
+		     { BARN_GET_FAIL, 1 }, { ALLOC_FROM_PARTIAL, 1 },
+		     { SHEAF_REFILL, got }, { CMPXCHG_DOUBLE, cmpx });
+	expect_u_eq(c->size, got - 1, "main refilled");
+	for (j = 0, left = got; j < pl.n; j++) {
+		unsigned int took = MIN(pfree[j], left);
+
+		left -= took;
+		expect_u_eq(slab_count_free(s, pl.slab[j]), pfree[j] - took,
+			    "partial slab %u gave %u", j, took);
+		expect_u_eq(pl.slab[j]->on_partial, pfree[j] != took,
+			    "partial slab %u stays listed iff not drained", j);
+	}
+	free(pfree);
+	free(pl.slab);
+
+	/* Overflows now: the empty spare first, then an empty barn sheaf
+	 * instead of a new one. */
+	while (c->size < cap)
+		uslub_cache_free(s, again[--nagain]);
+	st = stats_of(s);
+	uslub_cache_free(s, again[--nagain]);
+	now = stats_of(s);
+	expect_delta(&st, &now, "overflow into the spare",
+		     { FREE_SLOWPATH, 1 }, { SHEAF_SWAP, 1 });
+	while (c->size < cap)
+		uslub_cache_free(s, again[--nagain]);
+	st = stats_of(s);
+	uslub_cache_free(s, again[--nagain]);
+	now = stats_of(s);
+	expect_delta(&st, &now, "overflow takes a barn empty sheaf",
+		     { FREE_SLOWPATH, 1 }, { BARN_PUT, 1 });
+	expect_barn(s, 1, me - 1, cap, "one full, one empty less");
+	expect_u_eq(c->spare_size, cap, "full spare kept");
+
+	free_all(s, again, nagain);
+	free_all(s, frees + nf, nfrees - nf);
+	free_all(s, held, nheld);
+	free(objs);
+	free(held);
+	free(frees);
+	free(again);
+	destroy_empty(s);
+}
+TEST_END
+
+/* nslabs full slabs of s whose objects are all handed out, in objs. */
+static struct slab_list full_slabs(struct uslub_cache *s, void **objs,
+				   unsigned int *k, unsigned int nslabs)
+{
+	struct slab_list l;
+
+	*k = alloc_settled(s, objs, nslabs * s->objects);
+	l = slabs_of(objs, *k);
+	return l;
+}
+
+/* The handed-out objects of slab, from objs[0..k), into out. */
+static unsigned int objs_of_slab(void **objs, unsigned int k,
+				 struct slab *slab, void **out)
+{
+	unsigned int i, n = 0;
+
+	for (i = 0; i < k; i++)
+		if (objs[i] && pagemap_head(objs[i]) == slab)
+			out[n++] = objs[i];
+	return n;
+}
+
+TEST_BEGIN(test_flush_empties_full_slabs_beyond_min_partial)
+{
+	struct uslub_cache *s = cache_slab_fits_sheaf("state_flush_full");
+	struct kmem_cache_cpu *c;
+	struct snap st, now;
+	struct slab_list l;
+	unsigned int j, k, n, nslabs, mp, m;
+	void **objs, *mine[SHEAF_MAX_CAPACITY];
+	char *base;
+
+	assert_ptr_not_null(s, "cache");
+	n = s->objects;
+	mp = s->min_partial;
+	nslabs = mp + 3;
+	objs = objs_array(nslabs * n + settle_room(s));
+	l = full_slabs(s, objs, &k, nslabs);
+	assert_u_ge(l.n, nslabs, "slabs");
+	c = slot_of(s);
+	for (j = 0; j < nslabs; j++) {
+		base = page_address(l.slab[j]);
+		m = objs_of_slab(objs, k, l.slab[j], mine);
+		assert_u_eq(m, n, "slab %u: every object handed out", j);
+		expect_ptr_null(READ_ONCE(l.slab[j]->freelist), "full");
+		expect_u_eq(l.slab[j]->on_partial, 0, "a full slab: no list");
+		st = stats_of(s);
+		free_all(s, mine, n);
+		sheaf_slot_flush(s, c, &thread_cache->pcache);
+		now = stats_of(s);
+		/* A full slab emptied by one flush is kept while
+		 * nr_partial (without it) < min_partial. */
+		if (j < mp) {
+			expect_delta(&st, &now, "full -> empty, kept",
+				     { FREE_PCS, n }, { SHEAF_FLUSH, n },
+				     { CMPXCHG_DOUBLE, 1 },
+				     { FREE_ADD_PARTIAL, 1 });
+			expect_true(on_partial_list(s, l.slab[j]),
+				    "empty slab %u kept on s->partial", j);
+			expect_u_eq(counters_of(l.slab[j]).inuse, 0, "empty");
+			expect_u_eq(slab_count_free(s, l.slab[j]), n,
+				    "slab %u: all on its freelist", j);
 		} else {
-			expect_u_eq(nr_slabs(s), nslabs - (j - kept + 1),
-				    "empty slab %u given back", j);
+			expect_delta(&st, &now, "full -> empty, freed",
+				     { FREE_PCS, n }, { SHEAF_FLUSH, n },
+				     { CMPXCHG_DOUBLE, 1 }, { FREE_SLAB, 1 });
 			expect_ptr_null(pagemap_head(base),
 					"slab %u's pages left the cache", j);
 		}
-		expect_u_eq(nr_partial(s), j < kept ? j + 1 : kept,
-			    "nr_partial after emptying slab %u", j);
+		expect_lu_eq(nr_partial(s), MIN(j + 1, mp), "after slab %u", j);
+		expect_lu_eq(nr_slabs(s), l.n - (j < mp ? 0 : j - mp + 1),
+			     "slabs after slab %u", j);
+		expect_u_eq(c->size, 0, "main flushed");
 	}
-	st = stats_of(s);
-	expect_u_eq(st.v[FREE_ADD_PARTIAL], nslabs,
-		    "every slab became partial once");
-	expect_u_eq(st.v[FREE_SLAB], nslabs - kept, "FREE_SLAB");
-	expect_u_eq(st.v[FREE_REMOVE_PARTIAL], nslabs - kept,
-		    "FREE_REMOVE_PARTIAL");
-	expect_u_eq(nr_slabs(s), kept, "%u empty slabs kept", kept);
-	free(o.p);
-	free(slabs);
+	for (j = nslabs; j < l.n; j++) {
+		m = objs_of_slab(objs, k, l.slab[j], mine);
+		free_all(s, mine, m);
+	}
+	free(l.slab);
+	free(objs);
 	destroy_empty(s);
 }
 TEST_END
 
-/* Threads that each hold one object of its own slab, then free it and
- * exit one by one, so each exit deactivates an empty slab. */
-struct holder {
-	struct uslub_cache *s;
-	sem_t allocated, go;
-	void *obj;
-};
-
-static void *holder_thread(void *arg)
+TEST_BEGIN(test_flush_empties_partial_slabs_beyond_min_partial)
 {
-	struct holder *h = arg;
-
-	h->obj = uslub_cache_alloc(h->s, 0);
-	sem_post(&h->allocated);
-	sem_wait(&h->go);
-	uslub_cache_free(h->s, h->obj);
-	return NULL;
-}
-
-#define NHOLDERS	7
-
-TEST_BEGIN(test_deactivate_keeps_min_partial_empty)
-{
-	struct uslub_cache *s = new_cache("state_deactivate_empty");
-	struct holder h[NHOLDERS];
-	pthread_t t[NHOLDERS];
-	unsigned int i, min_partial;
-
-	assert_ptr_not_null(s, "cache");
-	min_partial = s->min_partial;
-	assert_u_lt(min_partial, NHOLDERS, "enough threads");
-	for (i = 0; i < NHOLDERS; i++) {
-		h[i].s = s;
-		sem_init(&h[i].allocated, 0, 0);
-		sem_init(&h[i].go, 0, 0);
-		assert_d_eq(pthread_create(&t[i], NULL, holder_thread, &h[i]),
-			    0, "thread %u", i);
-		sem_wait(&h[i].allocated);
-	}
-	expect_u_eq(nr_slabs(s), NHOLDERS, "one cpu slab per thread");
-	for (i = 0; i < NHOLDERS; i++) {
-		sem_post(&h[i].go);
-		pthread_join(t[i], NULL);
-		/* deactivate_slab: empty and nr_partial (without this slab)
-		 * >= min_partial -> freed; else added to s->partial. */
-		expect_u_eq(nr_partial(s),
-			    i < min_partial ? i + 1 : min_partial,
-			    "after thread %u exited", i);
-		expect_u_eq(nr_slabs(s),
-			    i < min_partial ? NHOLDERS
-					    : NHOLDERS - (i - min_partial + 1),
-			    "slabs after thread %u", i);
-	}
-	expect_u_eq(stat_of(s, DEACTIVATE_EMPTY), NHOLDERS - min_partial,
-		    "DEACTIVATE_EMPTY beyond min_partial");
-	expect_u_eq(stat_of(s, FREE_SLAB), NHOLDERS - min_partial, "FREE_SLAB");
-	expect_u_eq(stat_of(s, DEACTIVATE_TO_HEAD), min_partial,
-		    "empty slabs kept go to the head");
-	for (i = 0; i < NHOLDERS; i++) {
-		sem_destroy(&h[i].allocated);
-		sem_destroy(&h[i].go);
-	}
-	destroy_empty(s);
-}
-TEST_END
-
-TEST_BEGIN(test_remote_free_empties_partial_slab)
-{
-	struct uslub_cache *s = new_cache("state_remote_empty");
-	struct slab *slab;
-	struct objs o;
-	unsigned int n;
-
-	assert_ptr_not_null(s, "cache");
-	n = s->objects;
-	o = (struct objs){ .s = s, .p = calloc(n, sizeof(void *)), .n = n };
-	run_thread(alloc_and_exit_thread, &o);
-	slab = pagemap_head(o.p[0]);
-	assert_ptr_not_null(slab, "slab");
-	/* Another thread frees everything: full -> partial -> empty, kept
-	 * because nr_partial (1) < min_partial. */
-	run_thread(free_objs_thread, &o);
-	expect_u_eq(counters_of(slab).inuse, 0, "empty");
-	expect_u_eq(counters_of(slab).frozen, 0, "not frozen");
-	expect_true(on_partial_list(s, slab), "kept on s->partial");
-	expect_u_eq(slab_count_free(s, slab), n,
-		    "every object on slab->freelist");
-	expect_u_eq(stat_of(s, FREE_ADD_PARTIAL), 1, "one FREE_ADD_PARTIAL");
-	expect_u_eq(stat_of(s, FREE_SLAB), 0, "kept, not freed");
-	expect_u_eq(stat_of(s, FREE_FROZEN), 0, "no frozen free involved");
-	free(o.p);
-	destroy_empty(s);
-}
-TEST_END
-
-/*
- * get_partial: the first slab of s->partial becomes the cpu slab
- * (ALLOC_FROM_PARTIAL) and more go to the thread's cpu partial chain
- * until more than cpu_partial_slabs / 2 were moved (CPU_PARTIAL_NODE);
- * the chain feeds the next refill (CPU_PARTIAL_ALLOC) and a flush puts the
- * rest back on s->partial (CPU_PARTIAL_DRAIN).
- */
-#define NPARTIAL	8
-
-TEST_BEGIN(test_cpu_partial_chain)
-{
-	struct uslub_cache *s = new_cache("state_cpu_partial");
-	unsigned int n, i, j, moved;
+	struct uslub_cache *s = cache_slab_fits_sheaf("state_flush_partial");
 	struct kmem_cache_cpu *c;
-	struct slab *slabs[NPARTIAL];
-	struct objs o;
-	void *a, *b;
-	struct snap st;
+	struct snap st, now;
+	struct slab_list l;
+	unsigned int j, k, n, h, nslabs, mp, m, discarded = 0;
+	void **objs, *mine[SHEAF_MAX_CAPACITY];
+	char *base;
 
 	assert_ptr_not_null(s, "cache");
 	n = s->objects;
-	moved = MIN(NPARTIAL - 1, s->cpu_partial_slabs / 2 + 1);
-	o = (struct objs){.s = s,
-			  .p = calloc((size_t)n * NPARTIAL, sizeof(void *)),
-			  .n = n * NPARTIAL};
-	run_thread(alloc_thread, &o);
-	for (j = 0; j < NPARTIAL; j++) {
-		slabs[j] = pagemap_head(o.p[j * n]);
-		uslub_cache_free(s, o.p[j * n]);	/* full -> partial */
+	h = n / 2;
+	mp = s->min_partial;
+	nslabs = mp + 3;
+	objs = objs_array(nslabs * n + settle_room(s));
+	l = full_slabs(s, objs, &k, nslabs);
+	assert_u_ge(l.n, nslabs, "slabs");
+	c = slot_of(s);
+
+	/* Half of each slab back: full -> partial, one cmpxchg16b. */
+	for (j = 0; j < nslabs; j++) {
+		m = objs_of_slab(objs, k, l.slab[j], mine);
+		assert_u_eq(m, n, "slab %u full", j);
+		st = stats_of(s);
+		free_all(s, mine, h);
+		sheaf_slot_flush(s, c, &thread_cache->pcache);
+		now = stats_of(s);
+		expect_delta(&st, &now, "full -> partial", { FREE_PCS, h },
+			     { SHEAF_FLUSH, h }, { CMPXCHG_DOUBLE, 1 },
+			     { FREE_ADD_PARTIAL, 1 });
+		expect_true(on_partial_list(s, l.slab[j]), "slab %u listed",
+			    j);
+		expect_u_eq(counters_of(l.slab[j]).inuse, n - h, "inuse");
+		expect_ptr_eq(READ_ONCE(l.slab[j]->freelist), mine[h - 1],
+			      "last object flushed heads the freelist");
 	}
-	expect_u_eq(nr_partial(s), NPARTIAL, "%u partial slabs", NPARTIAL);
+	expect_lu_eq(nr_partial(s), nslabs, "all partial");
 
-	a = uslub_cache_alloc(s, 0);
-	c = cache_cpu(s, thread_cache);
-	st = stats_of(s);
-	expect_u_eq(st.v[ALLOC_FROM_PARTIAL], 1, "ALLOC_FROM_PARTIAL");
-	expect_u_eq(st.v[CPU_PARTIAL_NODE], moved,
-		    "slabs moved to the cpu partial chain (budget %u)",
-		    s->cpu_partial_slabs);
-	expect_u_eq(c->nr_partial, moved, "c->nr_partial");
-	expect_u_eq(nr_partial(s), NPARTIAL - 1 - moved, "left on s->partial");
-	expect_ptr_eq(pagemap_head(a), slabs[0], "the first partial slab");
-	expect_u_eq(counters_of(slabs[0]).frozen, 1, "frozen as cpu slab");
-	for (j = 1; j <= moved; j++) {
-		expect_false(on_partial_list(s, slabs[j]),
-			     "slab %u off s->partial", j);
-		expect_u_eq(counters_of(slabs[j]).frozen, 0,
-			    "cpu partial slab %u is not frozen", j);
+	/* The other half: an emptied partial slab is freed while nr_partial
+	 * (with it) >= min_partial, else stays listed. */
+	for (j = 0; j < nslabs; j++) {
+		bool discard = j < nslabs - (mp - 1);
+
+		base = page_address(l.slab[j]);
+		objs_of_slab(objs, k, l.slab[j], mine);
+		st = stats_of(s);
+		free_all(s, mine + h, n - h);
+		sheaf_slot_flush(s, c, &thread_cache->pcache);
+		now = stats_of(s);
+		if (discard) {
+			discarded++;
+			expect_delta(&st, &now, "partial -> empty, freed",
+				     { FREE_PCS, n - h },
+				     { SHEAF_FLUSH, n - h },
+				     { CMPXCHG_DOUBLE, 1 },
+				     { FREE_REMOVE_PARTIAL, 1 },
+				     { FREE_SLAB, 1 });
+			expect_ptr_null(pagemap_head(base),
+					"slab %u given back", j);
+		} else {
+			expect_delta(&st, &now, "partial -> empty, kept",
+				     { FREE_PCS, n - h },
+				     { SHEAF_FLUSH, n - h },
+				     { CMPXCHG_DOUBLE, 1 });
+			expect_true(on_partial_list(s, l.slab[j]),
+				    "slab %u kept", j);
+			expect_u_eq(slab_count_free(s, l.slab[j]), n,
+				    "slab %u: all free", j);
+		}
+		expect_lu_eq(nr_partial(s), nslabs - discarded,
+			     "nr_partial after slab %u", j);
+		expect_lu_eq(nr_slabs(s), l.n - discarded, "after slab %u", j);
 	}
-
-	/* The cpu slab had one free object; the next refill uses the chain. */
-	b = uslub_cache_alloc(s, 0);
-	st = stats_of(s);
-	expect_u_eq(st.v[DEACTIVATE_BYPASS], NPARTIAL,
-		    "the helper's %u and now ours", NPARTIAL - 1);
-	expect_u_eq(st.v[CPU_PARTIAL_ALLOC], 1, "CPU_PARTIAL_ALLOC");
-	expect_ptr_eq(pagemap_head(b), slabs[1],
-		      "the chain is a FIFO: the first slab moved comes first");
-	expect_u_eq(c->nr_partial, moved - 1, "one slab off the chain");
-
-	expect_d_eq(uslub_cache_shrink(s), 1, "full slabs remain");
-	st = stats_of(s);
-	expect_u_eq(st.v[CPU_PARTIAL_DRAIN], 1, "the chain was drained");
-	expect_u_eq(c->nr_partial, 0, "chain empty");
-	expect_u_eq(nr_partial(s), NPARTIAL - 2,
-		    "all but the two full slabs on s->partial");
-
-	uslub_cache_free(s, a);
-	uslub_cache_free(s, b);
-	for (j = 0; j < NPARTIAL; j++)
-		for (i = 1; i < n; i++)
-			uslub_cache_free(s, o.p[j * n + i]);
-	free(o.p);
+	expect_u_eq(discarded, nslabs - (mp - 1), "min_partial - 1 kept");
+	for (j = nslabs; j < l.n; j++) {
+		m = objs_of_slab(objs, k, l.slab[j], mine);
+		free_all(s, mine, m);
+	}
+	free(l.slab);
+	free(objs);
 	destroy_empty(s);
 }
 TEST_END
 
-/*
- * Invariant 4 (DESIGN.md): a thread's exit returns its cpu slab and cpu
- * partial chain, so objects it leaves behind and frees made later by
- * others strand nothing.  Threads one after the other allocate, free part
- * of it, and leave the rest to the main thread.
- */
-#define NCHURN	64
+TEST_BEGIN(test_shrink_flushes_sheaves_and_barn)
+{
+	struct uslub_cache *s = new_cache("state_shrink", OBJ_SIZE);
+	struct kmem_cache_cpu *c;
+	struct barn_view b;
+	struct snap st, now;
+	struct slab_list l;
+	unsigned int i, j, k, cap, n, nheld = 0, nfree = 0, in_sheaves,
+		     *held_in, kept = 0;
+	void **objs, **held, **frees;
 
-struct churn {
+	assert_ptr_not_null(s, "cache");
+	cap = s->sheaf_capacity;
+	n = s->objects;
+	objs = objs_array(6 * cap + settle_room(s));
+	k = alloc_settled(s, objs, 6 * cap);
+	c = slot_of(s);
+	held = objs_array(k);
+	frees = objs_array(k);
+	/* Every 4th object of the first half stays handed out, and what is
+	 * not freed below; the other slabs empty out. */
+	for (i = 0; i < k; i++) {
+		if (i < k / 2 && i % 4 == 0)
+			held[nheld++] = objs[i];
+		else
+			frees[nfree++] = objs[i];
+	}
+	/* Three barn sheaves and some on main; then a trade leaves an
+	 * empty spare and an overflow fills it. */
+	free_all(s, frees, 3 * cap + 5);
+	for (i = 0; i < 6; i++)
+		frees[nfree++] = uslub_cache_alloc(s, 0);
+	j = 3 * cap + 5;
+	while (c->size < cap)
+		uslub_cache_free(s, frees[j++]);
+	uslub_cache_free(s, frees[j++]);
+	uslub_cache_free(s, frees[j++]);
+	/* The rest of frees[] from j on is handed out; move it to held. */
+	for (; j < nfree; j++)
+		held[nheld++] = frees[j];
+	b = barn_of(s);
+	assert_ptr_not_null(c->spare, "spare");
+	expect_u_eq(c->spare_size, cap, "a full spare");
+	expect_u_eq(c->size, 2, "main holds two");
+	expect_u_eq(b.full, 2, "two full sheaves in the barn");
+	expect_u_eq(b.empty, 0, "no empty one");
+	in_sheaves = c->size + c->spare_size + (unsigned int)b.objects;
+	l = slabs_of(objs, k);
+	held_in = calloc(l.n, sizeof(*held_in));
+	for (i = 0; i < nheld; i++)
+		held_in[slab_list_add(&l, pagemap_head(held[i]))]++;
+	for (j = 0; j < l.n; j++)
+		kept += held_in[j] != 0;
+	assert_lu_eq(nr_slabs(s), l.n, "every slab holds handed-out objects");
+
+	st = stats_of(s);
+	expect_d_eq(uslub_cache_shrink(s), 1, "slabs with live objects stay");
+	now = stats_of(s);
+	expect_lu_eq(now.v[SHEAF_FLUSH] - st.v[SHEAF_FLUSH], in_sheaves,
+		     "every object of main, spare and barn flushed");
+	expect_lu_eq(now.v[SHEAF_FREE] - st.v[SHEAF_FREE], b.full + b.empty,
+		     "the barn's sheaves went back to the pool");
+	expect_lu_eq(now.v[FREE_SLAB] - st.v[FREE_SLAB], l.n - kept,
+		     "slabs without live objects freed");
+	expect_lu_eq(now.v[ALLOC_PCS] + now.v[ALLOC_SLOWPATH],
+		     st.v[ALLOC_PCS] + st.v[ALLOC_SLOWPATH], "no allocation");
+	expect_lu_eq(now.v[FREE_PCS] + now.v[FREE_SLOWPATH],
+		     st.v[FREE_PCS] + st.v[FREE_SLOWPATH], "no free counted");
+	expect_u_eq(c->size, 0, "main empty");
+	expect_ptr_not_null(c->main, "main sheaf kept");
+	expect_u_eq(c->spare_size, 0, "spare empty");
+	expect_u_eq(c->spare ? c->spare->size : 0, 0, "spare empty");
+	expect_barn(s, 0, 0, 0, "barn emptied");
+	expect_lu_eq(nr_slabs(s), kept, "slabs left");
+	expect_lu_eq(active_objs(s), nheld, "handed-out objects unchanged");
+	for (j = 0; j < l.n; j++) {
+		if (!held_in[j])
+			continue;
+		expect_u_eq(slab_count_free(s, l.slab[j]) + held_in[j], n,
+			    "slab %u: free + handed out == objects", j);
+		expect_u_eq(counters_of(l.slab[j]).inuse, held_in[j],
+			    "slab %u: inuse == handed out", j);
+		expect_u_eq(l.slab[j]->on_partial, held_in[j] != n,
+			    "slab %u listed iff it has free objects", j);
+	}
+	free_all(s, held, nheld);
+	free(held_in);
+	free(l.slab);
+	free(held);
+	free(frees);
+	free(objs);
+	destroy_empty(s);
+}
+TEST_END
+
+/* A second thread with objects on its main sheaf, driven step by step. */
+struct stepper {
 	struct uslub_cache *s;
-	void **left;		/* objects handed to the main thread */
-	unsigned int nleft;
+	struct kmem_cache_cpu *c;
+	void **objs;
+	unsigned int n, next;
+	sem_t ready, go;
 };
 
-static void *churn_thread(void *arg)
+static void *other_thread_flush(void *arg)
 {
-	struct churn *ch = arg;
-	unsigned int n = ch->s->objects * 3, i;
-	void **p = calloc(n, sizeof(*p));
+	struct stepper *w = arg;
+	struct uslub_cache *s = w->s;
+	unsigned int cap = s->sheaf_capacity, i;
 
-	for (i = 0; i < n; i++)
-		p[i] = uslub_cache_alloc(ch->s, 0);
-	for (i = 0; i < n; i++) {
-		if (i % 3 == 0)
-			ch->left[ch->nleft++] = p[i];
-		else
-			uslub_cache_free(ch->s, p[i]);
-	}
-	free(p);
+	w->n = alloc_settled(s, w->objs, 2 * cap + 5);
+	w->c = slot_of(s);
+	free_all(s, w->objs, 5);
+	w->next = 5;
+	sem_post(&w->ready);			/* 1: main holds 5 */
+	sem_wait(&w->go);
+	while (w->c->size < cap)
+		uslub_cache_free(s, w->objs[w->next++]);
+	uslub_cache_free(s, w->objs[w->next++]);
+	sem_post(&w->ready);			/* 2: first overflow */
+	sem_wait(&w->go);
+	for (i = 0; i < cap; i++)
+		uslub_cache_free(s, w->objs[w->next++]);
+	sem_post(&w->ready);			/* 3: second overflow */
+	sem_wait(&w->go);
+	free_all(s, w->objs + w->next, w->n - w->next);
 	return NULL;
 }
 
-TEST_BEGIN(test_thread_churn_strands_nothing)
+TEST_BEGIN(test_shrink_makes_other_threads_flush_later)
 {
-	struct uslub_cache *s = new_cache("state_churn");
-	struct churn ch;
-	unsigned int t, i;
+	struct uslub_cache *s = new_cache("state_shrink_other", OBJ_SIZE);
+	struct stepper w;
+	struct snap st, now;
+	unsigned int cap;
+	pthread_t t;
 
 	assert_ptr_not_null(s, "cache");
-	ch = (struct churn){ .s = s,
-			     .left = calloc((size_t)NCHURN * s->objects,
-					    sizeof(void *)) };
-	for (t = 0; t < NCHURN; t++)
-		run_thread(churn_thread, &ch);
-	expect_u_eq(ch.nleft, NCHURN * s->objects, "objects left behind");
-	/* Live: nleft objects.  Slabs beyond what holds them and
-	 * min_partial empties must have gone back. */
-	expect_u_le(nr_slabs(s),
-		    DIV_ROUND_UP(ch.nleft, s->objects) * 3 + s->min_partial,
-		    "slabs of exited threads were returned");
-	for (i = 0; i < ch.nleft; i++)
-		uslub_cache_free(s, ch.left[i]);
-	expect_u_le(nr_slabs(s), s->min_partial,
-		    "after freeing: at most min_partial empty slabs");
-	lock_acquire(&slab_mutex);
-	expect_u_eq(cache_active_objects_locked(s), 0, "no live object");
-	lock_release(&slab_mutex);
-	free(ch.left);
+	cap = s->sheaf_capacity;
+	w.s = s;
+	w.objs = objs_array(2 * cap + 5 + settle_room(s));
+	sem_init(&w.ready, 0, 0);
+	sem_init(&w.go, 0, 0);
+	assert_d_eq(pthread_create(&t, NULL, other_thread_flush, &w), 0,
+		    "thread");
+	sem_wait(&w.ready);
+	expect_u_eq(w.c->size, 5, "the other thread's main");
+	expect_d_eq(uslub_cache_shrink(s), 1,
+		    "its objects keep their slabs");
+	expect_u_eq(w.c->size, 5, "shrink leaves other threads' sheaves");
+	expect_lu_eq(active_objs(s), w.n - 5, "active_objs");
+
+	st = stats_of(s);
+	sem_post(&w.go);
+	sem_wait(&w.ready);
+	now = stats_of(s);
+	expect_lu_eq(now.v[SHEAF_FLUSH] - st.v[SHEAF_FLUSH], cap,
+		     "the first overflow after a shrink flushes main");
+	expect_lu_eq(now.v[BARN_PUT] - st.v[BARN_PUT], 0, "not to the barn");
+	expect_lu_eq(now.v[BARN_PUT_FAIL] - st.v[BARN_PUT_FAIL], 0,
+		     "not for want of room");
+	expect_u_eq(w.c->size, 1, "then the push");
+	expect_barn(s, 0, 0, 0, "barn untouched");
+
+	st = now;
+	sem_post(&w.go);
+	sem_wait(&w.ready);
+	now = stats_of(s);
+	expect_delta(&st, &now, "the next overflow uses the barn",
+		     { FREE_PCS, cap - 1 }, { FREE_SLOWPATH, 1 },
+		     { SHEAF_ALLOC, 1 }, { BARN_PUT, 1 });
+	expect_barn(s, 1, 0, cap, "one full sheaf");
+	sem_post(&w.go);
+	pthread_join(t, NULL);
+	sem_destroy(&w.ready);
+	sem_destroy(&w.go);
+	free(w.objs);
+	destroy_empty(s);
+}
+TEST_END
+
+/* A thread frees k objects, records its slot and leaves. */
+struct exiter {
+	struct uslub_cache *s;
+	void **objs;
+	unsigned int k;
+	bool explicit_exit;	/* thread_cache_exit(), then a late free */
+	void *late;
+	unsigned int main_size, spare_size, idx;
+	bool had_slot, empty_state, slot_after, state_after_free;
+};
+
+static void *exiter_thread(void *arg)
+{
+	struct exiter *e = arg;
+	struct kmem_cache_cpu *c;
+
+	settle_flush_gen();
+	free_all(e->s, e->objs, e->k);
+	c = slot_of(e->s);
+	e->had_slot = c != NULL;
+	e->main_size = c ? c->size : 0;
+	e->spare_size = c ? c->spare_size : 0;
+	e->idx = thread_cache->idx;
+	if (!e->explicit_exit)
+		return NULL;			/* the TLS destructor */
+	thread_cache_exit();
+	e->empty_state = thread_cache == &thread_cache_empty;
+	e->slot_after = slot_of(e->s) != NULL;
+	uslub_cache_free(e->s, e->late);	/* no state: to the slab */
+	e->state_after_free = thread_cache != &thread_cache_empty;
+	return NULL;
+}
+
+TEST_BEGIN(test_thread_exit_puts_sheaves_in_barn)
+{
+	const unsigned int K = 10;
+	unsigned int variant, i, k;
+	struct uslub_cache *s;
+	struct kmem_cache_cpu *c;
+	struct slab_sheaf *sh;
+	struct exiter e;
+	struct snap st, now, d0, d1;
+	struct slab *late_slab;
+	void **objs;
+
+	for (variant = 0; variant < 2; variant++) {
+		bool expl = variant == 0;
+
+		s = new_cache(expl ? "state_exit_explicit" : "state_exit_tls",
+			      OBJ_SIZE);
+		assert_ptr_not_null(s, "cache");
+		objs = objs_array(K + 1 + settle_room(s));
+		k = alloc_settled(s, objs, K + 1);
+		c = slot_of(s);
+		late_slab = pagemap_head(objs[K]);
+		e = (struct exiter){ .s = s, .objs = objs, .k = K,
+				     .explicit_exit = expl,
+				     .late = expl ? objs[K] : NULL };
+		d0 = dead_stats_of(s);
+		st = stats_of(s);
+		run_thread(exiter_thread, &e);
+		d1 = dead_stats_of(s);
+		now = stats_of(s);
+		expect_true(e.had_slot, "the thread had a slot");
+		expect_u_eq(e.main_size, K, "its frees were on its main");
+		expect_u_eq(e.spare_size, 0, "no spare");
+		if (expl) {
+			expect_true(e.empty_state,
+				    "thread_cache_exit: the empty state");
+			expect_false(e.slot_after, "no slot any more");
+			expect_false(e.state_after_free,
+				     "a late free makes no new state");
+			expect_delta(&d0, &d1, "exited thread's counters",
+				     { FREE_SLOWPATH, 2 }, { FREE_PCS, K - 1 },
+				     { SHEAF_ALLOC, 1 }, { BARN_PUT, 1 },
+				     { CMPXCHG_DOUBLE, 1 },
+				     { FREE_ADD_PARTIAL, 1 });
+			expect_ptr_eq(READ_ONCE(late_slab->freelist), objs[K],
+				      "the late free went to the slab");
+			expect_true(on_partial_list(s, late_slab),
+				    "full -> partial");
+		} else {
+			expect_delta(&d0, &d1, "exited thread's counters",
+				     { FREE_SLOWPATH, 1 }, { FREE_PCS, K - 1 },
+				     { SHEAF_ALLOC, 1 }, { BARN_PUT, 1 });
+		}
+		/* Folded, not lost: the sums moved by the dead counters. */
+		for (i = 0; i < NR_SLUB_STAT_ITEMS; i++)
+			expect_lu_eq(now.v[i] - st.v[i], d1.v[i] - d0.v[i],
+				     "sum of %s", stat_item_names[i]);
+		lock_acquire(&slab_mutex);
+		expect_ptr_null(thread_registry_get(e.idx),
+				"left the thread registry");
+		lock_release(&slab_mutex);
+		expect_lu_eq(active_objs(s), k - K - expl, "active_objs exact");
+		expect_barn(s, 1, 0, K, "its main sheaf went to the barn");
+		sh = barn_full_sheaf(s, 0);
+		assert_ptr_not_null(sh, "the sheaf");
+		for (i = 0; i < K && sh; i++)
+			expect_ptr_eq(sh->objects[i], objs[i], "slot %u", i);
+
+		/* Our next refill takes it. */
+		expect_u_eq(c->size, 0, "our main is empty");
+		st = stats_of(s);
+		for (i = 0; i < K; i++)
+			expect_ptr_eq(uslub_cache_alloc(s, 0), objs[K - 1 - i],
+				      "object %u from the exited thread", i);
+		now = stats_of(s);
+		expect_delta(&st, &now, "refill from the barn",
+			     { ALLOC_SLOWPATH, 1 }, { ALLOC_PCS, K - 1 },
+			     { BARN_GET, 1 });
+		expect_barn(s, 0, 0, 0, "barn empty");
+		/* Handed out: objs[0..K) again, objs[K] unless freed late,
+		 * and the rest. */
+		free_all(s, objs, expl ? K : K + 1);
+		free_all(s, objs + K + 1, k - K - 1);
+		free(objs);
+		destroy_empty(s);
+	}
+}
+TEST_END
+
+TEST_BEGIN(test_thread_exit_flushes_when_barn_is_full)
+{
+	const unsigned int K = 10;
+	struct uslub_cache *s = new_cache("state_exit_full", OBJ_SIZE);
+	struct exiter e;
+	struct snap d0, d1;
+	struct flush_pred fp;
+	unsigned int i, k, cap, nheld, nfrees, nf, mf;
+	void **objs, **held, **frees;
+
+	assert_ptr_not_null(s, "cache");
+	cap = s->sheaf_capacity;
+	assert_u_gt(s->objects, K, "K objects empty no slab");
+	mf = s->barn.max_full;
+	nf = (mf + 1) * cap;
+	objs = objs_array(2 * (nf + K) + settle_room(s));
+	k = alloc_settled(s, objs, 2 * (nf + K));
+	held = objs_array(k);
+	frees = objs_array(k);
+	hold_one_per_slab(objs, k, held, &nheld, frees, &nfrees);
+	assert_u_ge(nfrees, nf + K, "objects to free");
+	free_all(s, frees, nf);
+	expect_barn(s, mf, 0, mf * cap,
+		    "barn full");
+	fp = predict_flush(frees + nf, K);
+	e = (struct exiter){ .s = s, .objs = frees + nf, .k = K };
+	d0 = dead_stats_of(s);
+	run_thread(exiter_thread, &e);
+	d1 = dead_stats_of(s);
+	expect_u_eq(e.main_size, K, "its main held K");
+	expect_delta(&d0, &d1, "exit with a full barn", { FREE_SLOWPATH, 1 },
+		     { FREE_PCS, K - 1 }, { SHEAF_ALLOC, 1 },
+		     { SHEAF_FLUSH, K }, { CMPXCHG_DOUBLE, fp.slabs },
+		     { FREE_ADD_PARTIAL, fp.full });
+	expect_barn(s, mf, 1, mf * cap,
+		    "flushed main joined the empty sheaves");
+	for (i = 0; i < K; i++)
+		expect_true(on_slab_freelist(s, frees[nf + i]),
+			    "object %u back on its slab", i);
+	expect_lu_eq(active_objs(s), k - nf - K, "active_objs");
+	free_all(s, frees + nf + K, nfrees - nf - K);
+	free_all(s, held, nheld);
+	free(held);
+	free(frees);
+	free(objs);
+	destroy_empty(s);
+}
+TEST_END
+
+/* Frees objs[0..n) in two steps on the owner's signal, then exits. */
+static void *cross_free_thread(void *arg)
+{
+	struct stepper *w = arg;
+
+	settle_flush_gen();
+	free_all(w->s, w->objs, w->n);
+	w->c = slot_of(w->s);
+	sem_post(&w->ready);
+	sem_wait(&w->go);
+	return NULL;			/* the TLS destructor */
+}
+
+/* Counters and freelist of every slab, to see that nothing moved. */
+struct slab_shot {
+	struct slab *slab;
+	unsigned long counters;
+	void *freelist;
+};
+
+static void shoot(struct slab_list *l, struct slab_shot *shot)
+{
+	unsigned int i;
+
+	for (i = 0; i < l->n; i++) {
+		shot[i].slab = l->slab[i];
+		shot[i].counters = READ_ONCE(l->slab[i]->counters);
+		shot[i].freelist = READ_ONCE(l->slab[i]->freelist);
+	}
+}
+
+static void expect_slabs_unchanged(struct slab_list *l,
+				   const struct slab_shot *shot,
+				   const char *what)
+{
+	unsigned int i;
+
+	for (i = 0; i < l->n; i++) {
+		expect_lu_eq(READ_ONCE(l->slab[i]->counters),
+			     shot[i].counters, "%s: slab %u counters", what, i);
+		expect_ptr_eq(READ_ONCE(l->slab[i]->freelist),
+			      shot[i].freelist, "%s: slab %u freelist", what,
+			      i);
+	}
+}
+
+TEST_BEGIN(test_cross_thread_frees_travel_through_barn)
+{
+	struct uslub_cache *s = new_cache("state_cross", OBJ_SIZE);
+	struct kmem_cache_cpu *c;
+	struct stepper w;
+	struct slab_list l;
+	struct slab_shot *shot;
+	struct snap st, now, s0;
+	unsigned int i, k, cap, n3;
+	pthread_t t;
+	void **objs;
+
+	assert_ptr_not_null(s, "cache");
+	cap = s->sheaf_capacity;
+	n3 = 3 * cap;
+	objs = objs_array(n3 + settle_room(s));
+	k = alloc_settled(s, objs, n3);
+	c = slot_of(s);
+	l = slabs_of(objs, k);
+	shot = calloc(l.n, sizeof(*shot));
+	shoot(&l, shot);
+	s0 = st = stats_of(s);
+
+	w.s = s;
+	w.objs = objs;
+	w.n = n3;
+	sem_init(&w.ready, 0, 0);
+	sem_init(&w.go, 0, 0);
+	assert_d_eq(pthread_create(&t, NULL, cross_free_thread, &w), 0,
+		    "thread");
+	sem_wait(&w.ready);
+	now = stats_of(s);
+	expect_delta(&st, &now, "another thread's frees",
+		     { FREE_SLOWPATH, 3 }, { FREE_PCS, n3 - 3 },
+		     { SHEAF_ALLOC, 3 }, { BARN_PUT, 2 });
+	expect_slabs_unchanged(&l, shot, "after the remote frees");
+	expect_barn(s, 2, 0, 2 * cap, "two of its sheaves in the barn");
+	expect_u_eq(w.c->size, cap, "the third on its main");
+	expect_lu_eq(active_objs(s), k - n3, "active_objs");
+
+	/* Our refills trade for them, warmest first. */
+	st = now;
+	for (i = 0; i < 2 * cap; i++)
+		expect_ptr_eq(uslub_cache_alloc(s, 0), objs[2 * cap - 1 - i],
+			      "allocation %u: a remote free", i);
+	now = stats_of(s);
+	expect_delta(&st, &now, "refills from the barn", { ALLOC_SLOWPATH, 2 },
+		     { ALLOC_PCS, 2 * cap - 2 }, { BARN_GET, 2 });
+	expect_slabs_unchanged(&l, shot, "after the barn refills");
+	expect_barn(s, 0, 1, 0, "our old main in the barn, empty");
+	expect_ptr_not_null(c->spare, "a spare");
+
+	/* It exits: its main goes to the barn, and to us. */
+	sem_post(&w.go);
+	pthread_join(t, NULL);
+	expect_barn(s, 1, 1, cap, "the exited thread's main");
+	st = stats_of(s);
+	for (i = 0; i < cap; i++)
+		expect_ptr_eq(uslub_cache_alloc(s, 0), objs[n3 - 1 - i],
+			      "allocation %u from the exited thread", i);
+	now = stats_of(s);
+	expect_delta(&st, &now, "refill from the barn", { ALLOC_SLOWPATH, 1 },
+		     { ALLOC_PCS, cap - 1 }, { BARN_GET, 1 });
+	expect_barn(s, 0, 2, 0, "two empty sheaves left");
+	expect_slabs_unchanged(&l, shot, "at the end");
+	expect_lu_eq(now.v[CMPXCHG_DOUBLE] - s0.v[CMPXCHG_DOUBLE], 0,
+		     "objects crossed threads without a cmpxchg16b");
+	expect_lu_eq(active_objs(s), k, "all handed out again");
+	sem_destroy(&w.ready);
+	sem_destroy(&w.go);
+	free(shot);
+	free(l.slab);
+	free_all(s, objs, k);
+	free(objs);
+	destroy_empty(s);
+}
+TEST_END
+
+struct dir_thread {
+	struct uslub_cache *s;
+	struct kmem_cache_cpu *c;
+	unsigned int idx;
+	unsigned long main_size;	/* after its free */
+	bool listed;
+};
+
+static void *cpu_dir_thread(void *arg)
+{
+	struct dir_thread *d = arg;
+	void *p = uslub_cache_alloc(d->s, 0);
+
+	d->c = slot_of(d->s);
+	d->idx = thread_cache->idx;
+	d->main_size = d->c ? d->c->size + 1 : 0;
+	d->listed = d->s->cpu_dir[d->idx / THREAD_CHUNK] &&
+		    d->s->cpu_dir[d->idx / THREAD_CHUNK]
+				 [d->idx % THREAD_CHUNK] == d->c;
+	uslub_cache_free(d->s, p);
+	return NULL;
+}
+
+TEST_BEGIN(test_cpu_dir_slot_uses_sheaves)
+{
+	struct uslub_cache *dummy[NR_INLINE_SLOTS + 1], *s = NULL;
+	struct kmem_cache_cpu *c;
+	struct dir_thread d;
+	struct snap st, now;
+	unsigned int i, nd = 0, idx, take;
+	void *p;
+
+	/* The first NR_INLINE_SLOTS user caches have a slot in the thread
+	 * state; fill them so that s uses cpu_dir. */
+	while (nd < ARRAY_SIZE(dummy)) {
+		dummy[nd] = new_cache("state_dir_dummy", 64);
+		assert_ptr_not_null(dummy[nd], "dummy %u", nd);
+		if (!dummy[nd]->cpu_slot) {
+			s = dummy[nd];
+			break;
+		}
+		nd++;
+	}
+	assert_ptr_not_null(s, "a cache without an inline slot");
+	st = stats_of(s);
+	p = uslub_cache_alloc(s, 0);
+	assert_ptr_not_null(p, "object");
+	c = slot_of(s);
+	assert_ptr_not_null(c, "slot through cpu_dir");
+	idx = thread_cache->idx;
+	expect_ptr_eq(s->cpu_dir[idx / THREAD_CHUNK][idx % THREAD_CHUNK], c,
+		      "cpu_dir entry");
+	expect_u_eq(c->cpu_off, 0, "no offset in the thread state");
+	expect_u_eq(pagemap_lookup(p)->cpu_off, 0, "pages not stamped");
+	expect_u_eq(c->capacity, s->sheaf_capacity, "it has sheaves");
+	take = MIN(s->sheaf_capacity, s->objects);
+	expect_u_eq(c->size, take - 1, "refilled");
+	uslub_cache_free(s, p);
+	now = stats_of(s);
+	expect_delta(&st, &now, "cpu_dir slot", { ALLOC_SLOWPATH, 1 },
+		     { ALLOC_SLAB, 1 }, { SHEAF_REFILL, take },
+		     { BARN_GET_FAIL, 1 }, { SHEAF_ALLOC, 1 },
+		     { FREE_PCS, 1 });
+	expect_u_eq(c->size, take, "the free took the fast path");
+
+	/* Another thread's slot: listed in cpu_dir, removed at exit. */
+	d = (struct dir_thread){ .s = s };
+	run_thread(cpu_dir_thread, &d);
+	expect_true(d.listed, "the thread's slot was in cpu_dir");
+	expect_ptr_ne(d.c, c, "its own slot");
+	expect_ptr_null(s->cpu_dir[d.idx / THREAD_CHUNK][d.idx % THREAD_CHUNK],
+			"cleared at exit");
+	/* It refilled from what our refill left on s->partial, if any. */
+	expect_lu_eq(d.main_size,
+		     s->objects > take ? MIN(s->sheaf_capacity,
+					     s->objects - take) : take,
+		     "the other thread's main");
+	expect_barn(s, 1, 0, d.main_size, "its main sheaf in the barn");
+	expect_lu_eq(active_objs(s), 0, "active_objs");
+	destroy_empty(s);
+	for (i = 0; i < nd; i++)
+		expect_d_eq(uslub_cache_destroy(dummy[i]), 0, "dummy %u", i);
+}
+TEST_END
+
+TEST_BEGIN(test_barn_decay_flushes_idle_sheaves)
+{
+	struct uslub_cache *s = new_cache("state_decay", OBJ_SIZE);
+	struct kmem_cache_cpu *c;
+	struct snap st, now;
+	struct flush_pred fp;
+	struct slab_sheaf *sh;
+	unsigned int i, j, k, cap, nheld, nfrees, used;
+	unsigned long decay;
+	void **objs, **held, **frees, *barned[SHEAF_MAX_CAPACITY],
+	     *idle[2 * SHEAF_MAX_CAPACITY], *warm;
+
+	assert_ptr_not_null(s, "cache");
+	cap = s->sheaf_capacity;
+	objs = objs_array(8 * cap + settle_room(s));
+	k = alloc_settled(s, objs, 8 * cap);
+	held = objs_array(k);
+	frees = objs_array(k);
+	hold_one_per_slab(objs, k, held, &nheld, frees, &nfrees);
+	assert_u_gt(nfrees, 5 * cap + 4, "objects to free");
+	c = slot_of(s);
+	free_all(s, frees, cap + 1);
+	expect_barn(s, 1, 0, cap, "one full sheaf");
+	sh = barn_full_sheaf(s, 0);
+	assert_ptr_not_null(sh, "it");
+	memcpy(barned, sh->objects, cap * sizeof(void *));
+
+	st = stats_of(s);
+	barn_decay(s, c, &thread_cache->pcache, os_now_ms());
+	now = stats_of(s);
+	expect_delta(&st, &now, "a fresh sheaf stays", { BARN_DECAY, 0 });
+	expect_barn(s, 1, 0, cap, "unchanged");
+
+	fp = predict_flush(barned, cap);
+	barn_decay(s, c, &thread_cache->pcache,
+		   os_now_ms() + uslub_opt.decay_ms + 1);
+	now = stats_of(s);
+	expect_delta(&st, &now, "an idle sheaf is flushed",
+		     { BARN_DECAY, 1 }, { SHEAF_FLUSH, cap },
+		     { CMPXCHG_DOUBLE, fp.slabs },
+		     { FREE_ADD_PARTIAL, fp.full });
+	expect_barn(s, 0, 1, 0, "flushed, kept as an empty sheaf");
+	for (i = 0; i < cap; i++)
+		expect_true(on_slab_freelist(s, barned[i]),
+			    "object %u back on its slab", i);
+	expect_u_eq(c->size, 1, "main untouched");
+
+	/* A refill trades for the warmest sheaf and flushes up to two idle
+	 * ones on the way (decay_ms 0: every sheaf is idle). */
+	used = cap + 1;
+	for (j = 0; j < 3; j++) {
+		while (c->size < cap)
+			uslub_cache_free(s, frees[used++]);
+		uslub_cache_free(s, frees[used++]);
+	}
+	expect_barn(s, 3, 0, 3 * cap, "three full sheaves");
+	for (j = 0; j < 2; j++) {
+		sh = barn_full_sheaf(s, j);
+		assert_ptr_not_null(sh, "sheaf %u", j);
+		memcpy(idle + j * cap, sh->objects, cap * sizeof(void *));
+	}
+	sh = barn_full_sheaf(s, 2);
+	assert_ptr_not_null(sh, "the warmest");
+	warm = sh->objects[cap - 1];
+	fp = predict_flush_by(idle, 2 * cap, cap);
+	while (c->size)
+		expect_ptr_not_null(uslub_cache_alloc(s, 0), "pop");
+	decay = uslub_opt.decay_ms;
+	uslub_opt.decay_ms = 0;
+	st = stats_of(s);
+	expect_ptr_eq(uslub_cache_alloc(s, 0), warm, "the warmest sheaf's top");
+	now = stats_of(s);
+	uslub_opt.decay_ms = decay;
+	expect_delta(&st, &now, "refill flushes idle sheaves",
+		     { ALLOC_SLOWPATH, 1 }, { BARN_GET, 1 }, { BARN_DECAY, 2 },
+		     { SHEAF_FLUSH, 2 * cap }, { CMPXCHG_DOUBLE, fp.slabs },
+		     { FREE_ADD_PARTIAL, fp.full });
+	expect_barn(s, 0, 2, 0, "the idle sheaves came back empty");
+	for (i = 0; i < 2 * cap; i++)
+		expect_true(on_slab_freelist(s, idle[i]),
+			    "idle object %u back on its slab", i);
+	expect_u_eq(c->size, cap - 1, "main is the warmest sheaf");
+	/* Handed out again: frees[cap + 1 .. used) but for the idle ones. */
+	for (i = cap + 1; i < used; i++)
+		if (!on_slab_freelist(s, frees[i]) && !in_sheaf(c, frees[i]))
+			uslub_cache_free(s, frees[i]);
+	free_all(s, frees + used, nfrees - used);
+	free_all(s, held, nheld);
+	free(held);
+	free(frees);
+	free(objs);
+	destroy_empty(s);
+}
+TEST_END
+
+/* ---- Invariant 1a: every object in exactly one place ------------------ */
+
+static int ptr_cmp(const void *a, const void *b)
+{
+	uintptr_t x = (uintptr_t)*(void *const *)a;
+	uintptr_t y = (uintptr_t)*(void *const *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+struct census {
+	void **all;
+	size_t n, max;
+};
+
+static void census_add(struct census *cs, void *p)
+{
+	if (cs->n < cs->max)
+		cs->all[cs->n] = p;
+	cs->n++;
+}
+
+/*
+ * Walks every slab of s (page descriptors), every sheaf of the slots
+ * given (main and spare), the barn, and held[0..nheld): together they
+ * must hold each object of each slab exactly once.
+ */
+static void expect_every_object_once(struct uslub_cache *s,
+				     struct kmem_cache_cpu **slots,
+				     unsigned int nslots, void **held,
+				     unsigned long nheld, const char *what)
+{
+	unsigned long slabs = nr_slabs(s), in_slabs = 0, in_sheaves = 0,
+		      inuse = 0, dups = 0, strays = 0, cpu_objects = 0;
+	unsigned int i, j, nfound, nfull = 0, nempty = 0, n = s->objects;
+	struct slab **found = calloc(slabs + 1, sizeof(*found));
+	struct census cs;
+	struct sheaf_occupancy o;
+	struct slab_sheaf *sh;
+	struct snap st;
+	union slab_counters cnt;
+	void *p;
+
+	cs.max = slabs * n;
+	cs.n = 0;
+	cs.all = calloc(cs.max + 1, sizeof(void *));
+	assert_ptr_not_null(cs.all, "census array");
+	nfound = cache_slabs(s, found, (unsigned int)slabs + 1);
+	expect_lu_eq(nfound, slabs, "%s: descriptor walk finds nr_slabs", what);
+	for (i = 0; i < nfound && i <= slabs; i++) {
+		unsigned int nf = 0;
+
+		cnt = counters_of(found[i]);
+		expect_u_eq(cnt.objects, n, "%s: slab objects", what);
+		expect_u_eq(cnt.frozen, 0, "%s: no frozen slab", what);
+		for (p = READ_ONCE(found[i]->freelist); p && nf <= n;
+		     p = get_freepointer(s, p), nf++) {
+			census_add(&cs, p);
+			strays += pagemap_head(p) != found[i] ||
+				  slab_object_index(s, found[i], p) < 0;
+		}
+		expect_u_eq(nf, cnt.objects - cnt.inuse,
+			    "%s: slab %u freelist length == objects - inuse",
+			    what, i);
+		expect_u_eq(found[i]->on_partial, nf != 0,
+			    "%s: slab %u on s->partial iff it has free objects",
+			    what, i);
+		in_slabs += nf;
+		inuse += cnt.inuse;
+	}
+	for (i = 0; i < nslots; i++) {
+		struct kmem_cache_cpu *c = slots[i];
+
+		expect_ptr_eq(c->objects, c->main->objects, "%s: slot %u",
+			      what, i);
+		for (j = 0; j < c->size; j++)
+			census_add(&cs, c->objects[j]);
+		in_sheaves += c->size;
+		cpu_objects += c->size + c->spare_size;
+		if (c->spare) {
+			expect_u_eq(c->spare_size, c->spare->size,
+				    "%s: slot %u spare_size", what, i);
+			for (j = 0; j < c->spare->size; j++)
+				census_add(&cs, c->spare->objects[j]);
+			in_sheaves += c->spare->size;
+		}
+	}
+	spin_acquire(&s->barn.lock);
+	list_for_each_entry(sh, &s->barn.sheaves_full, barn_list) {
+		for (j = 0; j < sh->size; j++)
+			census_add(&cs, sh->objects[j]);
+		expect_u_gt(sh->size, 0, "%s: a full sheaf holds objects",
+			    what);
+		in_sheaves += sh->size;
+		nfull++;
+	}
+	list_for_each_entry(sh, &s->barn.sheaves_empty, barn_list) {
+		expect_u_eq(sh->size, 0, "%s: empty sheaf", what);
+		nempty++;
+	}
+	expect_u_eq(nfull, s->barn.nr_full, "%s: barn nr_full", what);
+	expect_u_eq(nempty, s->barn.nr_empty, "%s: barn nr_empty", what);
+	expect_u_le(nfull, s->barn.max_full, "%s: barn limit", what);
+	spin_release(&s->barn.lock);
+	for (i = 0; i < nheld; i++)
+		census_add(&cs, held[i]);
+
+	expect_lu_eq(in_slabs + in_sheaves + nheld, slabs * n,
+		     "%s: freelists + sheaves + handed out == slabs * objects",
+		     what);
+	expect_zu_eq(cs.n, slabs * n, "%s: pointers collected", what);
+	qsort(cs.all, MIN(cs.n, cs.max), sizeof(void *), ptr_cmp);
+	for (i = 0; i < MIN(cs.n, cs.max); i++) {
+		struct slab *h = pagemap_head(cs.all[i]);
+
+		dups += i > 0 && cs.all[i] == cs.all[i - 1];
+		strays += !h || !(block_flags(h) & PG_slab) || h->cache != s ||
+			  slab_object_index(s, h, cs.all[i]) < 0;
+	}
+	expect_lu_eq(dups, 0, "%s: no object in two places", what);
+	expect_lu_eq(strays, 0, "%s: every pointer an object of s", what);
+	expect_lu_eq(inuse, in_sheaves + nheld,
+		     "%s: inuse counts sheaf and handed-out objects", what);
+	expect_lu_eq(active_objs(s), nheld, "%s: active_objs", what);
+	st = stats_of(s);
+	expect_lu_eq(st.v[SHEAF_REFILL] - st.v[SHEAF_FLUSH], inuse,
+		     "%s: refilled - flushed == inuse", what);
+	o = occupancy_of(s);
+	expect_lu_eq(o.slots, nslots, "%s: slots with sheaves", what);
+	expect_lu_eq(o.cpu_objects, cpu_objects, "%s: cpu_objects", what);
+	expect_lu_eq(o.barn_objects, in_sheaves - cpu_objects,
+		     "%s: barn objects", what);
+	free(cs.all);
+	free(found);
+}
+
+struct shuffler {
+	struct uslub_cache *s;
+	void **objs;
+	unsigned int n;
+	struct kmem_cache_cpu *c;
+	pthread_barrier_t *start;
+	sem_t done, go;
+};
+
+static void *shuffled_free_thread(void *arg)
+{
+	struct shuffler *w = arg;
+
+	pthread_barrier_wait(w->start);
+	free_all(w->s, w->objs, w->n);
+	w->c = slot_of(w->s);
+	sem_post(&w->done);
+	sem_wait(&w->go);
+	return NULL;			/* the TLS destructor */
+}
+
+TEST_BEGIN(test_every_object_in_exactly_one_place)
+{
+	struct uslub_cache *s = new_cache("state_census", OBJ_SIZE);
+	struct shuffler w[2];
+	struct kmem_cache_cpu *slots[3];
+	pthread_barrier_t start;
+	pthread_t t[2];
+	struct snap st;
+	unsigned int i, j, n, nheld = 0, nfree = 0;
+	uint64_t rnd = 0x9e3779b97f4a7c15ULL;
+	void **objs, **held, **frees, *tmp;
+
+	assert_ptr_not_null(s, "cache");
+	n = 3 * 12 * s->sheaf_capacity;
+	objs = objs_array(n);
+	held = objs_array(n);
+	frees = objs_array(n);
+	for (i = 0; i < n; i++) {
+		objs[i] = uslub_cache_alloc(s, 0);
+		assert_ptr_not_null(objs[i], "object %u", i);
+	}
+	expect_u_gt(nr_slabs(s), 12, "several slabs");
+	slots[0] = slot_of(s);
+	expect_every_object_once(s, slots, 1, objs, n, "allocated");
+	for (i = n - 1; i > 0; i--) {		/* Fisher-Yates, xorshift */
+		rnd ^= rnd << 13;
+		rnd ^= rnd >> 7;
+		rnd ^= rnd << 17;
+		j = (unsigned int)(rnd % (i + 1));
+		tmp = objs[i];
+		objs[i] = objs[j];
+		objs[j] = tmp;
+	}
+	for (i = 0; i < n; i++) {
+		if (i % 7 == 3)
+			held[nheld++] = objs[i];
+		else
+			frees[nfree++] = objs[i];
+	}
+	pthread_barrier_init(&start, NULL, 2);
+	for (i = 0; i < 2; i++) {
+		w[i] = (struct shuffler){ .s = s, .start = &start };
+		w[i].objs = frees + (i ? nfree / 2 : 0);
+		w[i].n = i ? nfree - nfree / 2 : nfree / 2;
+		sem_init(&w[i].done, 0, 0);
+		sem_init(&w[i].go, 0, 0);
+		assert_d_eq(pthread_create(&t[i], NULL, shuffled_free_thread,
+					   &w[i]), 0, "thread %u", i);
+	}
+	for (i = 0; i < 2; i++)
+		sem_wait(&w[i].done);
+	st = stats_of(s);
+	expect_lu_eq(st.v[ALLOC_PCS] + st.v[ALLOC_SLOWPATH], n, "allocs");
+	expect_lu_eq(st.v[FREE_PCS] + st.v[FREE_SLOWPATH], nfree, "frees");
+	slots[1] = w[0].c;
+	slots[2] = w[1].c;
+	expect_every_object_once(s, slots, 3, held, nheld,
+				 "two threads freed");
+	for (i = 0; i < 2; i++) {
+		sem_post(&w[i].go);
+		pthread_join(t[i], NULL);
+		sem_destroy(&w[i].done);
+		sem_destroy(&w[i].go);
+	}
+	pthread_barrier_destroy(&start);
+	expect_every_object_once(s, slots, 1, held, nheld, "threads exited");
+	free_all(s, held, nheld);
+	expect_every_object_once(s, slots, 1, NULL, 0, "all freed");
+	expect_d_eq(uslub_cache_shrink(s), 0, "shrink");
+	expect_every_object_once(s, slots, 1, NULL, 0, "shrunk");
+	free(objs);
+	free(held);
+	free(frees);
 	destroy_empty(s);
 }
 TEST_END
 
 int main(void)
 {
-	return test(
-	    test_new_slab_is_frozen_cpu_slab, test_remote_free_then_refill,
-	    test_full_slab_deactivated_on_thread_exit,
-	    test_full_slab_deactivated_by_shrink,
-	    test_empty_slabs_beyond_min_partial_freed,
-	    test_deactivate_keeps_min_partial_empty,
-	    test_remote_free_empties_partial_slab, test_cpu_partial_chain,
-	    test_thread_churn_strands_nothing, NULL);
+	init_ensure();
+	/* Barn sheaves must not age out while a test looks at them. */
+	uslub_opt.decay_ms = 3600UL * 1000;
+	return test(test_sheaf_capacity_by_object_size,
+		    test_debug_cache_has_no_sheaves,
+		    test_first_alloc_refills_main_from_new_slab,
+		    test_refill_takes_partial_before_new_slab,
+		    test_refill_walks_partial_slabs_one_cmpxchg_each,
+		    test_main_spare_and_barn_exchange,
+		    test_barn_holds_at_most_max_full_sheaves,
+		    test_flush_empties_full_slabs_beyond_min_partial,
+		    test_flush_empties_partial_slabs_beyond_min_partial,
+		    test_shrink_flushes_sheaves_and_barn,
+		    test_shrink_makes_other_threads_flush_later,
+		    test_thread_exit_puts_sheaves_in_barn,
+		    test_thread_exit_flushes_when_barn_is_full,
+		    test_cross_thread_frees_travel_through_barn,
+		    test_cpu_dir_slot_uses_sheaves,
+		    test_barn_decay_flushes_idle_sheaves,
+		    test_every_object_in_exactly_one_place, NULL);
 }
