@@ -123,8 +123,8 @@ static __always_inline void *kmalloc_fast(size_t size, uslub_gfp_t gfp)
 	return kmalloc_slow(size, gfp, RET_IP);
 }
 
-/* kfree and free: func names the caller in reports.  The page's slot
- * offset picks the slot: a kmalloc class, a user cache with a slot in
+/* kfree and free: func names the caller in reports.  The page's byte in
+ * the slot map (region.h) picks the slot: a kmalloc class, a user cache with a slot in
  * the thread state, or slot 0, which fails slot_owns. */
 static __always_inline void kfree_fast_as(const void *p, const char *func)
 {
@@ -132,7 +132,8 @@ static __always_inline void kfree_fast_as(const void *p, const char *func)
 	struct kmem_cache_cpu *c;
 
 	if (likely(base)) {
-		c = cpu_at(thread_cache, pagemap_desc(base, p)->cpu_off);
+		c = cpu_at(thread_cache,
+			   (unsigned int)*pagemap_slot(base, p) << CPU_SHIFT);
 		if (likely(slot_owns(c, p))) {
 			if (likely(sheaf_push(c, (void *)p)))
 				return;
@@ -150,7 +151,8 @@ static __always_inline void cache_free_fast(struct uslub_cache *s, void *obj)
 	struct kmem_cache_cpu *c;
 
 	if (likely(base) && likely(s->cpu_slot)) {
-		c = cpu_at(thread_cache, pagemap_desc(base, obj)->cpu_off);
+		c = cpu_at(thread_cache,
+			   (unsigned int)*pagemap_slot(base, obj) << CPU_SHIFT);
 		if (likely(c->cache == s) && likely(slot_owns(c, obj))) {
 			if (likely(sheaf_push(c, obj)))
 				return;

@@ -390,6 +390,14 @@ bool page_extend(struct slab *head, unsigned int order, unsigned int new_order)
 	return ok;
 }
 
+/* The slot map bytes of a block's pages (region.h). */
+static uint8_t *block_slot_map(struct slab *head)
+{
+	uintptr_t base = (uintptr_t)head & ~(REGION_SIZE - 1);
+
+	return (uint8_t *)base + page_index(head);
+}
+
 void page_prep_block(struct slab *head, unsigned int order, uint16_t cpu_off)
 {
 	unsigned long i, n = 1UL << order;
@@ -398,6 +406,7 @@ void page_prep_block(struct slab *head, unsigned int order, uint16_t cpu_off)
 		WRITE_ONCE(head[i].head, head);
 		head[i].cpu_off = cpu_off;
 	}
+	memset(block_slot_map(head), cpu_off >> CPU_SHIFT, n);
 	WRITE_ONCE(head->order, (uint8_t)order);
 }
 
@@ -409,6 +418,7 @@ static void block_clear(struct slab *head, unsigned int order)
 		WRITE_ONCE(head[i].head, NULL);
 		head[i].cpu_off = 0;
 	}
+	memset(block_slot_map(head), 0, n);
 	block_set_flags(head, 0);
 }
 

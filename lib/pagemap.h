@@ -29,12 +29,22 @@ static __always_inline struct slab *pagemap_desc(uintptr_t base,
 	return (struct slab *)(base + off);
 }
 
-/* Descriptor of the page holding addr, or NULL if the address is foreign. */
+/* The slot map byte of the page holding addr (region.h). */
+static __always_inline uint8_t *pagemap_slot(uintptr_t base, const void *addr)
+{
+	return (uint8_t *)base +
+	       (((uintptr_t)addr >> PAGE_SHIFT) & (PAGES_PER_REGION - 1));
+}
+
+/* Descriptor of the page holding addr, or NULL if the address is foreign
+ * (or inside a region's metadata, whose own descriptors hold the map). */
 static inline struct slab *pagemap_lookup(const void *addr)
 {
 	uintptr_t base = pagemap_region(addr);
 
-	return base ? pagemap_desc(base, addr) : NULL;
+	if (!base || (uintptr_t)addr - base < REGION_META_PAGES * PAGE_SIZE)
+		return NULL;
+	return pagemap_desc(base, addr);
 }
 
 /* Head descriptor of the live block holding addr, or NULL. */

@@ -4,7 +4,11 @@
  * A region is 1 GiB of address space, 1 GiB aligned, committed on first
  * touch.  Its first REGION_META_PAGES pages hold the page descriptors of the
  * whole region (struct slab, 64 bytes per 4 KiB page); the rest is handed to
- * the buddy allocator.  region_table[addr >> 30] is the region's base or 0,
+ * the buddy allocator.  The descriptors of the metadata pages themselves
+ * are never used: their first 256 KiB hold the slot map instead, one byte
+ * per page of the region, the thread-state slot of the cache whose slab
+ * holds the page (0: none), so the free fast path reads one byte from a
+ * line shared by 64 pages rather than a descriptor line per page.  region_table[addr >> 30] is the region's base or 0,
  * so any address is classified as ours or foreign with one load and without
  * touching the address itself (DESIGN.md invariant 3).
  */
@@ -15,6 +19,10 @@
 
 #define REGION_META_PAGES	(PAGES_PER_REGION * sizeof(struct slab) / PAGE_SIZE)
 #define MAX_REGIONS		4096			/* 4 TiB of heap */
+
+_Static_assert(PAGES_PER_REGION <= REGION_META_PAGES * sizeof(struct slab),
+	       "the slot map fits in the metadata pages' own descriptors");
+_Static_assert(NR_CPU_SLOTS <= 256, "a slot index fits the map's bytes");
 
 struct region {
 	uintptr_t base;
