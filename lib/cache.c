@@ -773,6 +773,7 @@ void cache_trim_all(void)
 				s->stat_dead[i] += tmp.stat[i];
 	}
 	lock_release(&slab_mutex);
+	sheaf_pool_shrink();
 	if (pc)
 		page_cache_drain(pc);
 }

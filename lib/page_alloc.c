@@ -200,6 +200,31 @@ static void purge_descriptors_locked(struct slab *b)
 		   ((1UL << b->order) - DESC_PER_PAGE) * sizeof(struct slab));
 }
 
+/*
+ * One page of the slot map (region.h) covers PAGE_SIZE pages: 16 MiB, four
+ * top-order blocks.  When all four are free and purged, the map bytes are
+ * zero and the page goes back too (256 KiB per GiB of heap once touched).
+ */
+#define MAP_PAGE_PAGES		PAGE_SIZE
+
+static void purge_slot_map_locked(struct slab *b)
+{
+	struct slab *desc0 = (struct slab *)((uintptr_t)b & ~(REGION_SIZE - 1));
+	unsigned long first = page_index(b) & ~(MAP_PAGE_PAGES - 1), i;
+
+	if (b->order != MAX_ORDER || first < REGION_META_PAGES)
+		return;
+	for (i = first; i < first + MAP_PAGE_PAGES; i += 1UL << MAX_ORDER) {
+		struct slab *d = desc0 + i;
+		uint32_t flags = block_flags(d);
+
+		if (!(flags & PG_buddy) || (flags & PG_dirty) ||
+		    d->order != MAX_ORDER)
+			return;
+	}
+	os_discard((uint8_t *)desc0 + first, PAGE_SIZE);
+}
+
 static size_t purge_locked(bool all, uint64_t now)
 {
 	unsigned long keep = dirty_limit_locked() / 4 * 3;
@@ -215,6 +240,7 @@ static size_t purge_locked(bool all, uint64_t now)
 		dirty_pages -= 1UL << b->order;
 		os_discard(page_address(b), PAGE_SIZE << b->order);
 		purge_descriptors_locked(b);
+		purge_slot_map_locked(b);
 		bytes += PAGE_SIZE << b->order;
 	}
 	purged_bytes += bytes;

@@ -23,6 +23,7 @@
 
 #include "sheaf.h"
 #include "assert.h"
+#include "pagemap.h"
 #include "options.h"
 #include "os.h"
 
@@ -68,7 +69,8 @@ static unsigned int capacity_of(unsigned int bytes)
  * size (64, 128, 256, 512, 1024 bytes).  They cannot come from kmalloc: the
  * kmalloc caches' own slots need them.  Sheaves circulate through barns
  * and thread slots and come back here when a barn has enough empty ones;
- * the pool keeps its pages (a few per busy cache and thread).
+ * the pool keeps its pages until a trim gives back those whose sheaves
+ * are all free (sheaf_pool_shrink; the page's frozen bit marks it there).
  */
 #define POOL_CLASSES	5
 #define POOL_MIN_SHIFT	6
@@ -89,7 +91,16 @@ static unsigned int pool_class(unsigned int capacity)
 	return 0;
 }
 
-/* The pool's free lists link through barn_list.next. */
+/*
+ * The pool's free lists link through barn_list.next.  Each pool page's
+ * descriptor counts the page's sheaves handed out (its inuse field, unused
+ * on an internal block), so trim can give back pages with none.
+ */
+static struct slab *pool_page(const struct slab_sheaf *sh)
+{
+	return pagemap_head(sh);
+}
+
 static struct slab_sheaf *pool_pop_locked(unsigned int cls)
 {
 	struct slab_sheaf *sh = pool_free[cls];
@@ -97,6 +108,7 @@ static struct slab_sheaf *pool_pop_locked(unsigned int cls)
 	if (sh) {
 		pool_free[cls] = (struct slab_sheaf *)sh->barn_list.next;
 		pool_in_use++;
+		pool_page(sh)->inuse++;
 	}
 	return sh;
 }
@@ -122,13 +134,15 @@ struct slab_sheaf *sheaf_new(unsigned int capacity)
 		page = page_alloc(NULL, 0);
 		if (!page)
 			return NULL;
-		page_prep_block(page, 0, 0);	/* flags 0: not freeable */
+		page_prep_block(page, 0, 0);	/* flags 0: internal */
+		page->counters = 0;
 		base = page_address(page);
 		lock_acquire(&sheaf_pool_lock);
 		pool_pages++;
 		for (i = bytes; i + bytes <= PAGE_SIZE; i += bytes)
 			pool_push_locked(cls, (struct slab_sheaf *)(base + i));
 		pool_in_use++;
+		page->inuse = 1;
 		lock_release(&sheaf_pool_lock);
 		sh = (struct slab_sheaf *)base;
 	}
@@ -143,7 +157,40 @@ void sheaf_free(struct slab_sheaf *sh)
 	lock_acquire(&sheaf_pool_lock);
 	pool_push_locked(pool_class(sh->capacity), sh);
 	pool_in_use--;
+	pool_page(sh)->inuse--;
 	lock_release(&sheaf_pool_lock);
+}
+
+void sheaf_pool_shrink(void)
+{
+	struct slab *pages = NULL, *page, *next;
+	struct slab_sheaf *sh, **pp;
+	unsigned int cls;
+
+	lock_acquire(&sheaf_pool_lock);
+	for (cls = 0; cls < POOL_CLASSES; cls++) {
+		pp = &pool_free[cls];
+		while ((sh = *pp)) {
+			page = pool_page(sh);
+			if (page->inuse) {
+				pp = (struct slab_sheaf **)&sh->barn_list.next;
+				continue;
+			}
+			*pp = (struct slab_sheaf *)sh->barn_list.next;
+			if (!page->frozen) {	/* first of its page */
+				page->frozen = 1;
+				page->next = pages;
+				pages = page;
+				pool_pages--;
+			}
+		}
+	}
+	lock_release(&sheaf_pool_lock);
+	for (page = pages; page; page = next) {
+		next = page->next;
+		page->counters = 0;
+		page_free(NULL, page, 0);
+	}
 }
 
 void sheaf_pool_stats(unsigned long *bytes, unsigned long *in_use)
@@ -267,6 +314,7 @@ void barn_init(struct barn *barn, unsigned int capacity, unsigned int size)
 	list_init(&barn->sheaves_empty);
 	barn->nr_full = barn->nr_empty = 0;
 	barn->objects = 0;
+	barn->draining = false;
 }
 
 static struct slab_sheaf *barn_take_locked(struct list_head *list, bool newest)
@@ -488,6 +536,7 @@ void *sheaf_refill_pop(struct uslub_cache *s, struct kmem_cache_cpu *c,
 	}
 	list_init(&old);
 	spin_acquire(&s->barn.lock);
+	s->barn.draining = false;		/* allocations are back */
 	full = barn_get_full_locked(&s->barn);
 	nold = barn_take_old_locked(&s->barn, decay_cutoff(now), &old, 2);
 	if (full) {
@@ -522,7 +571,7 @@ void *sheaf_refill_pop(struct uslub_cache *s, struct kmem_cache_cpu *c,
  * SLUB's __pcs_replace_full_main: an empty spare takes main's place;
  * else main goes to the barn for an empty sheaf (the barn's, or a new
  * one); a barn already holding max_full sheaves makes main flush to the
- * slabs instead.  A new sheaf is allocated before main is given away, and
+ * slabs instead, and the barn's sheaves with it (draining, below).  A new sheaf is allocated before main is given away, and
  * main is looked at again afterwards: a reclaim inside the allocation may
  * have flushed it.
  */
@@ -530,6 +579,8 @@ void sheaf_overflow_push(struct uslub_cache *s, struct kmem_cache_cpu *c,
 			 struct page_cache *pc, void *obj, uint64_t now)
 {
 	struct slab_sheaf *empty = NULL, *fresh = NULL;
+	struct list_head old;
+	unsigned int nold = 0;
 
 	USLUB_ASSERT(c->main && c->size == c->capacity);
 	if (c->spare && !c->spare->size) {
@@ -539,7 +590,7 @@ void sheaf_overflow_push(struct uslub_cache *s, struct kmem_cache_cpu *c,
 	}
 	for (;;) {
 		spin_acquire(&s->barn.lock);
-		if (s->barn.nr_full >= s->barn.max_full)
+		if (s->barn.nr_full >= s->barn.max_full || s->barn.draining)
 			break;
 		empty = barn_get_empty_locked(&s->barn);
 		if (!empty)
@@ -566,9 +617,22 @@ void sheaf_overflow_push(struct uslub_cache *s, struct kmem_cache_cpu *c,
 			return;
 		}
 	}
+	/* Frees outran allocations by a whole barn: hand every sheaf of it
+	 * back, and keep flushing until the next refill.  A program that
+	 * frees a big heap in random order would otherwise end with the
+	 * barn's sheaves pinning a slab per object (52 MiB after freeing a
+	 * shuffled 1 GiB heap instead of 27). */
+	list_init(&old);
+	if (!s->barn.draining) {
+		s->barn.draining = true;
+		nold = barn_take_old_locked(&s->barn, UINT64_MAX, &old,
+					    BARN_MAX_FULL);
+	}
 	spin_release(&s->barn.lock);
 	if (fresh)
 		barn_return_empty(&s->barn, c, fresh);
+	if (nold)
+		flush_list(s, c, pc, &old);
 flush:
 	stat(c, BARN_PUT_FAIL);
 	flush_main(s, c, pc);

@@ -85,6 +85,9 @@ void barn_decay(struct uslub_cache *s, struct kmem_cache_cpu *c,
 void barn_occupancy(struct uslub_cache *s, unsigned int *nr_full,
 		    unsigned int *nr_empty, unsigned long *objects);
 
+/* Give back the pool's pages none of whose sheaves is handed out (trim). */
+void sheaf_pool_shrink(void);
+
 /* Sheaf pool totals: bytes of pages it holds, sheaves handed out. */
 void sheaf_pool_stats(unsigned long *bytes, unsigned long *in_use);
 

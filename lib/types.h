@@ -194,6 +194,8 @@ struct barn {
 	unsigned int nr_full;		/* under lock; read without it */
 	unsigned int nr_empty;		/* under lock */
 	unsigned int max_full;		/* immutable after create */
+	bool draining;			/* under lock: frees overflowed it;
+					   cleared by the next refill */
 	uint64_t objects;		/* in the full sheaves, under lock */
 };
 

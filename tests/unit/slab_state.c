@@ -1005,18 +1005,15 @@ TEST_BEGIN(test_barn_holds_at_most_max_full_sheaves)
 	struct kmem_cache_cpu *c;
 	struct snap st, now;
 	struct flush_pred fp;
-	struct slab_list pl;
-	struct list_head *pos;
-	unsigned int i, j, k, cap, nheld, nfrees, nf, got, left, cmpx, mf, me,
-		     nagain = 0, *pfree;
-	void **objs, **held, **frees, **again, *flushed[SHEAF_MAX_CAPACITY];
+	unsigned int i, j, k, cap, nheld, nfrees, nf, mf, idx, nagain = 0;
+	void **objs, **held, **frees, **again, **all,
+	     *flushed[SHEAF_MAX_CAPACITY];
 
 	assert_ptr_not_null(s, "cache");
 	cap = s->sheaf_capacity;
 	mf = s->barn.max_full;
 	assert_u_ge(mf, MAX_FULL_SHEAVES, "at least MAX_FULL_SHEAVES");
 	assert_u_le(mf, BARN_MAX_FULL, "and at most BARN_MAX_FULL");
-	me = MIN(mf - 1, MAX_EMPTY_SHEAVES);
 	nf = (mf + 1) * cap + 1;
 	objs = objs_array(2 * nf + settle_room(s));
 	k = alloc_settled(s, objs, 2 * nf);
@@ -1048,100 +1045,75 @@ TEST_BEGIN(test_barn_holds_at_most_max_full_sheaves)
 	}
 	expect_u_eq(c->size, cap, "main full");
 
-	/* The next overflow finds the barn full: main goes to the slabs. */
-	memcpy(flushed, c->objects, cap * sizeof(void *));
-	fp = predict_flush(flushed, cap);
+	/* The next overflow finds the barn full: main and every sheaf of the
+	 * barn go back to the slabs (oldest first, then main), and the barn
+	 * drains until the next refill. */
+	all = objs_array((mf + 1) * cap);
+	memcpy(all, frees, (size_t)mf * cap * sizeof(void *));
+	memcpy(all + mf * cap, c->objects, cap * sizeof(void *));
+	fp = predict_flush_by(all, (mf + 1) * cap, cap);
 	st = now;
 	uslub_cache_free(s, frees[nf - 1]);
 	now = stats_of(s);
 	expect_delta(&st, &now, "overflow with a full barn",
 		     { FREE_SLOWPATH, 1 }, { BARN_PUT_FAIL, 1 },
-		     { SHEAF_FLUSH, cap }, { CMPXCHG_DOUBLE, fp.slabs },
-		     { FREE_ADD_PARTIAL, fp.full });
+		     { SHEAF_FLUSH, (mf + 1) * cap },
+		     { CMPXCHG_DOUBLE, fp.slabs },
+		     { FREE_ADD_PARTIAL, fp.full },
+		     { SHEAF_FREE, mf > MAX_EMPTY_SHEAVES ?
+				   mf - MAX_EMPTY_SHEAVES : 0 });
 	expect_u_eq(c->size, 1, "main flushed, then the push");
 	expect_ptr_eq(c->objects[0], frees[nf - 1], "the pushed object");
-	expect_barn(s, mf, 0, mf * cap, "barn unchanged");
-	for (i = 0; i < cap; i++)
-		expect_true(on_slab_freelist(s, flushed[i]),
+	expect_barn(s, 0, MIN(mf, MAX_EMPTY_SHEAVES), 0,
+		    "barn drained: its sheaves kept empty");
+	expect_true(s->barn.draining, "the barn is draining");
+	for (i = 0; i < (mf + 1) * cap; i++)
+		expect_true(on_slab_freelist(s, all[i]),
 			    "flushed object %u back on its slab", i);
 	expect_lu_eq(active_objs(s), k - nf, "active_objs");
 
-	/* Draining: 1 pop, then the barn's sheaves, warmest first. */
-	st = now;
-	for (i = 0; i < 1 + mf * cap; i++)
-		again[nagain++] = uslub_cache_alloc(s, 0);
+	/* While it drains, an overflow flushes main, the barn stays empty. */
+	idx = nf;
+	while (c->size < cap)
+		uslub_cache_free(s, frees[idx++]);
+	memcpy(flushed, c->objects, cap * sizeof(void *));
+	fp = predict_flush(flushed, cap);
+	st = stats_of(s);
+	uslub_cache_free(s, frees[idx++]);
 	now = stats_of(s);
-	expect_delta(&st, &now, "drain the barn",
-		     { ALLOC_PCS, 1 + mf * (cap - 1) },
-		     { ALLOC_SLOWPATH, mf },
-		     { BARN_GET, mf }, { SHEAF_FREE, mf - 1 - me });
-	expect_ptr_eq(again[0], frees[nf - 1], "main's object first");
-	for (i = 1; i < nagain; i++)
-		expect_ptr_eq(again[i], frees[mf * cap - i],
-			      "allocation %u: barn sheaves, newest first", i);
-	/* The first trade kept the empty main as the spare; the others
-	 * left theirs in the barn. */
-	expect_barn(s, 0, me, 0, "barn drained");
-	assert_ptr_not_null(c->spare, "spare");
-	expect_u_eq(c->spare_size, 0, "spare empty");
-	expect_u_eq(c->size, 0, "main empty");
+	expect_delta(&st, &now, "overflow while draining",
+		     { FREE_SLOWPATH, 1 }, { BARN_PUT_FAIL, 1 },
+		     { SHEAF_FLUSH, cap }, { CMPXCHG_DOUBLE, fp.slabs },
+		     { FREE_ADD_PARTIAL, fp.full });
+	expect_barn(s, 0, MIN(mf, MAX_EMPTY_SHEAVES), 0,
+		    "the barn stays empty while draining");
 
-	/* Next: from the slabs the flush went to, s->partial in order. */
-	left = 0;
-	pl = (struct slab_list){ NULL, 0, 0 };
-	lock_acquire(&s->list_lock);
-	for (pos = s->partial.next; pos != &s->partial; pos = pos->next)
-		slab_list_add(&pl, list_entry(pos, struct slab, slab_list));
-	lock_release(&s->list_lock);
-	pfree = calloc(pl.n + 1, sizeof(*pfree));
-	for (j = 0; j < pl.n; j++)
-		pfree[j] = slab_count_free(s, pl.slab[j]);
-	for (j = 0, got = 0, cmpx = 0; j < pl.n && got < cap; j++) {
-		got += MIN(pfree[j], cap - got);
-		cmpx++;
-	}
-	assert_u_gt(got, 0, "partial slabs to refill from");
-	st = now;
+	/* A refill ends the draining: the next overflow uses the barn. */
+	again[nagain++] = uslub_cache_alloc(s, 0);
+	expect_u_eq(c->size, 0, "main empty");
+	st = stats_of(s);
 	again[nagain++] = uslub_cache_alloc(s, 0);
 	now = stats_of(s);
-	expect_delta(&st, &now, "refill from partial", { ALLOC_SLOWPATH, 1 },
-		     { BARN_GET_FAIL, 1 }, { ALLOC_FROM_PARTIAL, 1 },
-		     { SHEAF_REFILL, got }, { CMPXCHG_DOUBLE, cmpx });
-	expect_u_eq(c->size, got - 1, "main refilled");
-	for (j = 0, left = got; j < pl.n; j++) {
-		unsigned int took = MIN(pfree[j], left);
-
-		left -= took;
-		expect_u_eq(slab_count_free(s, pl.slab[j]), pfree[j] - took,
-			    "partial slab %u gave %u", j, took);
-		expect_u_eq(pl.slab[j]->on_partial, pfree[j] != took,
-			    "partial slab %u stays listed iff not drained", j);
-	}
-	free(pfree);
-	free(pl.slab);
-
-	/* Overflows now: the empty spare first, then an empty barn sheaf
-	 * instead of a new one. */
+	expect_lu_eq(now.v[BARN_GET_FAIL] - st.v[BARN_GET_FAIL], 1,
+		     "no full sheaf to get");
+	expect_lu_eq(now.v[ALLOC_FROM_PARTIAL] - st.v[ALLOC_FROM_PARTIAL], 1,
+		     "refilled from the slabs the flushes went to");
+	expect_false(s->barn.draining, "a refill ends the draining");
 	while (c->size < cap)
-		uslub_cache_free(s, again[--nagain]);
+		uslub_cache_free(s, frees[idx++]);
+	assert_u_le(idx, nfrees, "objects left to free");
 	st = stats_of(s);
-	uslub_cache_free(s, again[--nagain]);
+	uslub_cache_free(s, frees[idx++]);
 	now = stats_of(s);
-	expect_delta(&st, &now, "overflow into the spare",
-		     { FREE_SLOWPATH, 1 }, { SHEAF_SWAP, 1 });
-	while (c->size < cap)
-		uslub_cache_free(s, again[--nagain]);
-	st = stats_of(s);
-	uslub_cache_free(s, again[--nagain]);
-	now = stats_of(s);
-	expect_delta(&st, &now, "overflow takes a barn empty sheaf",
+	expect_delta(&st, &now, "overflow into the barn again",
 		     { FREE_SLOWPATH, 1 }, { BARN_PUT, 1 });
-	expect_barn(s, 1, me - 1, cap, "one full, one empty less");
-	expect_u_eq(c->spare_size, cap, "full spare kept");
+	expect_barn(s, 1, MIN(mf, MAX_EMPTY_SHEAVES) - 1, cap,
+		    "one full sheaf, one empty sheaf taken");
 
 	free_all(s, again, nagain);
-	free_all(s, frees + nf, nfrees - nf);
+	free_all(s, frees + idx, nfrees - idx);
 	free_all(s, held, nheld);
+	free(all);
 	free(objs);
 	free(held);
 	free(frees);
