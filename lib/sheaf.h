@@ -17,12 +17,13 @@
 #include "slab.h"
 
 /* Full sheaves a barn keeps: SLUB's MAX_FULL_SHEAVES (10), or as many as
- * BARN_BYTES of objects where that is more (small objects: a thread may
- * free a few thousand at once), at most BARN_MAX_FULL; more are flushed.
+ * BARN_BYTES of objects where that is more (threads may each free a few
+ * thousand objects at once), at most BARN_MAX_FULL; more are flushed, and
+ * the barn drains (sheaf.c).
  * Empty ones beyond MAX_EMPTY_SHEAVES go back to the sheaf pool. */
 #define MAX_FULL_SHEAVES	10
-#define BARN_BYTES		(256UL << 10)
-#define BARN_MAX_FULL		64
+#define BARN_BYTES		(1UL << 20)
+#define BARN_MAX_FULL		128
 #define MAX_EMPTY_SHEAVES	16
 
 /* The capacity of sheaves of objects of stride size (SLUB's
