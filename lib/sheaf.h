@@ -22,8 +22,8 @@
  * the barn drains (sheaf.c).
  * Empty ones beyond MAX_EMPTY_SHEAVES go back to the sheaf pool. */
 #define MAX_FULL_SHEAVES	10
-#define BARN_BYTES		(1UL << 20)
-#define BARN_MAX_FULL		128
+#define BARN_BYTES		(256UL << 10)
+#define BARN_MAX_FULL		64
 #define MAX_EMPTY_SHEAVES	16
 
 /* The capacity of sheaves of objects of stride size (SLUB's
