@@ -315,13 +315,27 @@ static void thread_flush_sheaves(struct thread_cache *tc)
 	lock_release(&slab_mutex);
 }
 
+/* Work done for s on a thread without a slot of s (none yet, no memory
+ * for one, or past its exit) counts on tmp; its counters then go to the
+ * cache's.  slab_mutex may be held already. */
+static void fold_stats(struct uslub_cache *s, struct kmem_cache_cpu *tmp)
+{
+	bool locked = lock_held(&slab_mutex);
+
+	if (!locked)
+		lock_acquire(&slab_mutex);
+	for (unsigned int i = 0; i < NR_SLUB_STAT_ITEMS; i++)
+		s->stat_dead[i] += tmp->stat[i];
+	if (!locked)
+		lock_release(&slab_mutex);
+}
+
 /* Every barn's sheaves idle past decay_ms go back to the slabs, so that a
  * cache nobody uses any more gives its memory back. */
 static void sweep_barns(struct thread_cache *tc, uint64_t now)
 {
 	struct uslub_cache *s;
 	struct kmem_cache_cpu *c, tmp;
-	unsigned int i;
 
 	if (!lock_try(&slab_mutex))
 		return;
@@ -335,8 +349,7 @@ static void sweep_barns(struct thread_cache *tc, uint64_t now)
 		}
 		memset(&tmp, 0, sizeof(tmp));
 		barn_decay(s, &tmp, &tc->pcache, now);
-		for (i = 0; i < NR_SLUB_STAT_ITEMS; i++)
-			s->stat_dead[i] += tmp.stat[i];
+		fold_stats(s, &tmp);
 	}
 	lock_release(&slab_mutex);
 }
@@ -458,20 +471,6 @@ static struct slab *object_slab(const char *func, struct uslub_cache *s,
 	return head;
 }
 
-/* A free on a thread that cannot have a slot counts on tmp; its counters
- * then go to the cache's. */
-static void fold_stats(struct uslub_cache *s, struct kmem_cache_cpu *tmp)
-{
-	bool locked = lock_held(&slab_mutex);
-
-	if (!locked)
-		lock_acquire(&slab_mutex);
-	for (unsigned int i = 0; i < NR_SLUB_STAT_ITEMS; i++)
-		s->stat_dead[i] += tmp->stat[i];
-	if (!locked)
-		lock_release(&slab_mutex);
-}
-
 /* Every free of an object of a debug cache, or to one (want). */
 static void cache_free_debug(struct uslub_cache *want, struct slab *slab,
 			     void *obj, uintptr_t caller)
@@ -545,26 +544,16 @@ void cache_free_checked(const char *func, struct uslub_cache *s, void *obj,
 	s = slab->cache;
 	if (thread_cache_for_free())
 		c = cache_cpu_get(s, &tc);
-	if (likely(c) && c->main) {
-		if (unlikely(c->size && c->objects[c->size - 1] == obj)) {
-			report_sheaf_double_free(func, s, obj);
-			return;
-		}
-		free_to_sheaf(s, c, tc, obj);
-		stat(c, FREE_SLOWPATH);
+	if (likely(c)) {
+		cache_free_owned(c, obj, func);
 		return;
 	}
-	if (unlikely(!c)) {
-		/* No thread state or no memory for a slot: count on a
-		 * temporary one. */
-		memset(&tmp, 0, sizeof(tmp));
-		slab_free_slow(s, &tmp, NULL, slab, obj, obj, 1);
-		stat(&tmp, FREE_SLOWPATH);
-		fold_stats(s, &tmp);
-		return;
-	}
-	slab_free_slow(s, c, &tc->pcache, slab, obj, obj, 1);
-	stat(c, FREE_SLOWPATH);
+	/* No thread state or no memory for a slot: count on a temporary
+	 * one. */
+	memset(&tmp, 0, sizeof(tmp));
+	slab_free_slow(s, &tmp, NULL, slab, obj, obj, 1);
+	stat(&tmp, FREE_SLOWPATH);
+	fold_stats(s, &tmp);
 }
 
 void cache_free_slow(struct uslub_cache *s, void *obj, uintptr_t caller)
@@ -751,7 +740,6 @@ void cache_trim_all(void)
 	struct kmem_cache_cpu *c, tmp;
 	struct page_cache *pc = tc ? &tc->pcache : NULL;
 	struct uslub_cache *s;
-	unsigned int i;
 
 	cache_flush_sheaves_request();
 	if (tc)
@@ -769,8 +757,7 @@ void cache_trim_all(void)
 		if (s->kmalloc_idx)
 			slab_shrink_partial(s, c, pc);
 		if (c == &tmp)
-			for (i = 0; i < NR_SLUB_STAT_ITEMS; i++)
-				s->stat_dead[i] += tmp.stat[i];
+			fold_stats(s, &tmp);
 	}
 	lock_release(&slab_mutex);
 	sheaf_pool_shrink();

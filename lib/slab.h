@@ -104,21 +104,6 @@ static inline long slab_object_index(const struct uslub_cache *s,
 	return (long)idx;
 }
 
-/*
- * The same test for an address known to lie inside some slab of s (its
- * page's head is a slab of s): slabs are buddy blocks, aligned to their
- * size, so the offset is the address masked, with no descriptor math.
- * Not for debug caches (left red zones): their frees never come here.
- */
-static inline bool slab_is_object_start(const struct uslub_cache *s,
-					const void *obj)
-{
-	uint64_t off = (uintptr_t)obj & ((PAGE_SIZE << s->order) - 1);
-	uint64_t idx = (off * s->reciprocal) >> RECIPROCAL_SHIFT;
-
-	return off < (uint64_t)s->objects * s->size && idx * s->size == off;
-}
-
 /* s->partial under list_lock; used by debug.c as well. */
 void slab_add_partial_locked(struct uslub_cache *s, struct slab *slab,
 			     bool tail);
