@@ -54,6 +54,7 @@ struct bench_ctx;
 /* Workload flags. */
 #define WL_FIXED_SIZE	0x1	/* fixed-size objects: also run on the cache API */
 #define WL_ONE_THREAD	0x2	/* only at one thread (the memory workload) */
+#define WL_FIXED_WORK	0x4	/* one batch of fixed work, timed with getrusage */
 
 struct bench_workload {
 	const char *name;
@@ -135,6 +136,10 @@ long bench_peak_rss_kib(void);
 int bench_nproc(void);
 /* Where the memory workload writes its RSS trace (NULL: nowhere). */
 extern const char *bench_rss_trace_dir;
+/* WL_FIXED_WORK workloads: a factor on their operations (--scale, 1 by
+ * default), and the live buffers where they have some (--live, 0: theirs). */
+extern double bench_scale;
+extern int bench_live;
 
 #ifdef __cplusplus
 }

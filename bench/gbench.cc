@@ -2,7 +2,7 @@
 // thread count with Google Benchmark and times bench_run_batch().
 //
 //   uslub-bench [Google Benchmark flags] [--allocator=NAME]
-//               [--threads=1,2,4] [--rss-trace=DIR]
+//               [--threads=1,2,4] [--rss-trace=DIR] [--scale=F] [--live=N]
 //
 // The binary links no allocator: run it with LD_PRELOAD set to the one to
 // measure (bench/suite.py does, for all five).  --allocator names the one
@@ -10,9 +10,16 @@
 // Names: <workload>/<arg>/threads:<n>/<api>, api "malloc" or, for
 // fixed-size workloads when uslub is preloaded, "cache" (uslub's cache API;
 // label "uslub-cache").  Throughput is items_per_second; the memory
-// workload reports its RSS figures as counters in MiB.
+// workload reports its RSS figures as counters in MiB.  Fixed-work
+// workloads (large.c) run once and report, as counters, the wall time and
+// what getrusage saw of that run: wall_s, minflt, majflt, sys_s, user_s,
+// and the peak RSS rss_peak_mib; --scale multiplies their operations and
+// --live sets their live buffers.
 #include <benchmark/benchmark.h>
 
+#include <sys/resource.h>
+
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -24,17 +31,43 @@ namespace {
 
 bench_ctx the_ctx;  // one benchmark runs at a time
 
+double seconds(const timeval &tv)
+{
+	return static_cast<double>(tv.tv_sec) + tv.tv_usec / 1e6;
+}
+
+// The whole process's faults and CPU time: the pool's threads are in it,
+// and nothing else runs while a benchmark does.
+void rusage_counters(benchmark::State &st, const rusage &a, const rusage &b,
+                     double wall)
+{
+	st.counters["wall_s"] = wall;
+	st.counters["minflt"] = static_cast<double>(b.ru_minflt - a.ru_minflt);
+	st.counters["majflt"] = static_cast<double>(b.ru_majflt - a.ru_majflt);
+	st.counters["sys_s"] = seconds(b.ru_stime) - seconds(a.ru_stime);
+	st.counters["user_s"] = seconds(b.ru_utime) - seconds(a.ru_utime);
+	st.counters["rss_peak_mib"] = bench_peak_rss_kib() / 1024.0;
+}
+
 void run_workload(benchmark::State &st, const bench_workload *wl,
                   const bench_allocator *a, int arg, int threads)
 {
 	uint64_t ops = 0;
+	rusage ru0, ru1;
 
 	if (bench_start(&the_ctx, wl, a, arg, threads) != 0) {
 		st.SkipWithError("workload setup failed");
 		return;
 	}
+	bench_reset_peak_rss();
+	getrusage(RUSAGE_SELF, &ru0);
+	auto t0 = std::chrono::steady_clock::now();
 	for (auto _ : st)
 		ops += bench_run_batch(&the_ctx);
+	std::chrono::duration<double> wall = std::chrono::steady_clock::now() - t0;
+	getrusage(RUSAGE_SELF, &ru1);
+	if (wl->flags & WL_FIXED_WORK)
+		rusage_counters(st, ru0, ru1, wall.count());
 	for (int i = 0; i < the_ctx.ncounters; i++)
 		st.counters[the_ctx.counter_name[i]] = the_ctx.counter_value[i];
 	bench_stop(&the_ctx);
@@ -73,6 +106,16 @@ std::vector<int> parse_threads(const char *list)
 	return v;
 }
 
+double parse_number(const char *arg, const char *val, double lo, double hi)
+{
+	char *end;
+	double v = std::strtod(val, &end);
+
+	if (end == val || *end || !(v >= lo && v <= hi))
+		bench_fatal("%s: want a number from %g to %g", arg, lo, hi);
+	return v;
+}
+
 void register_one(const bench_workload *wl, const bench_allocator *a,
                   int arg, int threads, const char *api)
 {
@@ -82,7 +125,7 @@ void register_one(const bench_workload *wl, const bench_allocator *a,
 					       wl, a, arg, threads);
 
 	b->UseRealTime()->Unit(benchmark::kMicrosecond);
-	if (wl->flags & WL_ONE_THREAD)
+	if (wl->flags & (WL_ONE_THREAD | WL_FIXED_WORK))
 		b->Iterations(1);
 }
 
@@ -119,6 +162,11 @@ int main(int argc, char **argv)
 			threads = parse_threads(argv[i] + 10);
 		else if (!std::strncmp(argv[i], "--rss-trace=", 12))
 			bench_rss_trace_dir = argv[i] + 12;
+		else if (!std::strncmp(argv[i], "--scale=", 8))
+			bench_scale = parse_number(argv[i], argv[i] + 8, 1e-6, 1e6);
+		else if (!std::strncmp(argv[i], "--live=", 7))
+			bench_live = static_cast<int>(
+				parse_number(argv[i], argv[i] + 7, 1, 1e6));
 		else
 			bench_fatal("unknown argument %s (see the top of bench/gbench.cc)", argv[i]);
 	}

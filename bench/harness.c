@@ -22,6 +22,8 @@
 #include "bench.h"
 
 const char *bench_rss_trace_dir;
+double bench_scale = 1.0;
+int bench_live;
 
 void bench_fatal(const char *fmt, ...)
 {

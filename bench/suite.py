@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
 """suite.py - bench/uslub-bench under five allocators, interleaved.
 
-Usage: bench/suite.py [--preset quick|full] [--threads LIST]
+Usage: bench/suite.py [--preset quick|full|large] [--threads LIST]
          [--allocators glibc,uslub,jemalloc,tcmalloc,mimalloc] [--filter REGEX]
-         [--rounds N] [--min-time S] [--out DIR] [--build DIR] [--bench PATH]
-         [--preload PATH] [--peers-dir DIR] [--callgrind | --no-callgrind]
-         [--no-plots] [--timeout S]
+         [--rounds N] [--min-time S] [--scale F] [--live N] [--out DIR]
+         [--build DIR] [--bench PATH] [--preload PATH] [--peers-dir DIR]
+         [--callgrind | --no-callgrind] [--no-plots] [--timeout S]
 
 For each workload of the Google Benchmark program uslub-bench, in a fixed
 order, and each round, the binary runs once per allocator in a process of
@@ -18,10 +18,24 @@ better); the memory workload reports median RSS counters in MiB (lower is
 better).  Each row is compared with the best peer (glibc, jemalloc,
 tcmalloc, mimalloc).
 
+The large-block workloads (malloc_large, malloc_medium, realloc_grow) do a
+fixed amount of work once, each arg and thread count in a fresh process:
+their tables give the wall time, minor and major page faults, system and
+user time (getrusage) and peak RSS per allocator, with the ratio of time and
+of faults to the best peer (lower is better).
+
   presets    quick (default): rounds 1, min-time 0.1 s, no callgrind
              full: rounds 3, min-time 0.5 s, callgrind
-             both: threads 1, 2, 4, ... up to nproc, and nproc
+             both leave out the large-block workloads unless --filter
+             names them
+             large: only the large-block workloads, rounds 3, scale 0.25,
+             no callgrind (about 4 minutes at threads 1,2 on 2 cores)
+             all: threads 1, 2, 4, ... up to nproc, and nproc
              explicit options override the preset
+  --scale    a factor on the large-block workloads' operations; 1 is
+             mimalloc-bench's malloc-large (2000 replacements), 0.25 the
+             large preset's, 1 otherwise
+  --live     live buffers of malloc_large and malloc_medium (20, 64)
   --filter   regex on workload names (hot_pair|ring), matched whole;
              with a filter, callgrind runs only when asked (--callgrind)
   --build    default: the first of build/dev and . (from the repository
@@ -43,7 +57,9 @@ Output (--out, default bench/results/<YYYY-MM-DD>-<host>/, files overwritten):
   summary.json          medians per benchmark (name without /api) and row
   gbench/<alloc>.json   Google Benchmark JSON per allocator: the context of
                         its first run, every entry with "round" (1-based)
-  tables/<workload>.md  ops/s per arg / threads; uslub ÷ best peer
+  tables/<workload>.md  ops/s per arg / threads; uslub ÷ best peer (the
+                        large-block ones: time, faults, sys time per
+                        allocator; ÷ best peer)
   tables/callgrind.md   instructions per malloc+free; callgrind.txt verbatim
   rss/rss-<alloc>.csv   RSS trace of the memory workload (from the binary)
   plots/<workload>.png .svg, plots/rss.png .svg (gnuplot); plots/data/ holds
@@ -99,6 +115,18 @@ WORKLOADS = {
              "allocation; ops are threads.",
     "fixed": "64- and 200-byte objects through malloc, and through uslub's "
              "cache API (row uslub-cache).",
+    "malloc_large": "like mimalloc-bench's malloc-large: 20 live buffers "
+                    "(--live), shared out between the threads; 2000 times "
+                    "(× --scale) a random one is replaced by a new one of "
+                    "5–25 MiB, written whole before the old one is freed.",
+    "malloc_medium": "the same with 64 live buffers of 64 KiB–4 MiB and "
+                     "20000 replacements (× --scale).",
+    "realloc_grow": "several buffers grown in turn by realloc, each step "
+                    "writing the bytes it adds: 8 buffers doubling from "
+                    "16 B to 1 MiB, 2000 rounds (double); 8 buffers in "
+                    "4 KiB steps to 1 MiB, 400 rounds (step); 4 buffers "
+                    "doubling from 1 to 64 MiB, 10 rounds (huge); rounds "
+                    "× --scale, shared out between the threads.",
     "memory": "on a fresh heap, first 16384 pairs of 64 B and 16 KiB "
               "blocks, alternating, whose large blocks are freed "
               "(fragmentation RSS: what stays above the start, after 1 s "
@@ -122,6 +150,8 @@ NOT_COUNTERS = {"family_index", "per_family_instance_index", "repetitions",
                 "repetition_index", "threads", "iterations", "round"}
 GB_NAME_KEYS = ("min_time:", "min_warmup_time:", "iterations:", "repeats:")
 GB_NAME_WORDS = ("real_time", "manual_time", "process_time")
+# Fixed work, run once per arg and thread count in a process of its own.
+FIXED_WORK = ("malloc_large", "malloc_medium", "realloc_grow")
 
 
 def note(msg):
@@ -152,7 +182,8 @@ def parse_args(argv):
         usage=parts[1].removeprefix("Usage: "), description=parts[2],
         epilog="\n\n".join(parts[3:]),
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--preset", choices=("quick", "full"), default="quick")
+    p.add_argument("--preset", choices=("quick", "full", "large"),
+                   default="quick")
     p.add_argument("--threads", metavar="LIST", help="e.g. 1,2,4")
     p.add_argument("--allocators", metavar="LIST",
                    default=",".join(ALLOCATORS))
@@ -160,6 +191,10 @@ def parse_args(argv):
     p.add_argument("--rounds", metavar="N", type=int)
     p.add_argument("--min-time", metavar="S", type=float,
                    help="seconds per benchmark")
+    p.add_argument("--scale", metavar="F", type=float,
+                   help="factor on the large-block workloads' operations")
+    p.add_argument("--live", metavar="N", type=int,
+                   help="live buffers of malloc_large, malloc_medium")
     p.add_argument("--out", metavar="DIR")
     p.add_argument("--build", metavar="DIR")
     p.add_argument("--bench", metavar="PATH")
@@ -173,8 +208,10 @@ def parse_args(argv):
                    help="per benchmark process")
     a = p.parse_args(argv)
     full = a.preset == "full"
-    a.rounds = a.rounds or (3 if full else 1)
+    large = a.preset == "large"
+    a.rounds = a.rounds or (3 if full or large else 1)
     a.min_time = a.min_time or (0.5 if full else 0.1)
+    a.scale = a.scale or (0.25 if large else 1.0)
     if a.callgrind is None:
         a.callgrind = full and not a.filter
     try:
@@ -186,8 +223,9 @@ def parse_args(argv):
     except (ValueError, re.error) as e:
         p.error(str(e))
     bad = [x for x in a.allocators if x not in ALLOCATORS]
-    if bad or min(a.threads) < 1 or a.rounds < 1:
-        p.error(f"bad allocators {bad}, threads or rounds")
+    if bad or min(a.threads) < 1 or a.rounds < 1 or a.scale <= 0 or \
+            (a.live is not None and a.live < 1):
+        p.error(f"bad allocators {bad}, threads, rounds, scale or live")
     return a
 
 
@@ -278,8 +316,8 @@ def list_workloads(a):
            "--threads=" + ",".join(map(str, a.threads)),
            "--benchmark_list_tests=true"]
     status, out, err = run_cmd(cmd, bench_env(""), 60)
-    listed = list(dict.fromkeys(line.split("/")[0]
-                                for line in out.split() if "/" in line))
+    a.listed = [line for line in out.split() if "/" in line]
+    listed = list(dict.fromkeys(line.split("/")[0] for line in a.listed))
     if status != 0 or not listed:
         note(f"--benchmark_list_tests failed ({tail(err, 1)}); "
              "using the known workloads")
@@ -291,7 +329,28 @@ def list_workloads(a):
         [w for w in listed if w not in WORKLOADS]
     if a.filter:
         ws = [w for w in ws if re.fullmatch(a.filter, w)]
+    elif a.preset == "large":
+        ws = [w for w in ws if w in FIXED_WORK]
+    else:
+        ws = [w for w in ws if w not in FIXED_WORK]
     return ws
+
+
+def units(a, workloads):
+    """(label, benchmark name prefix) per process to run: a workload, or
+    for fixed work each arg and thread count on a fresh heap."""
+    out = []
+    for w in workloads:
+        if w not in FIXED_WORK:
+            out.append((w, w + "/"))
+            continue
+        prefixes = [n.split("/threads:")[0] + "/threads:" +
+                    n.split("/threads:")[1].split("/")[0] + "/"
+                    for n in getattr(a, "listed", []) if n.startswith(w + "/")
+                    and "/threads:" in n]
+        out += [(p.rstrip("/"), p) for p in dict.fromkeys(prefixes)] or \
+            [(w, w + "/")]
+    return out
 
 
 def tail(text, n=10):
@@ -299,13 +358,17 @@ def tail(text, n=10):
     return "\n".join(lines[-n:]) if lines else "(no stderr)"
 
 
-def run_one(a, res, alloc, workload, rnd, tmp):
-    """One process; its entries go into res. Returns an error or None."""
-    out_json = os.path.join(tmp, f"{workload}-{alloc}-{rnd}.json")
+def run_one(a, res, alloc, prefix, rnd, tmp):
+    """One process for the benchmarks whose names start with prefix; its
+    entries go into res. Returns an error or None."""
+    name = re.sub(r"[^A-Za-z0-9_.-]", "_", prefix.rstrip("/"))
+    out_json = os.path.join(tmp, f"{name}-{alloc}-{rnd}.json")
     cmd = [a.bench, f"--allocator={alloc}",
            "--threads=" + ",".join(map(str, a.threads)),
-           f"--benchmark_filter=^{workload}/",
+           f"--benchmark_filter=^{prefix}",
            f"--benchmark_min_time={a.min_time:g}",
+           f"--scale={a.scale:g}"] + \
+        ([f"--live={a.live}"] if a.live else []) + [
            f"--benchmark_out={out_json}", "--benchmark_out_format=json",
            "--rss-trace=" + os.path.join(a.out, "rss")]
     status, _, err = run_cmd(cmd, bench_env(a.libs[alloc]), a.timeout)
@@ -329,15 +392,16 @@ def rotate(items, r):
 
 
 def run_suite(a, res, workloads):
+    todo = units(a, workloads)
     with tempfile.TemporaryDirectory(prefix="uslub-suite-") as tmp:
-        for i, w in enumerate(workloads, 1):
+        for i, (w, prefix) in enumerate(todo, 1):
             for r in range(a.rounds):
-                print(f"[{i}/{len(workloads)}] {w} round {r + 1}/{a.rounds}:",
+                print(f"[{i}/{len(todo)}] {w} round {r + 1}/{a.rounds}:",
                       end="", flush=True)
                 errors = []
                 for alloc in rotate(list(a.libs), r):
                     print(f" {alloc}", end="", flush=True)
-                    err = run_one(a, res, alloc, w, r + 1, tmp)
+                    err = run_one(a, res, alloc, prefix, r + 1, tmp)
                     if err:
                         print(" (FAILED)", end="", flush=True)
                         errors.append(f"{w} round {r + 1} {alloc}: {err}")
@@ -506,6 +570,50 @@ def memory_table(summary, benches, res):
     if heap:
         text += f"; the heap built holds {heap[0]} MiB"
     return text + ".\n\n" + md_table(header, lines)
+
+
+def is_fixed_work(summary, benches):
+    return any("wall_s" in v for b in benches
+               for v in summary.get(b, {}).values())
+
+
+def fixed_cells(vals, key, rows):
+    """Each row's value of key (None: absent) and its ratio to the best
+    (smallest) peer's."""
+    v = {r: vals[r].get(key) for r in rows if r in vals}
+    _, best = best_peer(v, lower=True)
+    return v, {r: ratio(x, best) for r, x in v.items()}
+
+
+def fixed_table(summary, benches, res):
+    """Fixed work: one line per arg / threads and allocator."""
+    rows = rows_of(summary, benches)
+    header = ["arg / threads", "allocator", "time (s)", "time ÷ best peer",
+              "ops/s", "minor faults", "faults ÷ best peer", "major faults",
+              "sys (s)", "user (s)", "peak RSS (MiB)"]
+    lines = []
+    for b in benches:
+        _, arg, threads = res.benches[b]
+        vals = summary[b]
+        time, time_r = fixed_cells(vals, "wall_s", rows)
+        flt, flt_r = fixed_cells(vals, "minflt", rows)
+        for r in rows:
+            if r not in vals:
+                continue
+            v = vals[r]
+            name = f"**{r}**" if r.startswith("uslub") else r
+            lines.append([
+                f"{arg or '–'} / {threads}", name, f"{time[r]:.2f}",
+                ratio_cell(time_r[r], lower=True),
+                human(v.get("items_per_second", 0)), human(flt[r]),
+                ratio_cell(flt_r[r], lower=True),
+                f"{v.get('majflt', 0):.0f}", f"{v.get('sys_s', 0):.2f}",
+                f"{v.get('user_s', 0):.2f}",
+                f"{v.get('rss_peak_mib', 0):.0f}"])
+    return ("Fixed work, each arg and thread count in a fresh process; "
+            "medians of the rounds; lower is better (ops/s: higher).  "
+            "÷ best peer: the allocator's figure over the best of glibc, "
+            "jemalloc, tcmalloc and mimalloc.\n\n" + md_table(header, lines))
 
 
 def callgrind_table(text):
@@ -699,7 +807,8 @@ def readme(a, meta, sections):
             f"- commit: {meta['commit']}\n"
             f"- command: `{meta['command']}`\n"
             f"- settings: preset {a.preset}, {a.rounds} round(s), "
-            f"min-time {a.min_time:g} s, threads "
+            f"min-time {a.min_time:g} s, scale {a.scale:g}"
+            f"{f', live {a.live}' if a.live else ''}, threads "
             f"{','.join(map(str, a.threads))}\n"
             "- allocators: " + "; ".join(f"{k} {v}" for k, v in
                                          meta["versions"].items()) + "\n\n"
@@ -719,10 +828,22 @@ def readme(a, meta, sections):
 def print_summary(summary, res, workloads, threads):
     top = max(threads)
     print(f"\nuslub ÷ best peer at threads 1 / {top} "
-          "(ops/s: > 1 is faster; memory: < 1 is smaller):")
+          "(ops/s: > 1 is faster; memory, time, faults: < 1 is smaller):")
     for w in workloads:
         benches = workload_benches(res, w)
         if not benches:
+            continue
+        if is_fixed_work(summary, benches):
+            cells = []
+            for b in benches:
+                _, arg, t = res.benches[b]
+                _, time_r = fixed_cells(summary[b], "wall_s", list(summary[b]))
+                _, flt_r = fixed_cells(summary[b], "minflt", list(summary[b]))
+                cells.append(f"{arg}/{t}: time "
+                             f"{ratio_cell(time_r.get('uslub')).strip('*')}"
+                             f" faults "
+                             f"{ratio_cell(flt_r.get('uslub')).strip('*')}")
+            print(f"  {w:<14}" + "  ".join(cells))
             continue
         if is_memory(summary, benches):
             vals = summary[benches[0]]
@@ -757,6 +878,7 @@ def report(a, res, workloads, callgrind):
                           "--dirty"]),
             "command": shlex.join(sys.argv), "versions": versions(a),
             "preset": a.preset, "rounds": a.rounds, "min_time": a.min_time,
+            "scale": a.scale, "live": a.live,
             "threads": a.threads, "allocators": list(a.libs)}
     for alloc, doc in res.runs.items():
         write_text(os.path.join(a.out, "gbench", f"{alloc}.json"),
@@ -771,7 +893,9 @@ def report(a, res, workloads, callgrind):
         benches = workload_benches(res, w)
         if not benches:
             continue
-        if is_memory(summary, benches):
+        if is_fixed_work(summary, benches):
+            table, plot = fixed_table(summary, benches, res), None
+        elif is_memory(summary, benches):
             table = memory_table(summary, benches, res)
             plot = plots and plot_memory(a, summary, benches) and "rss"
         else:

@@ -8,7 +8,8 @@
  * quarter of a fast allocator's time and less of a slow one's.  Per-thread state lives in ctx->tls[tid] and is created by
  * its own thread on the first batch, so the allocator sees it as that
  * thread's.  Sizes come from xorshift sequences seeded per thread, the same
- * for every allocator.  The memory workload is in memory.c.
+ * for every allocator.  The memory workload is in memory.c, the large-block
+ * ones in large.c.
  */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -620,9 +621,13 @@ static const struct bench_workload wl_fixed = {
 	"fixed", fixed_args, WL_FIXED_SIZE, fixed_setup, tls_free_all, fixed_run
 };
 extern const struct bench_workload bench_wl_memory;
+extern const struct bench_workload bench_wl_malloc_large;
+extern const struct bench_workload bench_wl_malloc_medium;
+extern const struct bench_workload bench_wl_realloc_grow;
 
 const struct bench_workload *const bench_workloads[] = {
 	&wl_hot, &wl_batch, &wl_ring, &wl_realloc, &wl_prodcons, &wl_larson,
 	&wl_xmalloc, &wl_false_sharing, &wl_churn, &wl_fixed, &bench_wl_memory,
+	&bench_wl_malloc_large, &bench_wl_malloc_medium, &bench_wl_realloc_grow,
 	NULL
 };

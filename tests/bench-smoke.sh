@@ -3,7 +3,8 @@
 #
 # Not a measurement: it checks that bench/uslub-bench runs a workload under
 # the preload library and under glibc, that it refuses a run whose malloc
-# is not the allocator it was told to measure, and that bench/suite.py
+# is not the allocator it was told to measure, that the large-block
+# workloads report their page faults and times, and that bench/suite.py
 # turns two allocators' runs into the results layout.  Built and run only
 # where configure found Google Benchmark, in unsanitized builds.
 set -u
@@ -16,7 +17,7 @@ trap 'rm -rf "$tmp"' EXIT
 n=0
 failed=0
 
-echo "1..6"
+echo "1..8"
 
 ok() {
 	n=$((n + 1))
@@ -98,5 +99,34 @@ t=$tmp/res/tables/hot_pair.md
 st=$?
 [ $st = 0 ] || { echo "table:"; cat "$t"; } >>"$tmp/err" 2>&1
 ok $st "suite.py: the hot_pair table has both rows and the ratio to the best peer"
+
+# The large-block workloads at a tiny scale: 10 runs, each with its
+# getrusage counters.
+run LD_PRELOAD="$USLUB_PRELOAD" "$bench" --allocator=uslub --threads=1,2 \
+	--scale=0.005 --live=4 \
+	--benchmark_filter='^(malloc_large|malloc_medium|realloc_grow)/'
+st=$?
+[ $st = 0 ] && json_check "$tmp/out.json" \
+	'len(b) == 10 and all(e["label"] == "uslub" and e["wall_s"] > 0 and
+	 e["minflt"] > 0 and e["majflt"] >= 0 and e["sys_s"] >= 0 and
+	 e["user_s"] >= 0 and e["rss_peak_mib"] > 0 and
+	 e["items_per_second"] > 0 for e in b)'
+ok $? "uslub: malloc_large, malloc_medium, realloc_grow report faults and times"
+
+: >"$tmp/err"
+"$python" "$suite" --preset large --allocators glibc,uslub --threads 1 \
+	--rounds 1 --scale 0.005 --live 4 --no-plots \
+	--build "$abs_top_builddir" --preload "$USLUB_PRELOAD" \
+	--out "$tmp/large" >"$tmp/suite.log" 2>>"$tmp/err"
+st=$?
+[ $st = 0 ] || cat "$tmp/suite.log" >>"$tmp/err"
+t=$tmp/large/tables/malloc_large.md
+[ $st = 0 ] && [ -s "$t" ] && [ -s "$tmp/large/tables/realloc_grow.md" ] &&
+	grep -q "minor faults" "$t" && grep -q "| glibc |" "$t" &&
+	grep -q "uslub" "$t" && grep -Eq '[0-9]\.[0-9]+×' "$t" &&
+	! [ -e "$tmp/large/tables/hot_pair.md" ]
+st=$?
+[ $st = 0 ] || { echo "table:"; cat "$t"; } >>"$tmp/err" 2>&1
+ok $st "suite.py --preset large: time, faults and ratio per allocator"
 
 exit $failed
