@@ -1,7 +1,7 @@
 /*
  * kmalloc.c - L5: size classes, the kmalloc caches, large and huge blocks.
  *
- *   size <= 8 KiB      a kmalloc cache (fast path in alloc.h)
+ *   size <= 32 KiB     a kmalloc cache (fast path in alloc.h)
  *   size <= 4 MiB      a buddy block of 2^order pages (PG_large)
  *   larger             its own mapping, found again through huge_table
  *
@@ -26,6 +26,7 @@ static const unsigned int class_size[NR_KMALLOC] = {
 	160, 192, 224, 256, 320, 384, 448, 512,
 	640, 768, 896, 1024, 1280, 1536, 1792, 2048,
 	2560, 3072, 3584, 4096, 5120, 6144, 7168, 8192,
+	10240, 12288, 14336, 16384, 20480, 24576, 28672, 32768,
 };
 
 struct uslub_cache kmalloc_caches[NR_KMALLOC];

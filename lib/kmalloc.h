@@ -4,8 +4,11 @@
  *
  * Classes keep the kernel's names (kmalloc-8 ... kmalloc-8k) with finer
  * classes in between, four per doubling above 64 bytes, so internal waste
- * stays under 20% there.  kmalloc_cpu_off[(size - 1) >> 3] gives the byte
- * offset of the class's cpu slot in struct thread_cache: one load, no loop.
+ * stays under 20% there; above the kernel's largest (8 KiB), classes go on
+ * to kmalloc-32k, so that buffers of 8-32 KiB take the sheaves' fast paths
+ * instead of the buddy allocator.  kmalloc_cpu_off[(size - 1) >> 3] gives
+ * the byte offset of the class's cpu slot in struct thread_cache: one
+ * load, no loop.
  */
 #ifndef USLUB_KMALLOC_H
 #define USLUB_KMALLOC_H

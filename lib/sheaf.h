@@ -18,10 +18,12 @@
 
 /* Full sheaves a barn keeps: SLUB's MAX_FULL_SHEAVES (10), or as many as
  * BARN_BYTES of objects where that is more (threads may each free a few
- * thousand objects at once), at most BARN_MAX_FULL; more are flushed, and
- * the barn drains (sheaf.c).
+ * thousand objects at once), at most BARN_MAX_FULL, and fewer where ten
+ * would pass BARN_FLOOR_BYTES (objects above 16 KiB); more are flushed,
+ * and the barn drains (sheaf.c).
  * Empty ones beyond MAX_EMPTY_SHEAVES go back to the sheaf pool. */
 #define MAX_FULL_SHEAVES	10
+#define BARN_FLOOR_BYTES	(512UL << 10)
 #define BARN_BYTES		(256UL << 10)
 #define BARN_MAX_FULL		64
 #define MAX_EMPTY_SHEAVES	16

@@ -76,6 +76,29 @@ unsigned int slab_calculate_order(unsigned int size, unsigned int ncpus)
 	return get_order(size);
 }
 
+/*
+ * kmalloc classes above 8 KiB (the kernel has none): SLUB's rule would
+ * give 20 KiB objects an order-3 slab holding one, wasting 37 %.  These
+ * take the lowest order from the one holding two objects up to
+ * KMALLOC_BIG_ORDER that wastes at most 1/16, then 1/8, 1/4: at most a
+ * quarter (24 KiB: two in 64 KiB), 2 to 5 objects a slab.
+ */
+#define KMALLOC_BIG_ORDER	4
+
+unsigned int slab_kmalloc_big_order(unsigned int size)
+{
+	unsigned int fraction, order;
+
+	for (fraction = 16; fraction > 1; fraction /= 2) {
+		order = get_order(2UL * size);
+		order = calc_slab_order(size, order, KMALLOC_BIG_ORDER,
+					fraction);
+		if (order <= KMALLOC_BIG_ORDER)
+			return order;
+	}
+	return get_order(size);
+}
+
 unsigned int slab_min_partial(unsigned int size)
 {
 	return CLAMP((unsigned int)ilog2(size) / 2, MIN_PARTIAL, MAX_PARTIAL);
@@ -104,7 +127,10 @@ void slab_calculate_sizes(struct uslub_cache *s, unsigned int ncpus)
 	}
 	s->size = ALIGN_UP(size, s->align);
 	s->reciprocal = ((1ULL << RECIPROCAL_SHIFT) - 1) / s->size + 1;
-	s->order = slab_calculate_order(s->size, ncpus);
+	if (s->kmalloc_idx && s->object_size > 2 * PAGE_SIZE)
+		s->order = slab_kmalloc_big_order(s->size);
+	else
+		s->order = slab_calculate_order(s->size, ncpus);
 	s->objects = MIN(order_objects(s->order, s->size),
 			 (unsigned int)MAX_OBJS_PER_SLAB);
 	s->min_partial = slab_min_partial(s->size);

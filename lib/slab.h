@@ -57,6 +57,8 @@ bool slab_update_freelist(struct kmem_cache_cpu *c, struct slab *slab,
  * from object_size, align, flags and ctor. */
 void slab_calculate_sizes(struct uslub_cache *s, unsigned int ncpus);
 unsigned int slab_calculate_order(unsigned int size, unsigned int ncpus);
+/* The order of a kmalloc class above 8 KiB (kmalloc_idx set). */
+unsigned int slab_kmalloc_big_order(unsigned int size);
 unsigned int slab_min_partial(unsigned int size);
 
 /* Up to n free objects of s into objs, for a sheaf: from the slabs on

@@ -44,8 +44,8 @@
 #define THREAD_DIR		(MAX_THREADS / THREAD_CHUNK)
 #define THREAD_IDX_NONE		(MAX_THREADS - 1)	/* never handed out */
 
-#define SMALL_MAX		8192			/* largest kmalloc cache */
-#define NR_KMALLOC		34			/* 33 classes + slot 0 */
+#define SMALL_MAX		32768			/* largest kmalloc cache */
+#define NR_KMALLOC		42			/* 41 classes + slot 0 */
 #define NR_INLINE_SLOTS		16			/* user caches' slots in
 							   the thread state */
 #define NR_CPU_SLOTS		(NR_KMALLOC + NR_INLINE_SLOTS)

@@ -11,6 +11,8 @@
  */
 #include "test.h"
 
+#include "init.h"
+#include "kmalloc.h"
 #include "sheaf.h"
 #include "slab.h"
 
@@ -357,20 +359,63 @@ TEST_BEGIN(test_sheaf_capacity)
 	expect_u_eq(sheaf_capacity(1024), 27, "1 KiB: 27");
 	expect_u_eq(sheaf_capacity(1025), 11, "above 1 KiB: 11");
 	expect_u_eq(sheaf_capacity(4096), 6, "4 KiB: 6");
-	expect_u_eq(sheaf_capacity(4097), 3, "above 4 KiB: 3");
-	for (unsigned int size = 8; size <= 8192; size += 8) {
+	expect_u_eq(sheaf_capacity(16384), 6, "16 KiB: 6");
+	expect_u_eq(sheaf_capacity(16385), 4, "above 16 KiB: 4");
+	expect_u_eq(sheaf_capacity(SMALL_MAX), 4, "the largest class: 4");
+	for (unsigned int size = 8; size <= SMALL_MAX; size += 8) {
 		expect_u_le(sheaf_capacity(size), SHEAF_MAX_CAPACITY,
 			    "%u-byte objects: within the largest sheaf", size);
-		/* What a thread may hold in two sheaves stays under 64 KiB. */
-		expect_u_le(2 * sheaf_capacity(size) * size, 64u << 10,
+		/* What a thread may hold in two sheaves stays under 64 KiB
+		 * up to 4 KiB objects, under 256 KiB for the largest. */
+		expect_u_le(2 * sheaf_capacity(size) * size,
+			    size <= 4096 ? 64u << 10 : 256u << 10,
 			    "two sheaves of %u-byte objects", size);
 	}
+}
+TEST_END
+
+TEST_BEGIN(test_kmalloc_big_orders)
+{
+	/* Classes above 8 KiB: the lowest order from two objects up, 1/16,
+	 * 1/8 then 1/4 of waste, order 4 at most. */
+	static const unsigned int want[][2] = {
+		{ 10240, 3 }, { 12288, 4 }, { 14336, 3 }, { 16384, 3 },
+		{ 20480, 4 }, { 24576, 4 }, { 28672, 4 }, { 32768, 4 },
+	};
+	unsigned int i, idx;
+
+	for (i = 0; i < ARRAY_SIZE(want); i++)
+		expect_u_eq(slab_kmalloc_big_order(want[i][0]), want[i][1],
+			    "kmalloc class %u", want[i][0]);
+	init_ensure();
+	for (idx = 1; idx < NR_KMALLOC; idx++) {
+		const struct uslub_cache *s = &kmalloc_caches[idx];
+		unsigned long slab = PAGE_SIZE << s->order;
+
+		if (s->object_size <= 2 * PAGE_SIZE)
+			continue;
+		expect_u_le(s->order, 4, "%s: order", s->name);
+		expect_u_ge(s->objects, 2, "%s: objects a slab", s->name);
+		expect_zu_le(slab % s->size, slab / 4, "%s: waste", s->name);
+		/* The barn: ten sheaves, or 512 KiB of objects if less. */
+		expect_zu_le((size_t)s->barn.max_full * s->sheaf_capacity *
+			     s->size, BARN_FLOOR_BYTES, "%s: the barn's bound",
+			     s->name);
+		expect_u_ge(s->barn.max_full, 2, "%s: barn of 2 at least",
+			    s->name);
+	}
+	expect_u_eq(kmalloc_caches[kmalloc_index(64)].barn.max_full,
+		    BARN_BYTES / (123 * 64), "kmalloc-64: 256 KiB of objects");
+	expect_u_eq(kmalloc_caches[kmalloc_index(32768)].barn.max_full,
+		    BARN_FLOOR_BYTES / (4 * 32768),
+		    "kmalloc-32k: 512 KiB of objects, not 10 sheaves");
 }
 TEST_END
 
 int main(void)
 {
 	return test(test_order_table, test_order_big_objects, test_order_sweep,
+		    test_kmalloc_big_orders,
 		    test_min_partial, test_sizes_free_pointer_mid_object,
 		    test_sizes_free_pointer_after_object,
 		    test_sizes_hwcache_align, test_sizes_every_object_fits,

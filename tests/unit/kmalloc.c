@@ -8,7 +8,9 @@
 #include "test.h"
 
 #include "kmalloc.h"
+#include "options.h"
 #include "os.h"
+#include "page_alloc.h"
 #include "pagemap.h"
 
 #include <errno.h>
@@ -107,7 +109,8 @@ TEST_BEGIN(test_kzalloc_zeroes_ksize)
 	static const struct { size_t dirty, size; } cases[] = {
 		{ 80, 70 },		/* kmalloc-80 */
 		{ 4096, 4000 },		/* kmalloc-4k */
-		{ 16384, 9000 },	/* large, order 2 */
+		{ 16384, 15000 },	/* kmalloc-16k */
+		{ 65536, 40000 },	/* large, order 4 */
 		{ 256 * KiB, 200 * KiB },	/* large, order 6 */
 	};
 	unsigned int i;
@@ -401,9 +404,12 @@ static bool mapped(const void *p, size_t len)
 TEST_BEGIN(test_huge_block)
 {
 	size_t size = 10 * MiB;
-	char *p = uslub_kmalloc(size, 0);
 	size_t rss0, rss1, rss2;
+	char *p;
 
+	page_set_decay_ms(0);		/* a freed mapping is not kept */
+	uslub_malloc_trim(0);		/* nor one freed before */
+	p = uslub_kmalloc(size, 0);
 	assert_ptr_not_null(p, "10 MiB");
 	expect_ptr_null(pagemap_lookup(p), "a huge block is its own mapping");
 	expect_zu_eq(uslub_ksize(p), size, "ksize");
@@ -421,6 +427,7 @@ TEST_BEGIN(test_huge_block)
 		    rss1 >> 10, rss2 >> 10);
 	expect_zu_eq(uslub_kmalloc_size_roundup(size + 1), size + 4096,
 		     "huge sizes round to pages");
+	page_set_decay_ms(uslub_opt.decay_ms);
 }
 TEST_END
 
@@ -434,6 +441,7 @@ TEST_BEGIN(test_huge_table_churn)
 	size_t size = 4 * MiB + 1, want = 4 * MiB + 4096;
 	unsigned int i, k, lost = 0, not_unmapped = 0;
 
+	page_set_decay_ms(0);		/* freed mappings are not kept */
 	for (i = 0; i < NHUGE; i++) {
 		p[i] = uslub_kmalloc(size, 0);
 		assert_ptr_not_null(p[i], "huge %u", i);
@@ -456,6 +464,7 @@ TEST_BEGIN(test_huge_table_churn)
 	}
 	expect_u_eq(lost, 0, "lookups failing after deletions");
 	expect_u_eq(not_unmapped, 0, "huge blocks still mapped after kfree");
+	page_set_decay_ms(uslub_opt.decay_ms);
 }
 TEST_END
 
@@ -494,6 +503,7 @@ static void oom_child(void *arg)
 	unsigned int n = 0, i;
 	void *p;
 
+	uslub_malloc_trim(0);		/* no kept mapping serves */
 	getrlimit(RLIMIT_AS, &rl);
 	rl.rlim_cur = vm_bytes() + 8 * MiB;
 	if (setrlimit(RLIMIT_AS, &rl) != 0)

@@ -85,6 +85,17 @@ TEST_BEGIN(test_roundup_every_size)
 		     "192 is kmalloc-192");
 	expect_zu_eq(uslub_kmalloc_size_roundup(4097), 5120, "4097 -> 5120");
 	expect_zu_eq(uslub_kmalloc_size_roundup(8192), 8192, "8192 -> 8192");
+	/* Above the kernel's largest class, four classes a doubling on to
+	 * 32 KiB. */
+	expect_zu_eq(uslub_kmalloc_size_roundup(8193), 10240, "8193 -> 10240");
+	expect_zu_eq(uslub_kmalloc_size_roundup(12289), 14336,
+		     "12289 -> 14336");
+	expect_zu_eq(uslub_kmalloc_size_roundup(16384), 16384,
+		     "16384 is kmalloc-16k");
+	expect_zu_eq(uslub_kmalloc_size_roundup(16385), 20480,
+		     "16385 -> 20480");
+	expect_zu_eq(uslub_kmalloc_size_roundup(32768), 32768,
+		     "32768 is kmalloc-32k");
 }
 TEST_END
 
@@ -97,12 +108,16 @@ static uintptr_t required_align(size_t size)
 	return size >= 16 ? 16 : 8;
 }
 
+/* Every size up to 8 KiB, then every 64th (classes above are 2 KiB and
+ * more apart): all of them at once would hold 512 MiB. */
+#define EVERY_SIZE_STEP(size)	((size) < 8192 ? 1 : 64)
+
 static void **alloc_every_size(void)
 {
 	void **p = calloc(SMALL_MAX + 1, sizeof(*p));
 	size_t size;
 
-	for (size = 1; p && size <= SMALL_MAX; size++)
+	for (size = 1; p && size <= SMALL_MAX; size += EVERY_SIZE_STEP(size))
 		p[size] = uslub_kmalloc(size, 0);
 	return p;
 }
@@ -113,7 +128,7 @@ TEST_BEGIN(test_kmalloc_every_size)
 	size_t size, bad_align = 0, bad_ksize = 0, bad_fill = 0;
 
 	assert_ptr_not_null(p, "pointer array");
-	for (size = 1; size <= SMALL_MAX; size++) {
+	for (size = 1; size <= SMALL_MAX; size += EVERY_SIZE_STEP(size)) {
 		size_t ks;
 
 		assert_ptr_not_null(p[size], "kmalloc(%zu)", size);
@@ -131,7 +146,7 @@ TEST_BEGIN(test_kmalloc_every_size)
 		memset(p[size], (int)(size & 0xff), ks);
 	}
 	/* Every byte up to ksize is the caller's: nothing overlaps. */
-	for (size = 1; size <= SMALL_MAX; size++) {
+	for (size = 1; size <= SMALL_MAX; size += EVERY_SIZE_STEP(size)) {
 		unsigned char *b = p[size];
 		size_t i, ks = uslub_kmalloc_size_roundup(size);
 
@@ -144,7 +159,7 @@ TEST_BEGIN(test_kmalloc_every_size)
 	expect_zu_eq(bad_align, 0, "misaligned kmalloc results");
 	expect_zu_eq(bad_ksize, 0, "ksize different from the class size");
 	expect_zu_eq(bad_fill, 0, "objects overwritten by a neighbour");
-	for (size = 1; size <= SMALL_MAX; size++)
+	for (size = 1; size <= SMALL_MAX; size += EVERY_SIZE_STEP(size))
 		uslub_kfree(p[size]);
 	free(p);
 }
@@ -227,7 +242,8 @@ TEST_BEGIN(test_kernel_names)
 	    {"kmalloc-64", 64},	  {"kmalloc-96", 96},	{"kmalloc-128", 128},
 	    {"kmalloc-192", 192}, {"kmalloc-256", 256}, {"kmalloc-512", 512},
 	    {"kmalloc-1k", 1024}, {"kmalloc-2k", 2048}, {"kmalloc-4k", 4096},
-	    {"kmalloc-8k", 8192},
+	    {"kmalloc-8k", 8192}, {"kmalloc-16k", 16384},
+	    {"kmalloc-32k", 32768},
 	};
 	char *text = slabinfo_text();
 	unsigned int i;
@@ -254,8 +270,7 @@ TEST_END
 TEST_BEGIN(test_large_sizes)
 {
 	static const size_t sizes[] = {
-		SMALL_MAX + 1, 8200, 12288, 12289, 16384, 16385, 32767, 32768,
-		32769, 65536, 100000, 262144, 262145, 1 << 20, (1 << 20) + 1,
+		SMALL_MAX + 1, 40000, 65535, 65536, 65537, 100000, 262144, 262145, 1 << 20, (1 << 20) + 1,
 		(2 << 20) + 5, KMALLOC_LARGE_MAX - 1, KMALLOC_LARGE_MAX,
 	};
 	unsigned int i;
