@@ -29,11 +29,15 @@
 
 struct lock page_lock = LOCK_INITIALIZER;
 
+#define HPAGE_ORDER		9		/* a 2 MiB transparent huge page */
+
 static struct list_head free_area[NR_ORDERS];	/* under page_lock */
 static struct list_head dirty_fifo;		/* under page_lock */
 static bool areas_ready;			/* under page_lock */
 static unsigned long nr_free[NR_ORDERS];	/* under page_lock */
 static unsigned long dirty_pages;		/* under page_lock */
+static unsigned long dirty_small;		/* under page_lock: of those, in
+						   blocks under HPAGE_ORDER */
 static unsigned long used_pages;		/* under page_lock (racy reads) */
 static unsigned long purged_bytes;		/* under page_lock */
 static unsigned long decay_ms = 250;
@@ -71,6 +75,8 @@ static void block_insert_locked(struct slab *b, unsigned int order,
 		else
 			list_add_tail(&b->dirty_link, &dirty_fifo);
 		dirty_pages += 1UL << order;
+		if (order < HPAGE_ORDER)
+			dirty_small += 1UL << order;
 	}
 }
 
@@ -81,6 +87,8 @@ static void block_remove_locked(struct slab *b)
 	if (block_flags(b) & PG_dirty) {
 		list_del(&b->dirty_link);
 		dirty_pages -= 1UL << b->order;
+		if (b->order < HPAGE_ORDER)
+			dirty_small -= 1UL << b->order;
 	}
 	block_set_flags(b, 0);
 }
@@ -133,7 +141,16 @@ static bool buddy_grow_locked(void)
 	return true;
 }
 
-static struct slab *buddy_alloc_locked(unsigned int order)
+/*
+ * A block of 2^order pages: the lower end of the smallest free block that
+ * holds it (the upper halves go back to the free areas), or with
+ * PAGE_GROW the lower end of a free block PAGE_GROW_ORDERS above order
+ * or more (a new top-order block if there is none), so that its upper
+ * buddies stay free and realloc can grow it in place (page_extend).  *zero: every page of it is
+ * zero (fresh from the region, or purged since it was last used).
+ */
+static struct slab *buddy_alloc_locked(unsigned int order, unsigned int how,
+				       bool *zero)
 {
 	unsigned int o = order;
 	struct list_head *fifo_pos = NULL;
@@ -141,6 +158,13 @@ static struct slab *buddy_alloc_locked(unsigned int order)
 	bool dirty;
 	uint64_t when;
 
+	if (how & PAGE_GROW) {
+		o = MIN(order + PAGE_GROW_ORDERS, MAX_ORDER);
+		while (o <= MAX_ORDER && list_empty(&free_area[o]))
+			o++;
+		if (o > MAX_ORDER)	/* room first: carve a new top block */
+			o = buddy_grow_locked() ? MAX_ORDER : order;
+	}
 	while (o <= MAX_ORDER && list_empty(&free_area[o]))
 		o++;
 	if (o > MAX_ORDER) {
@@ -160,6 +184,7 @@ static struct slab *buddy_alloc_locked(unsigned int order)
 	}
 	WRITE_ONCE(b->order, (uint8_t)order);
 	used_pages += 1UL << order;
+	*zero = !dirty;
 	return b;
 }
 
@@ -225,19 +250,45 @@ static void purge_slot_map_locked(struct slab *b)
 	os_discard((uint8_t *)desc0 + first, PAGE_SIZE);
 }
 
+/*
+ * With thp=1 a region's pages may be transparent huge pages, and
+ * discarding part of one splits it.  The decay and the dirty limit then
+ * leave a free block smaller than a huge page resident (it may merge into
+ * a whole one, which goes back in one piece) until it has been free for
+ * THP_SMALL_DECAY times decay_ms, and such blocks do not count against the
+ * dirty limit; trim, shrink and reclaim purge them all.
+ */
+#define THP_SMALL_DECAY		8
+
+static bool thp_spares(const struct slab *b, uint64_t now)
+{
+	return uslub_opt.thp == 1 && b->order < HPAGE_ORDER &&
+	       b->free_time + THP_SMALL_DECAY * decay_ms > now;
+}
+
+/* Dirty pages the dirty limit applies to. */
+static unsigned long dirty_limited_locked(void)
+{
+	return dirty_pages - (uslub_opt.thp == 1 ? dirty_small : 0);
+}
+
 static size_t purge_locked(bool all, uint64_t now)
 {
 	unsigned long keep = dirty_limit_locked() / 4 * 3;
 	size_t bytes = 0;
 	struct slab *b;
 
-	while (!list_empty(&dirty_fifo)) {
-		b = list_entry(dirty_fifo.next, struct slab, dirty_link);
-		if (!all && b->free_time + decay_ms > now && dirty_pages <= keep)
+	list_for_each_entry_safe(b, &dirty_fifo, dirty_link) {
+		if (!all && b->free_time + decay_ms > now &&
+		    dirty_limited_locked() <= keep)
 			break;
+		if (!all && thp_spares(b, now))
+			continue;
 		list_del(&b->dirty_link);
 		block_set_flags(b, block_flags(b) & ~PG_dirty);
 		dirty_pages -= 1UL << b->order;
+		if (b->order < HPAGE_ORDER)
+			dirty_small -= 1UL << b->order;
 		os_discard(page_address(b), PAGE_SIZE << b->order);
 		purge_descriptors_locked(b);
 		purge_slot_map_locked(b);
@@ -252,7 +303,7 @@ static void maybe_purge_locked(uint64_t now)
 {
 	if (list_empty(&dirty_fifo))
 		return;
-	if (now >= next_purge || dirty_pages > dirty_limit_locked())
+	if (now >= next_purge || dirty_limited_locked() > dirty_limit_locked())
 		purge_locked(false, now);
 }
 
@@ -266,6 +317,18 @@ size_t page_purge(bool all)
 	bytes = purge_locked(all, os_now_ms());
 	lock_release(&page_lock);
 	return bytes;
+}
+
+unsigned long page_decay_ms(void)
+{
+	return READ_ONCE(decay_ms);
+}
+
+void page_count_purged(size_t bytes)
+{
+	lock_acquire(&page_lock);
+	purged_bytes += bytes;
+	lock_release(&page_lock);
 }
 
 void page_set_decay_ms(unsigned long ms)
@@ -330,10 +393,12 @@ bool page_reclaim(size_t bytes)
 
 /* ---- Entry points ---------------------------------------------------- */
 
-static struct slab *page_alloc_slow(struct page_cache *pc, unsigned int order)
+static struct slab *page_alloc_slow(struct page_cache *pc, unsigned int order,
+				    unsigned int how, bool *zero)
 {
 	unsigned int want = 1, got = 0;
 	struct slab *b, *first = NULL;
+	bool z, first_zero = false;
 
 	if (pc && order < PCACHE_ORDERS)
 		want = PCACHE_MAX / 2 + 1;	/* refill in one go */
@@ -341,39 +406,53 @@ static struct slab *page_alloc_slow(struct page_cache *pc, unsigned int order)
 	if (!areas_ready)
 		areas_init_locked();
 	while (got < want && page_charge(PAGE_SIZE << order)) {
-		b = buddy_alloc_locked(order);
+		b = buddy_alloc_locked(order, how, &z);
 		if (!b) {
 			page_uncharge(PAGE_SIZE << order);
 			break;
 		}
-		if (!first)
+		if (!first) {
 			first = b;
-		else
+			first_zero = z;
+		} else {
 			pc->blocks[order][pc->count[order]++] = b;
+		}
 		got++;
 	}
 	maybe_purge_locked(os_now_ms());
 	lock_release(&page_lock);
+	*zero = first_zero;
 	return first;
 }
 
-struct slab *page_alloc(struct page_cache *pc, unsigned int order)
+struct slab *page_alloc_how(struct page_cache *pc, unsigned int order,
+			    unsigned int how, bool *zero)
 {
 	struct slab *b;
 
 	USLUB_ASSERT(order <= MAX_ORDER);
+	if (how & PAGE_GROW)
+		pc = NULL;		/* cached blocks have no free buddies */
+	*zero = false;			/* a cached block was used before */
 	if (pc && order < PCACHE_ORDERS && pc->count[order]) {
 		b = pc->blocks[order][--pc->count[order]];
 	} else {
-		b = page_alloc_slow(pc, order);
+		b = page_alloc_slow(pc, order, how, zero);
 		if (unlikely(!b) && page_reclaim(PAGE_SIZE << order))
-			b = page_alloc_slow(pc, order);
+			b = page_alloc_slow(pc, order, how, zero);
 		if (unlikely(!b))
 			return NULL;
 	}
 	if (unlikely(READ_ONCE(uslub_opt.page_owner)))
 		page_owner_record(b, order);
 	return b;
+}
+
+struct slab *page_alloc(struct page_cache *pc, unsigned int order)
+{
+	bool zero;
+
+	return page_alloc_how(pc, order, 0, &zero);
 }
 
 /*
@@ -416,12 +495,48 @@ bool page_extend(struct slab *head, unsigned int order, unsigned int new_order)
 	return ok;
 }
 
+/*
+ * Shrink the allocated large block at head from order to new_order in
+ * place: the upper halves go back to the free areas (dirty, as any freed
+ * block), leaving head's block at the lower end.  A large block's pages
+ * need only their head pointer cleared (see block_clear).
+ */
+void page_shrink(struct slab *head, unsigned int order, unsigned int new_order)
+{
+	unsigned long i, n = 1UL << order;
+	uint64_t now = os_now_ms();
+	unsigned int o;
+
+	USLUB_ASSERT(new_order < order && (block_flags(head) & PG_large));
+	for (i = 1UL << new_order; i < n; i++)
+		WRITE_ONCE(head[i].head, NULL);
+	lock_acquire(&page_lock);
+	WRITE_ONCE(head->order, (uint8_t)new_order);
+	for (o = new_order; o < order; o++) {
+		used_pages -= 1UL << o;
+		buddy_free_locked(head + (1UL << o), o, now);
+	}
+	maybe_purge_locked(now);
+	lock_release(&page_lock);
+	page_uncharge((PAGE_SIZE << order) - (PAGE_SIZE << new_order));
+	if (unlikely(READ_ONCE(uslub_opt.page_owner)))
+		page_owner_record(head, new_order);
+}
+
 /* The slot map bytes of a block's pages (region.h). */
 static uint8_t *block_slot_map(struct slab *head)
 {
 	uintptr_t base = (uintptr_t)head & ~(REGION_SIZE - 1);
 
 	return (uint8_t *)base + page_index(head);
+}
+
+void page_prep_pages(struct slab *head, unsigned long first, unsigned long n)
+{
+	unsigned long i;
+
+	for (i = first; i < first + n; i++)
+		WRITE_ONCE(head[i].head, head);
 }
 
 void page_prep_block(struct slab *head, unsigned int order, uint16_t cpu_off)
@@ -436,15 +551,22 @@ void page_prep_block(struct slab *head, unsigned int order, uint16_t cpu_off)
 	WRITE_ONCE(head->order, (uint8_t)order);
 }
 
+/* A large block's pages have cpu_off 0 and slot map bytes 0 already
+ * (page_prep_pages): only their head pointers need clearing. */
 static void block_clear(struct slab *head, unsigned int order)
 {
 	unsigned long i, n = 1UL << order;
 
-	for (i = 0; i < n; i++) {
-		WRITE_ONCE(head[i].head, NULL);
-		head[i].cpu_off = 0;
+	if (block_flags(head) & PG_large) {
+		for (i = 0; i < n; i++)
+			WRITE_ONCE(head[i].head, NULL);
+	} else {
+		for (i = 0; i < n; i++) {
+			WRITE_ONCE(head[i].head, NULL);
+			head[i].cpu_off = 0;
+		}
+		memset(block_slot_map(head), 0, n);
 	}
-	memset(block_slot_map(head), 0, n);
 	block_set_flags(head, 0);
 }
 

@@ -33,13 +33,32 @@ extern struct lock page_lock;
  * limit would be passed (after one reclaim where page_reclaim allows).
  * pc may be NULL (no thread cache). */
 struct slab *page_alloc(struct page_cache *pc, unsigned int order);
+/*
+ * page_alloc that says in *zero whether every page of the block is zero
+ * (fresh from the OS or purged since its last use), so calloc need not
+ * clear it.  how: PAGE_GROW places the block at the lower end of a free
+ * block at least PAGE_GROW_ORDERS orders above it (or MAX_ORDER), leaving
+ * its upper buddies free for page_extend (realloc's growth); it bypasses
+ * the thread's page cache, whose blocks have no free buddies.
+ */
+#define PAGE_GROW		0x1u
+#define PAGE_GROW_ORDERS	6
+struct slab *page_alloc_how(struct page_cache *pc, unsigned int order,
+			    unsigned int how, bool *zero);
 void page_free(struct page_cache *pc, struct slab *head, unsigned int order);
 /* Mark every page of the block as belonging to head (kmalloc slot at
  * byte offset cpu_off of struct thread_cache, or 0). */
 void page_prep_block(struct slab *head, unsigned int order, uint16_t cpu_off);
+/* Point pages [first, first + n) of a block at head, for a large or page
+ * block (cpu_off 0), whose free pages' other fields and slot map bytes
+ * are already clear: page_extend's new pages are stamped alone. */
+void page_prep_pages(struct slab *head, unsigned long first, unsigned long n);
 /* Grow an allocated block in place by absorbing free upper buddies; false,
  * changing nothing, if one of them is not free. */
 bool page_extend(struct slab *head, unsigned int order, unsigned int new_order);
+/* Shrink an allocated large block in place to new_order; its upper
+ * halves become free blocks. */
+void page_shrink(struct slab *head, unsigned int order, unsigned int new_order);
 /* Return a thread's cached blocks to the buddy allocator. */
 void page_cache_drain(struct page_cache *pc);
 
@@ -64,6 +83,10 @@ bool page_reclaim(size_t bytes);
  * decay.  Returns the bytes given back. */
 size_t page_purge(bool all);
 void page_set_decay_ms(unsigned long ms);
+unsigned long page_decay_ms(void);
+/* Memory given back elsewhere (kmalloc's kept huge mappings) counts in
+ * page_stats.purged_bytes, which reclaim reads. */
+void page_count_purged(size_t bytes);
 
 struct page_stats {
 	unsigned long free[NR_ORDERS];	/* free blocks per order */
