@@ -3,9 +3,11 @@
  *
  *   size <= 32 KiB     a kmalloc cache (fast path in alloc.h)
  *   size <= 4 MiB      a buddy block of 2^order pages (PG_large)
- *   larger             its own mapping, found again through huge_table
+ *   larger             its own mapping, found again through huge_table;
+ *                      freed mappings are kept a while and reused
  *
- * Entry points: kmalloc_init, kmalloc_slow, kfree_slow, kmalloc_ksize.
+ * Entry points: kmalloc_init, kmalloc_slow, kfree_slow, kmalloc_ksize,
+ * kmalloc_huge_trim.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -91,9 +93,12 @@ size_t kmalloc_size_roundup(size_t size)
 
 /* ---- Huge blocks: open-addressing table of our own mappings ---------- */
 
+/* map: the start of the mapping (one VMA) the block lies in; only
+ * ranges of one mapping are merged, so mremap never meets two. */
 struct huge_entry {
 	uintptr_t addr;
 	size_t size;
+	uintptr_t map;
 };
 
 struct lock huge_lock = LOCK_INITIALIZER;
@@ -106,7 +111,7 @@ static size_t huge_hash(uintptr_t addr, size_t cap)
 	return (size_t)((addr >> PAGE_SHIFT) * 0x9e3779b97f4a7c15ULL) & (cap - 1);
 }
 
-static void huge_insert_locked(uintptr_t addr, size_t size)
+static void huge_insert_locked(uintptr_t addr, size_t size, uintptr_t map)
 {
 	size_t i = huge_hash(addr, huge_cap);
 
@@ -114,6 +119,7 @@ static void huge_insert_locked(uintptr_t addr, size_t size)
 		i = (i + 1) & (huge_cap - 1);
 	huge_table[i].addr = addr;
 	huge_table[i].size = size;
+	huge_table[i].map = map;
 	huge_count++;
 	huge_bytes += size;
 }
@@ -132,7 +138,8 @@ static bool huge_grow_locked(void)
 	huge_bytes = 0;
 	for (i = 0; i < old_cap; i++)
 		if (old[i].addr)
-			huge_insert_locked(old[i].addr, old[i].size);
+			huge_insert_locked(old[i].addr, old[i].size,
+					   old[i].map);
 	if (old)
 		os_unmap(old, old_cap * sizeof(*old));
 	return true;
@@ -171,49 +178,349 @@ static void huge_remove_locked(size_t i)
 	}
 }
 
-/* A mapping of len bytes aligned to align, charged to the limit. */
+/* ---- Kept huge mappings ---------------------------------------------- */
+
+/*
+ * A freed huge block is not unmapped at once: its range stays mapped, its
+ * pages resident, and the next huge allocation takes it.  Every block above
+ * 4 MiB used to be a fresh mapping, unmapped on free, so a program
+ * replacing 5-25 MiB buffers faulted each one in again page by page (7.8
+ * million faults where tcmalloc, which keeps freed memory, took 185
+ * thousand).  A request takes the smallest kept range that holds it
+ * (best fit) and its tail stays kept, so a block's size is its request
+ * rounded to pages (to 2 MiB with thp=1), as when it is mapped anew.
+ * When none is big enough, the largest kept range is
+ * grown with mremap, which moves its pages without copying, so only the
+ * growth faults.  Address-adjacent kept ranges are merged.
+ *
+ * Kept ranges are free memory: they are not charged to the limit, as free
+ * buddy pages are not.  What is kept is bounded: HUGE_KEPT_MAX ranges,
+ * max(HUGE_KEPT_FLOOR, half the live huge bytes) and, under a
+ * limit, the limit's room (checked again by every large or huge
+ * allocation and free, as the room shrinks); a range kept longer than
+ * decay_ms is unmapped by the next large or huge allocation or free;
+ * kmalloc_huge_trim
+ * (malloc_trim, reclaim, and so the limit's reclaim) unmaps them all.
+ * Ranges are unmapped outside huge_lock.
+ */
+#define HUGE_KEPT_MAX		32
+#define HUGE_KEPT_FLOOR		(64UL << 20)
+
+struct huge_range {
+	uintptr_t addr;
+	size_t len;
+	uint64_t time;			/* freed at (ms) */
+	uintptr_t map;			/* as huge_entry's */
+};
+
+static struct huge_range kept[HUGE_KEPT_MAX];	/* under huge_lock */
+static unsigned int nr_kept;		/* under huge_lock; racy reads */
+static size_t kept_bytes;		/* under huge_lock; racy reads */
+static uint64_t kept_next_decay;	/* under huge_lock; racy reads */
+
+/* Ranges taken out of kept[] under huge_lock, unmapped after it. */
+struct huge_evict {
+	unsigned int n;
+	struct huge_range r[HUGE_KEPT_MAX + 1];
+};
+
+static void kept_remove_locked(unsigned int i)
+{
+	WRITE_ONCE(kept_bytes, kept_bytes - kept[i].len);
+	kept[i] = kept[nr_kept - 1];
+	WRITE_ONCE(nr_kept, nr_kept - 1);
+}
+
+static void kept_add_locked(uintptr_t addr, size_t len, uint64_t time,
+			    uintptr_t map)
+{
+	kept[nr_kept].addr = addr;
+	kept[nr_kept].len = len;
+	kept[nr_kept].time = time;
+	kept[nr_kept].map = map;
+	WRITE_ONCE(nr_kept, nr_kept + 1);
+	WRITE_ONCE(kept_bytes, kept_bytes + len);
+}
+
+static void kept_evict_locked(unsigned int i, struct huge_evict *ev)
+{
+	ev->r[ev->n++] = kept[i];
+	kept_remove_locked(i);
+}
+
+static unsigned int kept_oldest_locked(void)
+{
+	unsigned int i, old = 0;
+
+	for (i = 1; i < nr_kept; i++)
+		if (kept[i].time < kept[old].time)
+			old = i;
+	return old;
+}
+
+static void evict_unmap(struct huge_evict *ev)
+{
+	size_t bytes = 0;
+	unsigned int i;
+
+	for (i = 0; i < ev->n; i++) {
+		os_unmap((void *)ev->r[i].addr, ev->r[i].len);
+		bytes += ev->r[i].len;
+	}
+	if (bytes)
+		page_count_purged(bytes);
+}
+
+/* Ranges past the decay (all of them if all), then the oldest until what
+ * is kept is within its bound. */
+static void kept_trim_locked(bool all, uint64_t now, struct huge_evict *ev)
+{
+	unsigned long decay = page_decay_ms();
+	size_t bound = MIN(MAX(HUGE_KEPT_FLOOR, huge_bytes / 2),
+			   page_limit_room());
+	unsigned int i = 0;
+
+	while (i < nr_kept) {
+		if (all || kept[i].time + decay <= now)
+			kept_evict_locked(i, ev);
+		else
+			i++;
+	}
+	while (kept_bytes > bound)
+		kept_evict_locked(kept_oldest_locked(), ev);
+	WRITE_ONCE(kept_next_decay, now + MAX(decay / 2, 1UL));
+}
+
+/* Keep the freed range [addr, addr + len) of mapping map, merged with
+ * its neighbours in the same mapping. */
+static void kept_insert_locked(uintptr_t addr, size_t len, uintptr_t map,
+			       uint64_t now, struct huge_evict *ev)
+{
+	unsigned int i = 0;
+
+	while (i < nr_kept) {
+		if (kept[i].map != map) {
+			i++;
+			continue;
+		}
+		if (kept[i].addr + kept[i].len == addr) {
+			addr = kept[i].addr;
+			len += kept[i].len;
+		} else if (addr + len == kept[i].addr) {
+			len += kept[i].len;
+		} else {
+			i++;
+			continue;
+		}
+		kept_remove_locked(i);
+		i = 0;
+	}
+	if (nr_kept == HUGE_KEPT_MAX)
+		kept_evict_locked(kept_oldest_locked(), ev);
+	kept_add_locked(addr, len, now, map);
+	kept_trim_locked(false, now, ev);
+}
+
+/* Memory for a huge block wants 2 MiB alignment where huge pages are
+ * asked for, so that its pages can be huge ones. */
+#define HUGE_PAGE_SIZE		(2UL << 20)
+
+static size_t huge_align(size_t align)
+{
+	if (uslub_opt.thp == 1)
+		return MAX(align, HUGE_PAGE_SIZE);
+	return align;
+}
+
+static void huge_thp(void *p, size_t len)
+{
+	if (uslub_opt.thp >= 0)
+		os_hugepages(p, len, uslub_opt.thp);
+}
+
+/* A new mapping of len bytes aligned to align, charged to the limit. */
 static void *huge_map(size_t len, size_t align)
 {
 	void *p;
 
 	if (!page_charge(len))
 		return NULL;
+	align = huge_align(align);
 	p = align > PAGE_SIZE ? os_reserve_aligned(len, align) : os_map(len);
 	if (!p)
 		page_uncharge(len);
+	else
+		huge_thp(p, len);
 	return p;
 }
 
-/* A mapping of its own for size bytes, aligned to align (a power of two;
- * page alignment when smaller).  Over the limit, or refused by the OS, it
- * reclaims once where page_reclaim allows and tries again. */
-static void *huge_alloc_aligned(size_t size, size_t align)
+/*
+ * A kept range for len bytes aligned to align, charged: the best fit, or
+ * the largest kept range grown by mremap.  *out: the bytes handed out (len,
+ * or more with thp=1); *dirty: how many of them, from the start, may hold
+ * old data.  NULL if nothing kept serves.
+ */
+static void *kept_take(size_t len, size_t align, size_t *out, size_t *dirty,
+		       uintptr_t *map)
 {
-	size_t len = ALIGN_UP(size, PAGE_SIZE);
+	struct huge_range r;
+	struct huge_evict ev;
+	unsigned int i, best = HUGE_KEPT_MAX, big = HUGE_KEPT_MAX;
 	void *p;
 
+	if (!READ_ONCE(nr_kept))
+		return NULL;
+	lock_acquire(&huge_lock);
+	for (i = 0; i < nr_kept; i++) {
+		if (kept[i].addr & (align - 1))
+			continue;
+		if (kept[i].len >= len &&
+		    (best == HUGE_KEPT_MAX || kept[i].len < kept[best].len))
+			best = i;
+		if (big == HUGE_KEPT_MAX || kept[i].len > kept[big].len)
+			big = i;
+	}
+	if (best == HUGE_KEPT_MAX && (big == HUGE_KEPT_MAX ||
+				      align > PAGE_SIZE)) {
+		lock_release(&huge_lock);
+		return NULL;
+	}
+	i = best != HUGE_KEPT_MAX ? best : big;
+	r = kept[i];
+	kept_remove_locked(i);
+	if (r.len > len) {
+		size_t cut = ALIGN_UP(len, huge_align(PAGE_SIZE));
+
+		if (r.len > cut) {
+			kept_add_locked(r.addr + cut, r.len - cut, r.time,
+					r.map);
+			r.len = cut;
+		}
+	}
+	lock_release(&huge_lock);
+	*out = MAX(r.len, len);
+	*dirty = r.len;
+	*map = r.map;
+	if (page_charge(*out)) {
+		if (r.len >= len)
+			return (void *)r.addr;
+		p = os_remap((void *)r.addr, r.len, len);
+		if (p) {
+			if (p != (void *)r.addr)
+				*map = (uintptr_t)p;
+			return p;
+		}
+		page_uncharge(*out);
+	}
+	/* Over the limit (the caller's reclaim unmaps what is kept), or
+	 * mremap refused: keep it, the caller maps afresh. */
+	ev.n = 0;
+	lock_acquire(&huge_lock);
+	kept_insert_locked(r.addr, r.len, r.map, os_now_ms(), &ev);
+	lock_release(&huge_lock);
+	evict_unmap(&ev);
+	return NULL;
+}
+
+/* Unmap kept ranges past the decay, and under a limit those that no
+ * longer fit its room; cheap when nothing is kept. */
+static void kept_decay(void)
+{
+	struct huge_evict ev;
+	uint64_t now;
+
+	if (!READ_ONCE(nr_kept))
+		return;
+	now = os_now_ms();
+	if (now < READ_ONCE(kept_next_decay) &&
+	    READ_ONCE(kept_bytes) <= page_limit_room())
+		return;
+	ev.n = 0;
+	lock_acquire(&huge_lock);
+	kept_trim_locked(false, now, &ev);
+	lock_release(&huge_lock);
+	evict_unmap(&ev);
+}
+
+size_t kmalloc_huge_trim(void)
+{
+	struct huge_evict ev;
+	size_t bytes;
+
+	ev.n = 0;
+	lock_acquire(&huge_lock);
+	bytes = kept_bytes;
+	kept_trim_locked(true, os_now_ms(), &ev);
+	lock_release(&huge_lock);
+	evict_unmap(&ev);
+	return bytes;
+}
+
+size_t kmalloc_huge_kept_bytes(void)
+{
+	return READ_ONCE(kept_bytes);
+}
+
+/* A mapping of its own for size bytes, aligned to align (a power of two;
+ * page alignment when smaller): a kept one, else a new one.  Over the
+ * limit, or refused by the OS, it reclaims once where page_reclaim allows
+ * and tries again.  *dirty: bytes from the start that may not be zero. */
+static void *huge_alloc_aligned(size_t size, size_t align, size_t *dirty)
+{
+	size_t len = ALIGN_UP(size, PAGE_SIZE), out;
+	uintptr_t map;
+	void *p;
+
+	*dirty = 0;
 	if (len < size)
 		return NULL;
-	p = huge_map(len, align);
-	if (!p && page_reclaim(len))
+	kept_decay();
+	p = kept_take(len, align, &out, dirty, &map);
+	if (!p) {
+		*dirty = 0;
+		out = len;
 		p = huge_map(len, align);
-	if (!p)
-		return NULL;
+		if (!p && page_reclaim(len))
+			p = huge_map(len, align);
+		if (!p)
+			return NULL;
+		map = (uintptr_t)p;
+	}
 	lock_acquire(&huge_lock);
 	if ((huge_count + 1) * 2 > huge_cap && !huge_grow_locked()) {
 		lock_release(&huge_lock);
-		os_unmap(p, len);
-		page_uncharge(len);
+		os_unmap(p, out);
+		page_uncharge(out);
 		return NULL;
 	}
-	huge_insert_locked((uintptr_t)p, len);
+	huge_insert_locked((uintptr_t)p, out, map);
 	lock_release(&huge_lock);
 	return p;
 }
 
-static void *huge_alloc(size_t size)
+/* Free the huge block at p into the kept ranges; false if p is not one. */
+static bool huge_free(const void *p)
 {
-	return huge_alloc_aligned(size, PAGE_SIZE);
+	struct huge_evict ev;
+	uintptr_t map;
+	size_t len;
+	long i;
+
+	ev.n = 0;
+	lock_acquire(&huge_lock);
+	i = huge_find_locked((uintptr_t)p);
+	if (i < 0) {
+		lock_release(&huge_lock);
+		return false;
+	}
+	len = huge_table[i].size;
+	map = huge_table[i].map;
+	huge_remove_locked((size_t)i);
+	page_uncharge(len);
+	kept_insert_locked((uintptr_t)p, len, map, os_now_ms(), &ev);
+	lock_release(&huge_lock);
+	evict_unmap(&ev);
+	return true;
 }
 
 /*
@@ -236,8 +543,10 @@ void *kmalloc_huge_resize(void *p, size_t size)
 		goto out;			/* the caller's fallback reclaims */
 	n = os_remap(p, old, len);
 	if (n) {
+		uintptr_t map = n == p ? huge_table[i].map : (uintptr_t)n;
+
 		huge_remove_locked((size_t)i);
-		huge_insert_locked((uintptr_t)n, len);
+		huge_insert_locked((uintptr_t)n, len, map);
 	}
 	if (len > old && !n)
 		page_uncharge(len - old);
@@ -306,8 +615,27 @@ bool kmalloc_large_grow(void *p, size_t size)
 	order = head->order;
 	if (new_order <= order || !page_extend(head, order, new_order))
 		return false;
-	page_prep_block(head, new_order, 0);
+	page_prep_pages(head, 1UL << order,
+			(1UL << new_order) - (1UL << order));
 	large_account((long)((PAGE_SIZE << new_order) - (PAGE_SIZE << order)));
+	return true;
+}
+
+/* Shrink the large block at p (a block start) in place to hold size
+ * bytes, giving its upper halves back; false if p is not a large block
+ * or size needs a slab or the same order. */
+bool kmalloc_large_shrink(void *p, size_t size)
+{
+	struct slab *d = pagemap_lookup(p), *head = d ? d->head : NULL;
+	unsigned int order, new_order = get_order(size);
+
+	if (!head || !(block_flags(head) & PG_large) || size <= SMALL_MAX)
+		return false;
+	order = head->order;
+	if (new_order >= order)
+		return false;
+	page_shrink(head, order, new_order);
+	large_account(-(long)((PAGE_SIZE << order) - (PAGE_SIZE << new_order)));
 	return true;
 }
 
@@ -335,22 +663,35 @@ static size_t huge_lookup(const void *p, bool remove)
 _Static_assert(REGION_META_PAGES % (1UL << MAX_ORDER) == 0,
 	       "buddy blocks are naturally aligned");
 
-static void *large_alloc_order(unsigned int order)
+/* A large block of 2^order pages (how: page_alloc_how's); *zero says
+ * whether it is known to be zero. */
+static void *large_alloc_order(unsigned int order, unsigned int how,
+			       bool *zero)
 {
 	struct thread_cache *tc = thread_cache_get();
-	struct slab *b = page_alloc(tc ? &tc->pcache : NULL, order);
+	struct slab *b = page_alloc_how(tc ? &tc->pcache : NULL, order, how,
+					zero);
 
 	if (!b)
 		return NULL;
-	page_prep_block(b, order, 0);
+	page_prep_pages(b, 0, 1UL << order);
+	WRITE_ONCE(b->order, (uint8_t)order);
 	block_set_flags(b, PG_large);
 	large_account((long)(PAGE_SIZE << order));
 	return page_address(b);
 }
 
-static void *large_alloc(size_t size)
+void *kmalloc_large_for_growth(size_t size)
 {
-	return large_alloc_order(get_order(size));
+	bool zero;
+	void *p;
+
+	if (size <= SMALL_MAX || get_order(size) > MAX_ORDER)
+		return NULL;
+	p = large_alloc_order(get_order(size), PAGE_GROW, &zero);
+	if (!p)
+		errno = ENOMEM;
+	return p;
 }
 
 void kmalloc_large_stats(unsigned long *large, unsigned long *huge,
@@ -367,6 +708,8 @@ void kmalloc_large_stats(unsigned long *large, unsigned long *huge,
 
 void *kmalloc_slow(size_t size, uslub_gfp_t gfp, uintptr_t caller)
 {
+	size_t dirty;
+	bool zero;
 	void *p;
 
 	init_ensure();			/* the class table is empty before */
@@ -380,12 +723,17 @@ void *kmalloc_slow(size_t size, uslub_gfp_t gfp, uintptr_t caller)
 		errno = ENOMEM;
 		return NULL;
 	}
+	kept_decay();
 	if (get_order(size) > MAX_ORDER) {
-		p = huge_alloc(size);	/* a new mapping: already zero */
+		/* Only a kept range's old bytes need clearing: pages new
+		 * from the OS are zero. */
+		p = huge_alloc_aligned(size, PAGE_SIZE, &dirty);
+		if (p && (gfp & USLUB_GFP_ZERO) && dirty)
+			memset(p, 0, dirty);
 	} else {
-		p = large_alloc(size);
+		p = large_alloc_order(get_order(size), 0, &zero);
 		/* Recycled pages are not zero; ksize() bytes are usable. */
-		if (p && (gfp & USLUB_GFP_ZERO))
+		if (p && (gfp & USLUB_GFP_ZERO) && !zero)
 			memset(p, 0, PAGE_SIZE << get_order(size));
 	}
 	if (!p)
@@ -437,18 +785,12 @@ void kfree_checked(const char *func, const void *p, uintptr_t caller)
 {
 	struct slab *head;
 	struct thread_cache *tc;
-	size_t len;
 
 	if (p == NULL || p == ZERO_SIZE_PTR)
 		return;
 	if (!pagemap_region(p)) {
-		len = huge_lookup(p, true);
-		if (!len) {
+		if (!huge_free(p))
 			kmalloc_report_invalid(func, p, "not allocated by uslub");
-			return;
-		}
-		os_unmap((void *)p, len);
-		page_uncharge(len);
 		return;
 	}
 	head = kmalloc_block_of(func, p, PG_slab | PG_large);
@@ -465,6 +807,7 @@ void kfree_checked(const char *func, const void *p, uintptr_t caller)
 	tc = thread_cache_for_free();
 	large_account(-(long)(PAGE_SIZE << head->order));
 	page_free(tc ? &tc->pcache : NULL, head, head->order);
+	kept_decay();
 }
 
 void kfree_slow(const void *p)
@@ -516,6 +859,8 @@ size_t kmalloc_ksize(const void *p)
 void *kmalloc_aligned(size_t size, size_t align, uslub_gfp_t gfp)
 {
 	unsigned int i, order;
+	size_t dirty = 0;
+	bool zero = true;
 	void *p = NULL;
 
 	init_ensure();
@@ -531,11 +876,13 @@ void *kmalloc_aligned(size_t size, size_t align, uslub_gfp_t gfp)
 	}
 	order = get_order(MAX(size, align));
 	if (size <= KMALLOC_MAX_SIZE && order <= MAX_ORDER) {
-		p = large_alloc_order(order);
-		if (p && (gfp & USLUB_GFP_ZERO))
+		p = large_alloc_order(order, 0, &zero);
+		if (p && (gfp & USLUB_GFP_ZERO) && !zero)
 			memset(p, 0, PAGE_SIZE << order);
 	} else if (size <= KMALLOC_MAX_SIZE) {
-		p = huge_alloc_aligned(size, align);
+		p = huge_alloc_aligned(size, align, &dirty);
+		if (p && (gfp & USLUB_GFP_ZERO) && dirty)
+			memset(p, 0, dirty);
 	}
 	if (!p)
 		errno = ENOMEM;

@@ -52,10 +52,37 @@ void *malloc_calloc(size_t nmemb, size_t size)
 }
 
 /*
+ * The size realloc works from: for an object of a slab whose page names a
+ * slot of this thread's state, the slot's cache's object size, found as
+ * kfree's fast path finds the slot (the slot map byte and the
+ * object-start test), without reading the page's descriptor; for anything
+ * else the checked ksize, which reports a bad pointer.  The checked path
+ * alone was two thirds of the time of growth in 16-byte steps.
+ */
+static __always_inline size_t realloc_old_size(const void *p)
+{
+	uintptr_t base = pagemap_region(p);
+	struct kmem_cache_cpu *c;
+
+	if (likely(base)) {
+		c = cpu_at(thread_cache,
+			   (unsigned int)*pagemap_slot(base, p) << CPU_SHIFT);
+		if (likely(slot_owns(c, p)))
+			return c->cache->object_size;
+	}
+	return kmalloc_ksize_checked("realloc", p);
+}
+
+/*
  * Keep the block when the new size fits and wastes less than half of it;
  * grow or shrink a huge block with mremap (its pages move, nothing is
- * copied); grow a large block in place when its buddies are free;
- * otherwise allocate, copy and free.
+ * copied); grow a large block in place when its buddies are free, shrink
+ * one in place by giving its upper halves back; otherwise allocate, copy
+ * and free.  A block that moves to a large size goes where free buddies
+ * sit above it (kmalloc_large_for_growth), so that the growth that
+ * usually follows stays in place, and a growing slab object moves to
+ * twice the size asked for: doubling from 16 bytes to 1 MiB then copies
+ * 22 KiB instead of 1 MiB, and 16-byte steps move half as often.
  */
 void *malloc_realloc(void *p, size_t size)
 {
@@ -68,7 +95,7 @@ void *malloc_realloc(void *p, size_t size)
 		free_fast(p);
 		return NULL;
 	}
-	old = kmalloc_ksize_checked("realloc", p);
+	old = realloc_old_size(p);
 	if (unlikely(old == 0)) {		/* reported; p is not ours */
 		errno = EINVAL;
 		return NULL;
@@ -82,9 +109,16 @@ void *malloc_realloc(void *p, size_t size)
 	}
 	if (size <= old && old <= SMALL_MAX)
 		return p;			/* not worth a move */
-	if (size > old && old > SMALL_MAX && kmalloc_large_grow(p, size))
+	if (old > SMALL_MAX && (size > old ? kmalloc_large_grow(p, size) :
+				kmalloc_large_shrink(p, size)))
 		return p;
-	n = malloc_fast(size);
+	n = NULL;
+	if (size > old && old <= SMALL_MAX && size <= SMALL_MAX / 2)
+		n = malloc_fast(size * 2);	/* headroom for the next step */
+	else if (size > old)
+		n = kmalloc_large_for_growth(MAX(size, SMALL_MAX + 1));
+	if (!n)
+		n = malloc_fast(size);
 	if (unlikely(!n))
 		return NULL;
 	memcpy(n, p, MIN(old, size));
@@ -173,7 +207,10 @@ size_t malloc_usable_size_of(const void *p)
  */
 int malloc_trim_all(void)
 {
+	size_t kept;
+
 	init_ensure();
 	cache_trim_all();
-	return page_purge(true) != 0;
+	kept = kmalloc_huge_trim();
+	return (page_purge(true) | kept) != 0;
 }
