@@ -29,7 +29,7 @@ of faults to the best peer (lower is better).
              both leave out the large-block workloads unless --filter
              names them
              large: only the large-block workloads, rounds 3, scale 0.25,
-             no callgrind (about 4 minutes at threads 1,2 on 2 cores)
+             no callgrind (about 90 s a round at threads 1,2 on 2 cores)
              all: threads 1, 2, 4, ... up to nproc, and nproc
              explicit options override the preset
   --scale    a factor on the large-block workloads' operations; 1 is
