@@ -93,6 +93,10 @@ void slab_release_all(struct uslub_cache *s, struct kmem_cache_cpu *c,
  * Index of obj in its slab, or -1 if obj is not an object start.  SLUB's
  * obj_to_index: a multiply by the reciprocal instead of a division (exact,
  * see RECIPROCAL_SHIFT, once the offset is known to be inside the slab).
+ * The bound is the cache's, not slab->objects: every slab of s holds
+ * s->objects, and the slab's word is its counters, which lock-free
+ * callers (ksize, free's checks) would read while a debug cache rewrites
+ * them under list_lock.
  */
 static inline long slab_object_index(const struct uslub_cache *s,
 				     const struct slab *slab, const void *obj)
@@ -101,7 +105,7 @@ static inline long slab_object_index(const struct uslub_cache *s,
 		       s->red_left_pad;
 	uint64_t idx = (off * s->reciprocal) >> RECIPROCAL_SHIFT;
 
-	if (off >= (uint64_t)slab->objects * s->size || idx * s->size != off)
+	if (off >= (uint64_t)s->objects * s->size || idx * s->size != off)
 		return -1;
 	return (long)idx;
 }

@@ -4,7 +4,8 @@
  * tracks, alignment kept), O, the states objects go through (poison and
  * red zone bytes), ctor state surviving, GFP_ZERO, the counters, and
  * threads allocating and freeing across each other on a debug cache while
- * another validates it (TSan in that flavour).  The report texts are
+ * another validates it or takes ksize of its objects (TSan in that
+ * flavour).  The report texts are
  * checked by tests/debug/run.sh.
  */
 #include "test.h"
@@ -219,9 +220,68 @@ TEST_BEGIN(test_threads)
 }
 TEST_END
 
+/*
+ * ksize of a live object while other threads allocate and free in the
+ * same slabs of a debug cache, which rewrites each slab's counters under
+ * list_lock: ksize checks the object start against the cache's geometry,
+ * not the slab's counters word (ThreadSanitizer reported the race).
+ */
+struct ksize_reader {
+	void *obj[SLOTS / 2];
+	unsigned long wrong;
+};
+
+static void *ksize_reader(void *arg)
+{
+	struct ksize_reader *r = arg;
+	unsigned int i;
+
+	while (!atomic_load(&mt_stop))
+		for (i = 0; i < SLOTS / 2; i++)
+			r->wrong += uslub_ksize(r->obj[i]) != 48;
+	return NULL;
+}
+
+TEST_BEGIN(test_ksize_beside_debug_frees)
+{
+	struct ksize_reader r = { .wrong = 0 };
+	pthread_t t[THREADS], v;
+	unsigned int i;
+
+	mt_cache = uslub_cache_create("dbg_ksize", 48, 0, FZPU, NULL);
+	for (i = 0; i < SLOTS; i++)
+		mt_slot[i] = NULL;
+	/* Every other object stays live: the workers allocate and free in
+	 * the reader's slabs, between its objects. */
+	for (i = 0; i < SLOTS; i++) {
+		void *p = uslub_cache_alloc(mt_cache, 0);
+
+		if (i % 2)
+			uslub_cache_free(mt_cache, p);
+		else
+			r.obj[i / 2] = p;
+	}
+	atomic_store(&mt_stop, 0);
+	pthread_create(&v, NULL, ksize_reader, &r);
+	for (i = 0; i < THREADS; i++)
+		pthread_create(&t[i], NULL, mt_worker, (void *)(uintptr_t)(i + 7));
+	for (i = 0; i < THREADS; i++)
+		pthread_join(t[i], NULL);
+	atomic_store(&mt_stop, 1);
+	pthread_join(v, NULL);
+	expect_lu_eq(r.wrong, 0, "ksize of live objects stays their size");
+	for (i = 0; i < SLOTS; i++)
+		if (mt_slot[i])
+			uslub_cache_free(mt_cache, mt_slot[i]);
+	for (i = 0; i < SLOTS / 2; i++)
+		uslub_cache_free(mt_cache, r.obj[i]);
+	expect_d_eq(uslub_cache_destroy(mt_cache), 0, "every object freed");
+}
+TEST_END
+
 int main(void)
 {
 	return test(test_slub_debug_syntax, test_layout,
 		    test_ctor_zero_and_counts, test_order_off, test_threads,
-		    NULL);
+		    test_ksize_beside_debug_frees, NULL);
 }
