@@ -78,6 +78,29 @@ struct uslub_cache kmem_cache_cache;
 
 /* ---- Creation -------------------------------------------------------- */
 
+/*
+ * A random word per cache for the free pointers (slab.h): the 16 random
+ * bytes the kernel gives every process at exec (AT_RANDOM, which glibc
+ * uses for the stack guard), the cache's address and a count, through
+ * splitmix64's finalizer.  No system call and no allocation, so it works
+ * before anything else is set up.
+ */
+static uint64_t cache_random(const struct uslub_cache *s)
+{
+	static uint64_t count;
+	const unsigned char *bytes = os_exec_random();
+	uint64_t z = (uintptr_t)s ^ atomic_add(count, 0x9E3779B97F4A7C15ULL);
+	uint64_t seed[2];
+
+	if (bytes) {
+		memcpy(seed, bytes, sizeof(seed));
+		z ^= seed[0] ^ (seed[1] << 1);
+	}
+	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+	z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+	return z ^ (z >> 31);
+}
+
 void cache_setup(struct uslub_cache *s, const char *name, size_t size,
 		 size_t align, uslub_slab_flags_t flags, void (*ctor)(void *),
 		 unsigned int kmalloc_idx)
@@ -94,6 +117,7 @@ void cache_setup(struct uslub_cache *s, const char *name, size_t size,
 	s->ctor = ctor;
 	s->kmalloc_idx = kmalloc_idx;
 	s->cpu_slot = kmalloc_idx;
+	s->random = cache_random(s);
 	s->flags |= options_debug_flags(s->name, &order_off);
 	slab_calculate_sizes(s, uslub_ncpus);
 	if (order_off && (s->flags & SLAB_DEBUG_FLAGS)) {
@@ -772,9 +796,11 @@ void cache_trim_all(void)
 static void mark_free_locked(struct uslub_cache *s, struct slab *slab,
 			     uint64_t *map)
 {
+	unsigned int n = 0;
 	void *p;
 
-	for (p = READ_ONCE(slab->freelist); p; p = get_freepointer(s, p)) {
+	for (p = READ_ONCE(slab->freelist); p && n++ <= s->objects;
+	     p = get_freepointer(s, p)) {
 		long i = slab_object_index(s, slab, p);
 
 		if (i < 0)

@@ -31,6 +31,10 @@ int os_write_all(int fd, const void *buf, size_t len);
 unsigned int os_ncpus(void);			/* CPUs this process may run on */
 uint64_t os_now_ms(void);			/* monotonic, coarse */
 uint64_t os_now_ns(void);			/* monotonic, precise */
+/* The 16 random bytes the kernel gave the process at exec (AT_RANDOM,
+ * not aligned), or NULL; no system call, usable before anything is set
+ * up. */
+const unsigned char *os_exec_random(void);
 /* Resident set size of this process in bytes (from /proc/self/statm). */
 size_t os_rss_bytes(void);
 /* Peak resident set size in bytes (VmHWM of /proc/self/status), 0 if

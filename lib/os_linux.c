@@ -10,6 +10,7 @@
 #include <execinfo.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <sys/auxv.h>
 #include <sys/syscall.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -132,6 +133,11 @@ uint64_t os_now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+const unsigned char *os_exec_random(void)
+{
+	return (const unsigned char *)getauxval(AT_RANDOM);
 }
 
 uint64_t os_now_ns(void)

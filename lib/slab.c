@@ -162,8 +162,12 @@ unsigned int slab_count_free(const struct uslub_cache *s, struct slab *slab)
 	unsigned int n = 0;
 	void *p;
 
-	for (p = READ_ONCE(slab->freelist); p; p = get_freepointer(s, p))
+	for (p = READ_ONCE(slab->freelist); p && n <= s->objects;
+	     p = get_freepointer(s, p)) {
+		if (slab_object_index(s, slab, p) < 0)
+			break;		/* corrupt: never followed */
 		n++;
+	}
 	return n;
 }
 
@@ -247,6 +251,23 @@ void slab_remove_partial_locked(struct uslub_cache *s, struct slab *slab)
 /* ---- Bulk allocation: refilling a sheaf ------------------------------ */
 
 /*
+ * A free object's free pointer decoded to something that is not an object
+ * of its slab: a use-after-free write over it (or a wild one).  The chain
+ * is cut before it, so the bad value is never handed out; the objects
+ * after it stay counted in use, lost but never given twice.
+ */
+static __cold void report_freepointer(struct uslub_cache *s,
+				      struct slab *slab, void *obj, void *fp)
+{
+	log_error("alloc: cache %s: free object %p has a corrupt free pointer "
+		  "(decodes to %p, not an object of slab %p): its slab's free "
+		  "objects after it are dropped",
+		  s->name, obj, fp, page_address(slab));
+	if (options_abort_invalid())
+		abort();
+}
+
+/*
  * Take up to n objects off slab->freelist into objs with one cmpxchg16b.
  * The caller holds list_lock and slab is on s->partial (or the slab is
  * the caller's own, new one): the only taker, so the chain below the head
@@ -259,20 +280,27 @@ static unsigned int take_objects(struct uslub_cache *s,
 				 void **objs, unsigned int n, bool *drained)
 {
 	union slab_counters old, new;
+	void *head, *p, *bad;
 	unsigned int k;
-	void *head, *p;
 
 	do {
 		head = load_acquire(slab->freelist);
 		old.counters = READ_ONCE(slab->counters);
+		bad = NULL;
 		for (k = 0, p = head; p && k < n; k++) {
 			objs[k] = p;
 			p = get_freepointer(s, p);
+			if (p && unlikely(slab_object_index(s, slab, p) < 0)) {
+				bad = p;	/* never followed */
+				p = NULL;
+			}
 		}
 		new.counters = old.counters;
 		new.inuse += k;
 	} while (!slab_update_freelist(c, slab, head, old.counters, p,
 				       new.counters));
+	if (unlikely(bad))
+		report_freepointer(s, slab, objs[k - 1], bad);
 	*drained = p == NULL;
 	return k;
 }

@@ -24,16 +24,35 @@ union slab_counters {
 	};
 };
 
+/*
+ * SLUB's CONFIG_SLAB_FREELIST_HARDENED, always on: the free pointer inside
+ * a free object is stored as fp ^ s->random ^ bswap(the word's address).
+ * A use-after-free write over it, or a leak of it, names no address: what
+ * was written decodes to an unpredictable value, which the slab layer
+ * checks against the slab before following it (slab.c, take_objects).
+ * The byte swap puts the address's varying low bits on top, where a
+ * pointer has none.
+ */
+static __always_inline uintptr_t freepointer_mask(const struct uslub_cache *s,
+						  const void *where)
+{
+	return (uintptr_t)s->random ^ __builtin_bswap64((uintptr_t)where);
+}
+
 static __always_inline void *get_freepointer(const struct uslub_cache *s,
 					     void *obj)
 {
-	return *(void **)((char *)obj + s->offset);
+	uintptr_t *where = (uintptr_t *)((char *)obj + s->offset);
+
+	return (void *)(*where ^ freepointer_mask(s, where));
 }
 
 static __always_inline void set_freepointer(const struct uslub_cache *s,
 					    void *obj, void *fp)
 {
-	*(void **)((char *)obj + s->offset) = fp;
+	uintptr_t *where = (uintptr_t *)((char *)obj + s->offset);
+
+	*where = (uintptr_t)fp ^ freepointer_mask(s, where);
 }
 
 static inline void stat(struct kmem_cache_cpu *c, enum stat_item si)

@@ -258,6 +258,8 @@ struct uslub_cache {
 	 * and the first NR_INLINE_SLOTS user caches); 0: cpu_dir */
 	unsigned int cpu_slot;
 	uint64_t reciprocal;		/* ceil(2^44 / size): obj_to_index */
+	uint64_t random;		/* free pointers are stored xor this
+					   (slab.h, freelist hardening) */
 	uslub_slab_flags_t flags;
 	void (*ctor)(void *);
 	/* Debug layout (debug.c), immutable after create; offsets from the
