@@ -66,7 +66,10 @@ static void block_insert_locked(struct slab *b, unsigned int order,
 {
 	block_set_flags(b, PG_buddy | (dirty ? PG_dirty : 0));
 	WRITE_ONCE(b->order, (uint8_t)order);
-	list_add(&b->slab_list, &free_area[order]);
+	if (dirty)		/* resident blocks first (buddy_alloc_locked) */
+		list_add(&b->slab_list, &free_area[order]);
+	else
+		list_add_tail(&b->slab_list, &free_area[order]);
 	nr_free[order]++;
 	if (dirty) {
 		WRITE_ONCE(b->free_time, when);
@@ -141,32 +144,51 @@ static bool buddy_grow_locked(void)
 	return true;
 }
 
+/* The first order from..MAX_ORDER with a free block (dirty ones if
+ * dirty), or NR_ORDERS.  Dirty blocks head their lists. */
+static unsigned int first_order_locked(unsigned int from, bool dirty)
+{
+	unsigned int o;
+
+	for (o = from; o <= MAX_ORDER; o++) {
+		if (list_empty(&free_area[o]))
+			continue;
+		if (!dirty || (block_flags(list_first_entry(&free_area[o],
+				struct slab, slab_list)) & PG_dirty))
+			return o;
+	}
+	return NR_ORDERS;
+}
+
 /*
- * A block of 2^order pages: the lower end of the smallest free block that
- * holds it (the upper halves go back to the free areas), or with
- * PAGE_GROW the lower end of a free block PAGE_GROW_ORDERS above order
- * or more (a new top-order block if there is none), so that its upper
- * buddies stay free and realloc can grow it in place (page_extend).  *zero: every page of it is
- * zero (fresh from the region, or purged since it was last used).
+ * A block of 2^order pages, the lower end of a free block (the upper
+ * halves go back to the free areas).  Resident memory first: the smallest
+ * dirty block that holds it, else the smallest purged one, else a new
+ * top-order block; tcmalloc's page heap likewise prefers spans not yet
+ * returned to the OS.  With PAGE_GROW the block must sit below a free block PAGE_GROW_ORDERS
+ * orders bigger where there is one, so that its upper buddies stay free
+ * and realloc can grow it in place (page_extend).  *zero: every page of
+ * it is zero (fresh from the region, or purged since it was last used).
  */
 static struct slab *buddy_alloc_locked(unsigned int order, unsigned int how,
 				       bool *zero)
 {
-	unsigned int o = order;
+	unsigned int lo = order, o;
 	struct list_head *fifo_pos = NULL;
 	struct slab *b;
 	bool dirty;
 	uint64_t when;
 
-	if (how & PAGE_GROW) {
-		o = MIN(order + PAGE_GROW_ORDERS, MAX_ORDER);
-		while (o <= MAX_ORDER && list_empty(&free_area[o]))
-			o++;
-		if (o > MAX_ORDER)	/* room first: carve a new top block */
-			o = buddy_grow_locked() ? MAX_ORDER : order;
+	if (how & PAGE_GROW)
+		lo = MIN(order + PAGE_GROW_ORDERS, MAX_ORDER);
+	o = first_order_locked(lo, true);
+	if (o > MAX_ORDER)
+		o = first_order_locked(lo, false);
+	if (o > MAX_ORDER && lo > order) {	/* no room: any fit */
+		o = first_order_locked(order, true);
+		if (o > MAX_ORDER)
+			o = first_order_locked(order, false);
 	}
-	while (o <= MAX_ORDER && list_empty(&free_area[o]))
-		o++;
 	if (o > MAX_ORDER) {
 		if (!buddy_grow_locked())
 			return NULL;
@@ -193,16 +215,20 @@ static struct slab *buddy_alloc_locked(unsigned int order, unsigned int how,
 /*
  * Dirty pages above this are purged at once, oldest first, whatever their
  * age: a program that frees most of its heap and then idles (no further
- * buddy call, so no decay purge) keeps at most this much.  8 MiB, or 1/8
- * of the pages in use for large heaps, so a heap that shrinks and grows
- * again by less than that reuses resident pages without faulting.  Purging
- * stops at 3/4 of it, so one madvise covers many frees.
+ * buddy call, so no decay purge) keeps at most this much.  8 MiB, or half
+ * the pages in use for large heaps, so a heap that shrinks and grows again
+ * by less than that reuses resident pages without faulting (the decay
+ * still gives them back within decay_ms).  With 1/8, replacing 64 live
+ * buffers of 64 KiB-4 MiB at random faulted 360 thousand times in 20000
+ * replacements (tcmalloc 55 thousand); with 1/4, 145 thousand; with 1/2,
+ * 69 thousand at 5 % more peak RSS than tcmalloc.  Purging stops at 3/4
+ * of it, so one madvise covers many frees.
  */
 #define DIRTY_FLOOR_PAGES	((8UL << 20) >> PAGE_SHIFT)
 
 static unsigned long dirty_limit_locked(void)
 {
-	unsigned long rel = used_pages / 8;
+	unsigned long rel = used_pages / 2;
 
 	return rel > DIRTY_FLOOR_PAGES ? rel : DIRTY_FLOOR_PAGES;
 }
@@ -286,6 +312,8 @@ static size_t purge_locked(bool all, uint64_t now)
 			continue;
 		list_del(&b->dirty_link);
 		block_set_flags(b, block_flags(b) & ~PG_dirty);
+		list_del(&b->slab_list);	/* purged blocks go last */
+		list_add_tail(&b->slab_list, &free_area[b->order]);
 		dirty_pages -= 1UL << b->order;
 		if (b->order < HPAGE_ORDER)
 			dirty_small -= 1UL << b->order;

@@ -37,12 +37,12 @@ struct slab *page_alloc(struct page_cache *pc, unsigned int order);
  * page_alloc that says in *zero whether every page of the block is zero
  * (fresh from the OS or purged since its last use), so calloc need not
  * clear it.  how: PAGE_GROW places the block at the lower end of a free
- * block at least PAGE_GROW_ORDERS orders above it (or MAX_ORDER), leaving
- * its upper buddies free for page_extend (realloc's growth); it bypasses
- * the thread's page cache, whose blocks have no free buddies.
+ * block PAGE_GROW_ORDERS orders above it (or MAX_ORDER) where there is
+ * one, leaving its upper buddies free for page_extend (realloc's growth);
+ * it bypasses the thread's page cache, whose blocks have no free buddies.
  */
 #define PAGE_GROW		0x1u
-#define PAGE_GROW_ORDERS	6
+#define PAGE_GROW_ORDERS	4
 struct slab *page_alloc_how(struct page_cache *pc, unsigned int order,
 			    unsigned int how, bool *zero);
 void page_free(struct page_cache *pc, struct slab *head, unsigned int order);

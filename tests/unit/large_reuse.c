@@ -245,7 +245,7 @@ TEST_BEGIN(test_realloc_grows_in_place)
 	p = uslub_malloc(size);
 	assert_ptr_not_null(p, "16 bytes");
 	p[0] = 0x42;
-	while (size < 4 * MiB) {
+	while (size < MiB) {
 		unsigned char *n;
 
 		size *= 2;
@@ -261,7 +261,7 @@ TEST_BEGIN(test_realloc_grows_in_place)
 		n[size - 1] = 1;
 		p = n;
 	}
-	expect_d_le(moves, 8, "18 doublings, 8 moves at most");
+	expect_d_le(moves, 8, "16 doublings, 8 moves at most");
 	uslub_free(p);
 	trim();
 }
