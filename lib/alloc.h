@@ -7,11 +7,23 @@
  *                                        byte offset in struct thread_cache
  *
  * Alloc pops the main sheaf (c->objects[--c->size]); free pushes onto it
- * (c->objects[c->size++]), whatever thread allocated the object.  Neither
- * touches the object's memory.  Anything else -- an empty or full main
- * sheaf, a foreign or interior pointer, the object on top of the sheaf
- * freed again, a debug cache, the first call on a thread -- leaves the
- * fast path.
+ * (c->objects[c->size++]), whatever thread allocated the object.  Anything
+ * else -- an empty or full main sheaf, a foreign or interior pointer, an
+ * object already free, a debug cache, the first call on a thread -- leaves
+ * the fast path.
+ *
+ * The free tag (glibc tcache's key, in the default mode): a free object
+ * of a cache with s->free_tag -- the kmalloc classes and user caches with
+ * a slot in the thread state, without ctor or SLAB_TYPESAFE_BY_RCU, whose
+ * objects' contents must survive being free -- holds free_tag_key, a
+ * random word, in its first word.  Free checks it before pushing and
+ * writes it; alloc clears it.  A free that finds the tag is a double free,
+ * whichever thread freed the object first and wherever it waits (a sheaf,
+ * a barn, a slab's free list: the free pointer is in the middle of the
+ * object, except for 8-byte objects, whose tag a flush to the slab
+ * overwrites).  A correct program never frees a word equal to the key:
+ * it got the object with the word cleared and would have to write 64
+ * random bits.
  */
 #ifndef USLUB_ALLOC_H
 #define USLUB_ALLOC_H
@@ -21,6 +33,32 @@
 #include "pagemap.h"
 #include "slab.h"
 #include "thread.h"
+
+extern __hidden uint64_t free_tag_key;	/* random, odd; by cache_setup */
+
+static __always_inline bool free_tagged(const void *p)
+{
+	return *(const uint64_t *)p == free_tag_key;
+}
+
+static __always_inline void free_tag_set(void *p)
+{
+	*(uint64_t *)p = free_tag_key;
+}
+
+static __always_inline void free_tag_clear(void *p)
+{
+	*(uint64_t *)p = 0;
+}
+
+/* Reports func's use of obj, an object start of s already free, as a
+ * double free (aborts when abort_on_error). */
+void cache_report_double_free(const char *func, const struct uslub_cache *s,
+			      const void *obj);
+/* realloc and krealloc of obj: true, after the report, if obj is an object
+ * of a cache with the free tag and free already (the copy would carry the
+ * tag into the new block). */
+bool cache_object_freed(const char *func, const void *obj);
 
 /* caller: RET_IP of the entry point, for debug caches' tracks. */
 void *cache_alloc_slow(struct uslub_cache *s, uslub_gfp_t gfp,
@@ -32,7 +70,8 @@ void cache_free_checked(const char *func, struct uslub_cache *s, void *obj,
 			uintptr_t caller);
 void kfree_checked(const char *func, const void *p, uintptr_t caller);
 /* A free of p, an object start of a slab of c's cache (slot_owns), that
- * sheaf_push refused: main is full, or p is on top of it (double free). */
+ * the fast path refused: main is full, or p carries the free tag (a
+ * double free), or (caches without the tag) p is on top of main. */
 void cache_free_owned(struct kmem_cache_cpu *c, void *p, const char *func);
 /* cache_free_fast for a cache whose slots are not in the thread state. */
 void cache_free_dir(struct uslub_cache *s, void *obj, uintptr_t caller);
@@ -55,6 +94,16 @@ static __always_inline void *sheaf_take(struct kmem_cache_cpu *c,
 	counter_inc(c->stat[ALLOC_PCS]);
 	__builtin_prefetch(top[-1], 1);
 	return top[0];
+}
+
+/* sheaf_take for a cache with the free tag: the object leaves it clear. */
+static __always_inline void *sheaf_take_tagged(struct kmem_cache_cpu *c,
+					       unsigned long n)
+{
+	void *p = sheaf_take(c, n);
+
+	free_tag_clear(p);
+	return p;
 }
 
 static __always_inline void *sheaf_pop(struct kmem_cache_cpu *c)
@@ -84,9 +133,31 @@ static __always_inline bool slot_owns(const struct kmem_cache_cpu *c,
 }
 
 /*
+ * Push p, an object of a cache with the free tag, onto the main sheaf if
+ * it has room and p is not free already; tag it.  The count goes up as a
+ * counter (one add to memory; other threads only read it, for
+ * statistics), an instruction less than storing n + 1.
+ */
+static __always_inline bool sheaf_push_tagged(struct kmem_cache_cpu *c,
+					      void *p)
+{
+	unsigned long n = c->size;
+
+	if (likely(n < c->capacity) && likely(!free_tagged(p))) {
+		free_tag_set(p);
+		c->objects[n] = p;
+		counter_inc(c->size);
+		counter_inc(c->stat[FREE_PCS]);
+		return true;
+	}
+	return false;
+}
+
+/*
  * Push p onto the main sheaf if it has room and p is not already on top
- * (SLUB's naive double-free check: freeing the object just freed).  An
- * empty sheaf's top is its guard word, NULL.
+ * (SLUB's naive double-free check: freeing the object just freed), for
+ * caches without the free tag.  An empty sheaf's top is its guard word,
+ * NULL.
  */
 static __always_inline bool sheaf_push(struct kmem_cache_cpu *c, void *p)
 {
@@ -95,13 +166,15 @@ static __always_inline bool sheaf_push(struct kmem_cache_cpu *c, void *p)
 
 	if (likely(n < c->capacity) && likely((objs + n)[-1] != p)) {
 		objs[n] = p;
-		WRITE_ONCE(c->size, n + 1);
+		counter_inc(c->size);
 		counter_inc(c->stat[FREE_PCS]);
 		return true;
 	}
 	return false;
 }
 
+/* Caches with a slot in the thread state have the free tag (unless
+ * debugging, when the slot never has objects); caches in cpu_dir do not. */
 static __always_inline void *cache_alloc_fast(struct uslub_cache *s,
 					      uslub_gfp_t gfp)
 {
@@ -110,7 +183,8 @@ static __always_inline void *cache_alloc_fast(struct uslub_cache *s,
 
 	if (likely(c) && likely(!(gfp & USLUB_GFP_ZERO)) &&
 	    likely(n = c->size))
-		return sheaf_take(c, n);
+		return s->cpu_slot ? sheaf_take_tagged(c, n) :
+				     sheaf_take(c, n);
 	return cache_alloc_slow(s, gfp, RET_IP);
 }
 
@@ -129,7 +203,7 @@ static __always_inline void *kmalloc_fast(size_t size, uslub_gfp_t gfp)
 		c = cpu_at(thread_cache, kmalloc_cpu_off[(size - 1) >> 3]);
 		n = c->size;
 		if (likely(n))
-			return sheaf_take(c, n);
+			return sheaf_take_tagged(c, n);
 	}
 	return kmalloc_slow(size, gfp, RET_IP);
 }
@@ -146,7 +220,7 @@ static __always_inline void kfree_fast_as(const void *p, const char *func)
 		c = cpu_at(thread_cache,
 			   (unsigned int)*pagemap_slot(base, p) << CPU_SHIFT);
 		if (likely(slot_owns(c, p))) {
-			if (likely(sheaf_push(c, (void *)p)))
+			if (likely(sheaf_push_tagged(c, (void *)p)))
 				return;
 			cache_free_owned(c, (void *)p, func);
 			return;
@@ -165,7 +239,7 @@ static __always_inline void cache_free_fast(struct uslub_cache *s, void *obj)
 		c = cpu_at(thread_cache,
 			   (unsigned int)*pagemap_slot(base, obj) << CPU_SHIFT);
 		if (likely(c->cache == s) && likely(slot_owns(c, obj))) {
-			if (likely(sheaf_push(c, obj)))
+			if (likely(sheaf_push_tagged(c, obj)))
 				return;
 			cache_free_owned(c, obj, "cache_free");
 			return;

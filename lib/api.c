@@ -123,8 +123,8 @@ USLUB_API void *uslub_krealloc(const void *p, size_t size, uslub_gfp_t gfp)
 		return ZERO_SIZE_PTR;
 	}
 	old = kmalloc_ksize(p);
-	if (old == 0)
-		return NULL;			/* reported: not ours */
+	if (old == 0 || cache_object_freed("krealloc", p))
+		return NULL;			/* reported */
 	if (size <= old && size > old / 2 && size <= SMALL_MAX)
 		return (void *)p;		/* same class or close: keep */
 	n = kmalloc_fast(size, gfp & ~USLUB_GFP_ZERO);

@@ -78,6 +78,8 @@ struct uslub_cache kmem_cache_cache;
 
 /* ---- Creation -------------------------------------------------------- */
 
+uint64_t free_tag_key;		/* alloc.h; written once, by the first setup */
+
 /*
  * A random word per cache for the free pointers (slab.h): the 16 random
  * bytes the kernel gives every process at exec (AT_RANDOM, which glibc
@@ -118,6 +120,8 @@ void cache_setup(struct uslub_cache *s, const char *name, size_t size,
 	s->kmalloc_idx = kmalloc_idx;
 	s->cpu_slot = kmalloc_idx;
 	s->random = cache_random(s);
+	if (!free_tag_key)	/* odd: never 0, the word alloc leaves */
+		free_tag_key = cache_random(s) | 1;
 	s->flags |= options_debug_flags(s->name, &order_off);
 	slab_calculate_sizes(s, uslub_ncpus);
 	if (order_off && (s->flags & SLAB_DEBUG_FLAGS)) {
@@ -164,11 +168,19 @@ static void inline_slot_free_locked(unsigned int slot)
 	inline_slots_used &= ~(1u << (slot - NR_KMALLOC));
 }
 
+/*
+ * A user cache gets a slot in the thread state if one is free, unless its
+ * objects must keep their contents while free (ctor, TYPESAFE_BY_RCU):
+ * the fast paths of slots write the free tag into free objects (alloc.h).
+ * Those caches live in cpu_dir and keep SLUB's naive double-free check.
+ */
 void cache_register(struct uslub_cache *s)
 {
 	lock_acquire(&slab_mutex);
-	if (!s->kmalloc_idx)
+	if (!s->kmalloc_idx && !s->ctor &&
+	    !(s->flags & USLUB_TYPESAFE_BY_RCU))
 		s->cpu_slot = inline_slot_alloc_locked();
+	s->free_tag = s->cpu_slot && !cache_debug(s);
 	list_add_tail(&s->list, &slab_caches);
 	lock_release(&slab_mutex);
 }
@@ -465,6 +477,8 @@ void *cache_alloc_slow(struct uslub_cache *s, uslub_gfp_t gfp,
 		}
 		stat(c, ALLOC_SLOWPATH);
 	}
+	if (s->free_tag)
+		free_tag_clear(p);
 zero:
 	if (gfp & USLUB_GFP_ZERO)
 		memset(p, 0, s->object_size);
@@ -514,14 +528,30 @@ static void cache_free_debug(struct uslub_cache *want, struct slab *slab,
 	fold_stats(s, &tmp);
 }
 
-static __cold void report_sheaf_double_free(const char *func,
-					    struct uslub_cache *s, void *obj)
+__cold void cache_report_double_free(const char *func,
+				    const struct uslub_cache *s,
+				    const void *obj)
 {
 	char what[CACHE_NAME_MAX + 64];
 
 	log_format(what, sizeof(what),
 		   "double free (object of cache %s already free)", s->name);
 	kmalloc_report_invalid(func, obj, what);
+}
+
+bool cache_object_freed(const char *func, const void *obj)
+{
+	struct slab *head = pagemap_head(obj);
+	struct uslub_cache *s;
+
+	if (!head || !(block_flags(head) & PG_slab))
+		return false;
+	s = READ_ONCE(head->cache);
+	if (!s->free_tag || slab_object_index(s, head, obj) < 0 ||
+	    !free_tagged(obj))
+		return false;
+	cache_report_double_free(func, s, obj);
+	return true;
 }
 
 /* A checked object of s into c's sheaves: room on main, else an overflow. */
@@ -574,6 +604,13 @@ void cache_free_checked(const char *func, struct uslub_cache *s, void *obj,
 	}
 	/* No thread state or no memory for a slot: count on a temporary
 	 * one. */
+	if (s->free_tag) {
+		if (unlikely(free_tagged(obj))) {
+			cache_report_double_free(func, s, obj);
+			return;
+		}
+		free_tag_set(obj);
+	}
 	memset(&tmp, 0, sizeof(tmp));
 	slab_free_slow(s, &tmp, NULL, slab, obj, obj, 1);
 	stat(&tmp, FREE_SLOWPATH);
@@ -591,8 +628,14 @@ __noinline void cache_free_owned(struct kmem_cache_cpu *c, void *p,
 	struct uslub_cache *s = c->cache;
 	struct thread_cache *tc = thread_cache;
 
-	if (unlikely(c->size && c->objects[c->size - 1] == p)) {
-		report_sheaf_double_free(func, s, p);
+	if (s->free_tag) {
+		if (unlikely(free_tagged(p))) {
+			cache_report_double_free(func, s, p);
+			return;
+		}
+		free_tag_set(p);
+	} else if (unlikely(c->size && c->objects[c->size - 1] == p)) {
+		cache_report_double_free(func, s, p);
 		return;
 	}
 	if (c->main)

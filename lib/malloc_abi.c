@@ -67,8 +67,14 @@ static __always_inline size_t realloc_old_size(const void *p)
 	if (likely(base)) {
 		c = cpu_at(thread_cache,
 			   (unsigned int)*pagemap_slot(base, p) << CPU_SHIFT);
-		if (likely(slot_owns(c, p)))
+		if (likely(slot_owns(c, p))) {
+			if (unlikely(free_tagged(p))) {	/* freed already */
+				cache_report_double_free("realloc", c->cache,
+							 p);
+				return 0;
+			}
 			return c->cache->object_size;
+		}
 	}
 	return kmalloc_ksize_checked("realloc", p);
 }

@@ -26,7 +26,7 @@ static __always_inline void *malloc_fast(size_t size)
 		c = cpu_at(thread_cache, kmalloc_cpu_off[(size - 1) >> 3]);
 		n = c->size;
 		if (likely(n))
-			return sheaf_take(c, n);
+			return sheaf_take_tagged(c, n);
 	}
 	return malloc_slow(size);
 }

@@ -260,6 +260,8 @@ struct uslub_cache {
 	uint64_t reciprocal;		/* ceil(2^44 / size): obj_to_index */
 	uint64_t random;		/* free pointers are stored xor this
 					   (slab.h, freelist hardening) */
+	bool free_tag;			/* free objects carry free_tag_key in
+					   their first word (alloc.h) */
 	uslub_slab_flags_t flags;
 	void (*ctor)(void *);
 	/* Debug layout (debug.c), immutable after create; offsets from the

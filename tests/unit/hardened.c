@@ -10,16 +10,30 @@
  * arbitrary address) is reported with the cache and the object, and no
  * allocation returns that address or anything outside the cache's slabs;
  * the objects before the bad pointer are still handed out once each.
+ *
+ * The free tag (alloc.h): double frees that are not of the object just
+ * freed are reported before the object can be handed out twice --
+ * free a, free b, free a (free, kfree, cache_free; several sizes); the
+ * second free from another thread; realloc of a freed block; a double
+ * free after a trim moved the object to its slab's free list; an object
+ * freed by a thread without a thread state.  After each report (with
+ * abort_on_error off) the heap hands out every object once.  Caches with
+ * a ctor keep the naive check and their objects' contents while free.
  */
 #include "test.h"
 
 #include "cache.h"
+#include "debug.h"
+#include "kmalloc.h"
 #include "options.h"
 #include "pagemap.h"
 #include "slab.h"
 
+#include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define OBJ_SIZE	64
 
@@ -157,8 +171,263 @@ TEST_BEGIN(test_uaf_write_cannot_steer)
 }
 TEST_END
 
+/* ---- The free tag: double frees -------------------------------------- */
+
+/* The reports the calls made by fn wrote, with abort_on_error off. */
+static void with_reports(void (*fn)(void *), void *arg, char *err,
+			 size_t size)
+{
+	int saved = uslub_opt.abort_on_error;
+	struct test_capture cap;
+
+	uslub_opt.abort_on_error = 0;
+	test_capture_begin(&cap);
+	fn(arg);
+	test_capture_end(&cap, err, size);
+	uslub_opt.abort_on_error = saved;
+}
+
+static void expect_double_free_report(const char *err, const char *func,
+				      const void *p)
+{
+	char want[128];
+
+	snprintf(want, sizeof(want), "%s: invalid pointer %p", func, p);
+	expect_str_contains(err, want, "%s of %p reported", func, p);
+	expect_str_contains(err, "double free", "as a double free");
+}
+
+/* The next allocations of this size, many of them: none twice. */
+static void expect_no_duplicates(void *(*alloc)(void *, size_t),
+				 void (*release)(void *, void *), void *arg,
+				 size_t size, const void *p)
+{
+	enum { N = 300 };
+	void *v[N];
+	unsigned int i, j, dup = 0, seen = 0;
+
+	for (i = 0; i < N; i++) {
+		v[i] = alloc(arg, size);
+		seen += v[i] == p;
+		for (j = 0; j < i; j++)
+			dup += v[j] == v[i];
+	}
+	expect_u_le(seen, 1, "%p handed out at most once", p);
+	expect_u_eq(dup, 0, "no object handed out twice");
+	for (i = 0; i < N; i++)
+		release(arg, v[i]);
+}
+
+static void *m_alloc(void *arg, size_t size) { (void)arg; return uslub_malloc(size); }
+static void m_free(void *arg, void *p) { (void)arg; uslub_free(p); }
+static void *k_alloc(void *arg, size_t size) { (void)arg; return uslub_kmalloc(size, 0); }
+static void k_free(void *arg, void *p) { (void)arg; uslub_kfree(p); }
+static void *c_alloc(void *arg, size_t size) { (void)size; return uslub_cache_alloc(arg, 0); }
+static void c_free(void *arg, void *p) { uslub_cache_free(arg, p); }
+
+struct aba {
+	void *(*alloc)(void *, size_t);
+	void (*release)(void *, void *);
+	void *arg;
+	size_t size;
+	void *a, *b;
+};
+
+static void free_a(void *arg)
+{
+	struct aba *x = arg;
+
+	x->release(x->arg, x->a);
+}
+
+TEST_BEGIN(test_double_free_not_on_top)
+{
+	static const size_t sizes[] = { 8, 16, 64, 200, 1000, 4000, 20000 };
+	struct uslub_cache *s = uslub_cache_create("hard_aba", 96, 0, 0, NULL);
+	struct {
+		void *(*alloc)(void *, size_t);
+		void (*release)(void *, void *);
+		void *arg;
+		const char *func;
+	} api[] = {
+		{ m_alloc, m_free, NULL, "free" },
+		{ k_alloc, k_free, NULL, "kfree" },
+		{ c_alloc, c_free, s, "cache_free" },
+	};
+	char err[4096];
+	unsigned int i, k;
+
+	assert_ptr_not_null(s, "cache");
+	for (k = 0; k < ARRAY_SIZE(api); k++) {
+		for (i = 0; i < ARRAY_SIZE(sizes); i++) {
+			struct aba x = { api[k].alloc, api[k].release,
+					 api[k].arg, sizes[i], NULL, NULL };
+
+			if (k == 2 && i)	/* one size for the cache */
+				break;
+			x.a = x.alloc(x.arg, x.size);
+			x.b = x.alloc(x.arg, x.size);
+			assert_ptr_not_null(x.b, "allocations");
+			x.release(x.arg, x.a);
+			x.release(x.arg, x.b);	/* a is not on top */
+			with_reports(free_a, &x, err, sizeof(err));
+			expect_double_free_report(err, api[k].func, x.a);
+			expect_no_duplicates(x.alloc, x.release, x.arg,
+					     x.size, x.a);
+		}
+	}
+	expect_d_eq(uslub_cache_destroy(s), 0, "nothing lost or doubled");
+}
+TEST_END
+
+static void *free_in_thread(void *p)
+{
+	uslub_free(p);
+	return NULL;
+}
+
+static void second_free_from_thread(void *arg)
+{
+	pthread_t t;
+
+	pthread_create(&t, NULL, free_in_thread, arg);
+	pthread_join(t, NULL);
+}
+
+static void realloc_freed(void *arg)
+{
+	void **pp = arg;
+
+	errno = 0;
+	pp[1] = uslub_realloc(pp[0], 300);
+	pp[2] = (void *)(intptr_t)errno;
+}
+
+static void krealloc_freed(void *arg)
+{
+	void **pp = arg;
+
+	pp[1] = uslub_krealloc(pp[0], 300, 0);
+}
+
+static void free_it(void *p)
+{
+	uslub_free(p);
+}
+
+TEST_BEGIN(test_double_free_elsewhere)
+{
+	char err[4096];
+	void *p, *q, *pp[3];
+	pthread_t t;
+
+	/* Freed by one thread, freed again by another. */
+	p = uslub_malloc(48);
+	q = uslub_malloc(48);
+	pthread_create(&t, NULL, free_in_thread, p);
+	pthread_join(t, NULL);
+	with_reports(second_free_from_thread, p, err, sizeof(err));
+	expect_double_free_report(err, "free", p);
+	uslub_free(q);
+	expect_no_duplicates(m_alloc, m_free, NULL, 48, p);
+
+	/* realloc of a freed block. */
+	p = uslub_malloc(100);
+	q = uslub_malloc(100);
+	uslub_free(p);
+	uslub_free(q);
+	pp[0] = p;
+	pp[1] = NULL;
+	with_reports(realloc_freed, pp, err, sizeof(err));
+	expect_double_free_report(err, "realloc", p);
+	expect_ptr_null(pp[1], "realloc of a freed block fails");
+	expect_d_eq((int)(intptr_t)pp[2], EINVAL, "with EINVAL");
+	expect_no_duplicates(m_alloc, m_free, NULL, 100, p);
+
+	/* krealloc of a freed block. */
+	p = uslub_kmalloc(100, 0);
+	q = uslub_kmalloc(100, 0);
+	uslub_kfree(p);
+	uslub_kfree(q);
+	pp[0] = p;
+	pp[1] = NULL;
+	with_reports(krealloc_freed, pp, err, sizeof(err));
+	expect_double_free_report(err, "krealloc", p);
+	expect_ptr_null(pp[1], "krealloc of a freed block fails");
+	expect_no_duplicates(m_alloc, m_free, NULL, 100, p);
+
+	/* A trim sends the object to its slab's free list; the tag stays. */
+	p = uslub_malloc(160);
+	q = uslub_malloc(160);
+	uslub_free(p);
+	uslub_malloc_trim(0);
+	with_reports(free_it, p, err, sizeof(err));
+	expect_double_free_report(err, "free", p);
+	uslub_free(q);
+	expect_no_duplicates(m_alloc, m_free, NULL, 160, p);
+}
+TEST_END
+
+static void ctor_fill(void *obj)
+{
+	memset(obj, 0x5c, 64);
+}
+
+TEST_BEGIN(test_ctor_cache_untouched)
+{
+	struct uslub_cache *s = uslub_cache_create("hard_ctor", 64, 0, 0,
+						   ctor_fill);
+	unsigned char *p, *q;
+	unsigned int i, bad = 0;
+	char err[2048];
+
+	assert_ptr_not_null(s, "cache");
+	expect_false(s->free_tag, "no tag: contents survive being free");
+	p = uslub_cache_alloc(s, 0);
+	uslub_cache_free(s, p);
+	q = uslub_cache_alloc(s, 0);
+	expect_ptr_eq(q, p, "the same object again");
+	for (i = 0; i < 64; i++)
+		bad += q[i] != 0x5c;
+	expect_u_eq(bad, 0, "the ctor's bytes are intact");
+	uslub_cache_free(s, q);
+	{
+		struct aba x = { c_alloc, c_free, s, 64, q, NULL };
+
+		with_reports(free_a, &x, err, sizeof(err));
+	}
+	expect_double_free_report(err, "cache_free", q);
+	expect_d_eq(uslub_cache_destroy(s), 0, "destroyed");
+}
+TEST_END
+
+TEST_BEGIN(test_tagged_caches)
+{
+	struct uslub_cache *s = uslub_cache_create("hard_plain", 64, 0, 0,
+						   NULL);
+	struct uslub_cache *r = uslub_cache_create("hard_rcu", 64, 0,
+						   USLUB_TYPESAFE_BY_RCU, NULL);
+	struct uslub_cache *d = uslub_cache_create("hard_dbg", 64, 0,
+						   USLUB_RED_ZONE, NULL);
+	unsigned int idx;
+
+	assert_ptr_not_null(d, "caches");
+	expect_true(s->free_tag, "a plain user cache has the tag");
+	expect_false(r->free_tag, "TYPESAFE_BY_RCU: readers see free objects");
+	expect_false(d->free_tag, "debug caches check their own way");
+	for (idx = 1; idx < NR_KMALLOC; idx++)
+		expect_true(kmalloc_caches[idx].free_tag ||
+			    kmalloc_caches[idx].flags & SLAB_DEBUG_FLAGS,
+			    "%s has the tag", kmalloc_caches[idx].name);
+	uslub_cache_destroy(s);
+	uslub_cache_destroy(r);
+	uslub_cache_destroy(d);
+}
+TEST_END
+
 int main(void)
 {
 	return test(test_free_pointers_encoded, test_uaf_write_cannot_steer,
-		    NULL);
+		    test_double_free_not_on_top, test_double_free_elsewhere,
+		    test_ctor_cache_untouched, test_tagged_caches, NULL);
 }
