@@ -1,7 +1,7 @@
 #!/bin/bash
 # tests/check-all.sh -- the single test command: build and test every flavour.
 #
-#   ./tests/check-all.sh [--flavours plain,tsan,asan]
+#   ./tests/check-all.sh [--flavours plain,tsan,asan,fuzz]
 #
 # From the source root: runs ./bootstrap if configure is missing, then for
 # each flavour configures out of tree in build/FLAVOUR, runs `make' and
@@ -15,6 +15,9 @@
 # Flavours:  plain  ../../configure
 #            tsan   --enable-tsan --enable-debug
 #            asan   --enable-asan --enable-debug
+#            fuzz   CC=clang --enable-fuzz --enable-debug: only the
+#                   libFuzzer targets' short run (tests/fuzz/run.sh);
+#                   skipped, with a line saying so, where clang is missing
 #
 # If the source tree itself was configured in place (./configure && make),
 # out-of-tree builds of it are refused by automake; the flavours are then
@@ -23,7 +26,7 @@
 
 set -u
 
-all_flavours="plain tsan asan"
+all_flavours="plain tsan asan fuzz"
 flavours=$all_flavours
 
 usage() {
@@ -58,6 +61,15 @@ configure_args() {
 	plain)	;;
 	tsan)	echo "--enable-tsan --enable-debug" ;;
 	asan)	echo "--enable-asan --enable-debug" ;;
+	fuzz)	echo "CC=clang --enable-fuzz --enable-debug" ;;
+	esac
+}
+
+# Arguments of `make check' per flavour: fuzz builds and runs only the
+# fuzz targets.
+check_args() {
+	case $1 in
+	fuzz)	echo "TESTS=tests/fuzz/run.sh check_PROGRAMS=\$(FUZZ_BUILT)" ;;
 	esac
 }
 
@@ -117,6 +129,10 @@ for f in $flavours; do
 	dir=build/$f
 	banner "$f: configure $(configure_args "$f")"
 	rm -f "$dir/test-suite.log"
+	if [ "$f" = fuzz ] && ! command -v clang >/dev/null; then
+		banner "fuzz: skipped: no clang (apt-get install clang libclang-rt-14-dev)"
+		continue
+	fi
 	# A build dir configured from another source dir is started afresh.
 	if [ -f "$dir/Makefile" ] &&
 	    ! grep -qx "srcdir = $src" "$dir/Makefile"; then
@@ -141,7 +157,8 @@ for f in $flavours; do
 	fi
 
 	banner "$f: make check"
-	if ! make -C "$dir" -j"$jobs" check; then
+	# shellcheck disable=SC2046
+	if ! make -C "$dir" -j"$jobs" check $(check_args "$f"); then
 		failed_flavours="$failed_flavours $f"
 		print_failed_logs "$dir"
 		[ -f "$dir/test-suite.log" ] || broken="$broken $f"
