@@ -104,7 +104,9 @@ USLUB_API void uslub_free_pages(void *addr, unsigned int order);
  * reported on stderr with the function's name, then abort (default) or
  * ignored (USLUB_OPTIONS=abort_on_error=0).  The preload library maps the
  * libc names onto these.  Memory from either family may be freed by the
- * other: uslub_free(uslub_kmalloc(n)) is fine.
+ * other: uslub_free(uslub_kmalloc(n)) is fine for n > 0; kmalloc(0)'s
+ * ZERO_SIZE_PTR (16) is not a malloc pointer, and uslub_free and
+ * uslub_realloc report it (uslub_kfree and uslub_krealloc take it).
  */
 USLUB_API void *uslub_malloc(size_t size);
 USLUB_API void uslub_free(void *p);

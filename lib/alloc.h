@@ -208,10 +208,14 @@ static __always_inline void *kmalloc_fast(size_t size, uslub_gfp_t gfp)
 	return kmalloc_slow(size, gfp, RET_IP);
 }
 
-/* kfree and free: func names the caller in reports.  The page's byte in
- * the slot map (region.h) picks the slot: a kmalloc class, a user cache with a slot in
- * the thread state, or slot 0, which fails slot_owns. */
-static __always_inline void kfree_fast_as(const void *p, const char *func)
+/* kfree and free: func names the caller in reports, slow is its slow
+ * path (kfree_checked; free_checked, which does not take the kernel's
+ * ZERO_SIZE_PTR).  The page's byte in the slot map (region.h) picks the
+ * slot: a kmalloc class, a user cache with a slot in the thread state,
+ * or slot 0, which fails slot_owns. */
+static __always_inline void kfree_fast_as(const void *p, const char *func,
+					  void (*slow)(const char *,
+						       const void *, uintptr_t))
 {
 	uintptr_t base = pagemap_region(p);
 	struct kmem_cache_cpu *c;
@@ -226,7 +230,7 @@ static __always_inline void kfree_fast_as(const void *p, const char *func)
 			return;
 		}
 	}
-	kfree_checked(func, p, RET_IP);
+	slow(func, p, RET_IP);
 }
 
 /* The same for a known cache: the page's slot must be s's. */
@@ -250,7 +254,7 @@ static __always_inline void cache_free_fast(struct uslub_cache *s, void *obj)
 
 static __always_inline void kfree_fast(const void *p)
 {
-	kfree_fast_as(p, "kfree");
+	kfree_fast_as(p, "kfree", kfree_checked);
 }
 
 #endif /* USLUB_ALLOC_H */

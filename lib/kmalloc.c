@@ -863,6 +863,9 @@ void *kmalloc_aligned(size_t size, size_t align, uslub_gfp_t gfp)
 	bool zero = true;
 	void *p = NULL;
 
+	/* Size 0 is a real block of one byte: above MAX_ORDER it would be a
+	 * zero-length mapping, a pointer into nothing. */
+	size = MAX(size, (size_t)1);
 	init_ensure();
 	if (size <= SMALL_MAX && align <= PAGE_SIZE) {
 		for (i = 1; i < NR_KMALLOC; i++)

@@ -31,6 +31,15 @@ void *malloc_slow(size_t size)
 	return kmalloc_slow(size ? size : 1, 0, RET_IP);
 }
 
+void free_checked(const char *func, const void *p, uintptr_t caller)
+{
+	if (unlikely(p == ZERO_SIZE_PTR)) {
+		kmalloc_report_invalid(func, p, "not allocated by uslub");
+		return;
+	}
+	kfree_checked(func, p, caller);
+}
+
 void *malloc_calloc(size_t nmemb, size_t size)
 {
 	size_t bytes;
@@ -95,8 +104,13 @@ void *malloc_realloc(void *p, size_t size)
 	size_t old;
 	void *n;
 
-	if (p == NULL || p == ZERO_SIZE_PTR)
+	if (p == NULL)
 		return malloc_fast(size);
+	if (unlikely(p == ZERO_SIZE_PTR)) {	/* kmalloc(0)'s, not malloc's */
+		kmalloc_report_invalid("realloc", p, "not allocated by uslub");
+		errno = EINVAL;
+		return NULL;
+	}
 	if (size == 0) {
 		free_fast(p);
 		return NULL;

@@ -31,9 +31,13 @@ static __always_inline void *malloc_fast(size_t size)
 	return malloc_slow(size);
 }
 
+/* kfree_checked for the malloc ABI: the kernel's ZERO_SIZE_PTR (16) is
+ * no pointer malloc hands out, so freeing it is reported, as glibc does. */
+void free_checked(const char *func, const void *p, uintptr_t caller);
+
 static __always_inline void free_fast(void *p)
 {
-	kfree_fast_as(p, "free");
+	kfree_fast_as(p, "free", free_checked);
 }
 
 void *malloc_calloc(size_t nmemb, size_t size);

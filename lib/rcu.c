@@ -133,7 +133,7 @@ static unsigned long free_objs(struct uslub_rcu_head *h)
 
 	for (; h; h = next, n++) {
 		next = h->next;			/* h lies inside the object */
-		kfree_fast_as(h->obj, "uslub_free_rcu");
+		kfree_fast_as(h->obj, "uslub_free_rcu", kfree_checked);
 	}
 	return n;
 }

@@ -1036,10 +1036,9 @@ TEST_END
 
 /* ---- The two families together --------------------------------------- */
 
-static void child_free_kmalloc_zero(void *arg)
+static void child_kfree_malloc_zero(void *arg)
 {
 	(void)arg;
-	uslub_free(uslub_kmalloc(0, 0));
 	uslub_kfree(uslub_malloc(0));
 }
 
@@ -1111,13 +1110,13 @@ TEST_BEGIN(test_families_mix)
 	expect_true(WIFEXITED(status) && WEXITSTATUS(status) == 0,
 		    "ksize and kfree of aligned blocks (status %#x): %s",
 		    status, out);
-	/* kmalloc(0) is ZERO_SIZE_PTR; free takes it like kfree does. */
-	assert_d_eq(test_run_child(child_free_kmalloc_zero, NULL, &status, out,
-				   sizeof(out)), 0, "fork");
-	expect_true(
-	    WIFEXITED(status) && WEXITSTATUS(status) == 0,
-	    "free(kmalloc(0)) and kfree(malloc(0)) are fine (status %#x): %s",
-	    status, out);
+	/* malloc(0) is a real block, which kfree takes.  kmalloc(0) is
+	 * ZERO_SIZE_PTR, which only kfree and krealloc take: free reports it
+	 * (test_invalid_pointers), as glibc would. */
+	assert_d_eq(test_run_child(child_kfree_malloc_zero, NULL, &status,
+				   out, sizeof(out)), 0, "fork");
+	expect_true(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		    "kfree(malloc(0)) is fine (status %#x): %s", status, out);
 }
 TEST_END
 
@@ -1473,6 +1472,10 @@ TEST_BEGIN(test_invalid_pointers)
 			"realloc of a stack address");
 	expect_reported(BAD_REALLOC, small + 16, "realloc",
 			"realloc of small + 16");
+	/* kmalloc(0)'s ZERO_SIZE_PTR is not a malloc pointer. */
+	expect_reported(BAD_FREE, (void *)16, "free", "free((void *)16)");
+	expect_reported(BAD_REALLOC, (void *)16, "realloc",
+			"realloc((void *)16, 100)");
 	expect_reported(BAD_USABLE, glibc, "malloc_usable_size",
 			"malloc_usable_size of libc's memory");
 	expect_reported(BAD_USABLE, &on_stack, "malloc_usable_size",
@@ -1487,9 +1490,71 @@ TEST_BEGIN(test_invalid_pointers)
 }
 TEST_END
 
+/*
+ * Size 0 with an alignment above the largest buddy block (4 MiB): a real
+ * block, as posix_memalign gives, never a zero-length mapping (a pointer
+ * into nothing, which free rejected and a later mapping could overlap).
+ */
+TEST_BEGIN(test_aligned_size_zero)
+{
+	static const size_t aligns[] = { 8 * MiB, 16 * MiB, 64 * MiB };
+	struct test_capture cap;
+	char err[1024];
+	unsigned int i;
+
+	for (i = 0; i < sizeof(aligns) / sizeof(aligns[0]); i++) {
+		char *a = uslub_aligned_alloc(aligns[i], 0);
+		char *m = uslub_memalign(aligns[i], 0);
+		char *big;
+
+		assert_ptr_not_null(a, "aligned_alloc(%zu, 0)", aligns[i]);
+		assert_ptr_not_null(m, "memalign(%zu, 0)", aligns[i]);
+		expect_zu_eq((uintptr_t)a % aligns[i], 0, "aligned");
+		expect_zu_eq((uintptr_t)m % aligns[i], 0, "aligned");
+		expect_ptr_ne(a, m, "two blocks");
+		expect_zu_ge(uslub_usable_size(a), 1, "usable");
+		a[0] = 'a';
+		m[0] = 'm';
+		big = uslub_malloc(32 * MiB);
+		assert_ptr_not_null(big, "malloc(32 MiB)");
+		memset(big, 0x5a, 32 * MiB);
+		expect_true(a + 1 <= big || a >= big + 32 * MiB,
+			    "a later mapping does not cover the block");
+		expect_c_eq(a[0], 'a', "the block keeps its byte");
+		expect_c_eq(m[0], 'm', "the block keeps its byte");
+		test_capture_begin(&cap);
+		uslub_free(a);
+		uslub_free(m);
+		uslub_free(big);
+		test_capture_end(&cap, err, sizeof(err));
+		expect_str_eq(err, "", "freed without a report");
+	}
+}
+TEST_END
+
+/* kfree and krealloc keep the kernel's ZERO_SIZE_PTR shortcut. */
+TEST_BEGIN(test_kfree_zero_size_ptr)
+{
+	struct test_capture cap;
+	char err[1024], *p;
+
+	p = uslub_kmalloc(0, 0);
+	expect_ptr_eq(p, (void *)16, "kmalloc(0) is ZERO_SIZE_PTR");
+	test_capture_begin(&cap);
+	uslub_kfree(p);
+	p = uslub_krealloc(p, 40, 0);
+	test_capture_end(&cap, err, sizeof(err));
+	expect_str_eq(err, "", "kfree and krealloc take it silently");
+	assert_ptr_not_null(p, "krealloc(ZERO_SIZE_PTR, 40) allocates");
+	expect_zu_ge(uslub_ksize(p), 40, "40 bytes");
+	uslub_kfree(p);
+}
+TEST_END
+
 int main(void)
 {
-	return test(test_enomem, test_posix_memalign_einval,
+	return test(test_aligned_size_zero, test_kfree_zero_size_ptr,
+		    test_enomem, test_posix_memalign_einval,
 		    test_posix_memalign_size_zero, test_lenient_alignments,
 		    test_valloc_pvalloc, test_posix_memalign_sweep,
 		    test_memalign_aligned_alloc_sweep,
