@@ -24,12 +24,13 @@
 #define LIVE_MAX	(64 * MiB)
 /*
  * Blocks up to FULL_MAX are filled and checked whole; larger ones in the
- * first and last EDGE bytes and every STEP bytes between, which finds a
- * lost page or a short copy at a fraction of the page faults.
+ * first and last EDGE bytes and every STEP bytes between (a prime a little
+ * over four pages, so the byte moves across pages), which finds a short
+ * copy or lost pages at a fraction of the page faults.
  */
 #define FULL_MAX	(64 * KiB)
 #define EDGE		(4 * KiB)
-#define STEP		4099
+#define STEP		16411
 #define BULK_MAX	16
 /* The first word of every object of a cache with a constructor. */
 #define CTOR_WORD	0xc7c7c7c7c7c7c7c7ULL
@@ -68,9 +69,10 @@ uint8_t fuzz_u8(struct fuzz_in *in)
 }
 
 /*
- * A size: mostly kmalloc classes (up to 64 KiB), some buddy blocks (to
- * 2 MiB), a few top-order blocks and own mappings (to 32 MiB); powers of
- * two and their neighbours as likely as anything between.
+ * A size: mostly kmalloc classes (up to 64 KiB), one in ten a buddy block
+ * (to 2 MiB), one in thirty-two a top-order block or an own mapping (to
+ * 32 MiB); powers of two and their neighbours as likely as anything
+ * between.
  */
 static size_t in_size(struct fuzz_in *in)
 {
@@ -78,12 +80,12 @@ static size_t in_size(struct fuzz_in *in)
 	unsigned int e;
 	size_t base, size;
 
-	if (b < 192)
+	if (b < 224)
 		e = b % 17;
-	else if (b < 240)
-		e = 16 + (b - 192) % 5;
+	else if (b < 248)
+		e = 16 + (b - 224) % 5;
 	else
-		e = 21 + (b - 240) % 4;
+		e = 21 + (b - 248) % 4;
 	base = (size_t)1 << e;
 	size = base + ((m * base) >> 8) + d % 5;
 	return size >= 2 ? size - 2 : 0;
