@@ -43,6 +43,10 @@ static long minor_faults(void)
 	return ru.ru_minflt;
 }
 
+/* Kept ranges are bounded by the live bytes: a mapping held live (and
+ * never touched, so it costs no RSS) lets the tests' ranges be kept. */
+#define BALLAST		(64 * MiB)
+
 /* Nothing kept, nothing cached: every test starts from a trimmed heap. */
 static void trim(void)
 {
@@ -62,10 +66,13 @@ static bool all_zero(const unsigned char *p, size_t n)
 
 TEST_BEGIN(test_huge_reused_without_faults)
 {
+	void *ballast;
 	unsigned char *p, *q;
 	long faults;
 
 	trim();
+	ballast = uslub_malloc(BALLAST);
+	assert_ptr_not_null(ballast, "ballast");
 	p = uslub_malloc(8 * MiB);
 	assert_ptr_not_null(p, "8 MiB");
 	memset(p, 0x5a, 8 * MiB);
@@ -79,15 +86,19 @@ TEST_BEGIN(test_huge_reused_without_faults)
 	expect_ld_lt(minor_faults() - faults, 64,
 		     "writing it again faults nothing (2048 pages when fresh)");
 	uslub_free(q);
+	uslub_free(ballast);
 	trim();
 }
 TEST_END
 
 TEST_BEGIN(test_best_fit_splits)
 {
+	void *ballast;
 	unsigned char *p, *a, *b, *c;
 
 	trim();
+	ballast = uslub_malloc(BALLAST);
+	assert_ptr_not_null(ballast, "ballast");
 	p = uslub_malloc(20 * MiB);
 	assert_ptr_not_null(p, "20 MiB");
 	memset(p, 1, 20 * MiB);
@@ -113,16 +124,20 @@ TEST_BEGIN(test_best_fit_splits)
 	a = uslub_malloc(18 * MiB);
 	expect_ptr_eq(a, p, "one range again: an 18 MiB block fits");
 	uslub_free(a);
+	uslub_free(ballast);
 	trim();
 }
 TEST_END
 
 TEST_BEGIN(test_grow_kept_by_remap)
 {
+	void *ballast;
 	unsigned char *p, *q;
 	long faults;
 
 	trim();
+	ballast = uslub_malloc(BALLAST);
+	assert_ptr_not_null(ballast, "ballast");
 	p = uslub_malloc(6 * MiB);
 	assert_ptr_not_null(p, "6 MiB");
 	memset(p, 7, 6 * MiB);
@@ -138,16 +153,20 @@ TEST_BEGIN(test_grow_kept_by_remap)
 			     "when fresh)");
 	expect_zu_eq(kmalloc_huge_kept_bytes(), 0, "the range was used");
 	uslub_free(q);
+	uslub_free(ballast);
 	trim();
 }
 TEST_END
 
 TEST_BEGIN(test_trim_and_decay_give_back)
 {
+	void *ballast;
 	unsigned char *p;
 	size_t rss;
 
 	trim();
+	ballast = uslub_malloc(BALLAST);
+	assert_ptr_not_null(ballast, "ballast");
 	p = uslub_malloc(32 * MiB);
 	assert_ptr_not_null(p, "32 MiB");
 	memset(p, 1, 32 * MiB);
@@ -166,24 +185,53 @@ TEST_BEGIN(test_trim_and_decay_give_back)
 	usleep(20 * 1000);
 	uslub_free(uslub_malloc(64 * KiB));	/* a large-block call */
 	expect_zu_eq(kmalloc_huge_kept_bytes(), 0, "decayed");
+	p = uslub_malloc(8 * MiB);
+	assert_ptr_not_null(p, "8 MiB");
+	memset(p, 1, 8 * MiB);
+	uslub_free(p);
+	expect_zu_ge(kmalloc_huge_kept_bytes(), 8 * MiB, "kept again");
+	usleep(20 * 1000);
+	page_free(NULL, page_alloc(NULL, 0), 0);	/* buddy traffic only */
+	expect_zu_eq(kmalloc_huge_kept_bytes(), 0, "decayed by page traffic");
 	page_set_decay_ms(uslub_opt.decay_ms);
+	uslub_free(ballast);
+	trim();
+}
+TEST_END
+
+/* Without live memory beside it, a freed huge block is not kept: sort's
+ * 8 MiB buffer, freed before its merge phase, stayed resident in it. */
+TEST_BEGIN(test_kept_bounded_by_live)
+{
+	unsigned char *p;
+
+	trim();
+	p = uslub_malloc(8 * MiB);
+	assert_ptr_not_null(p, "8 MiB");
+	memset(p, 1, 8 * MiB);
+	uslub_free(p);
+	expect_zu_le(kmalloc_huge_kept_bytes(), page_charged_bytes(),
+		     "no more is kept than is live");
 	trim();
 }
 TEST_END
 
 TEST_BEGIN(test_limit)
 {
-	void *p, *blk[8];
+	void *p, *blk[8], *ballast;
 	size_t room;
 	int i;
 
 	uslub_free(uslub_malloc(1));
 	trim();
+	ballast = uslub_malloc(16 * MiB);
+	assert_ptr_not_null(ballast, "ballast");
 	uslub_opt.limit = page_charged_bytes() + 24 * MiB;
 	p = uslub_malloc(16 * MiB);
 	assert_ptr_not_null(p, "16 MiB under a 24 MiB room");
 	uslub_free(p);
 	room = page_limit_room();
+	expect_zu_eq(kmalloc_huge_kept_bytes(), 16 * MiB, "kept: it fits");
 	expect_zu_le(kmalloc_huge_kept_bytes(), room,
 		     "what is kept fits the limit's room");
 	for (i = 0; i < 6; i++) {
@@ -194,6 +242,7 @@ TEST_BEGIN(test_limit)
 		     uslub_opt.limit, "kept memory gave way to the blocks");
 	for (i = 0; i < 6; i++)
 		uslub_free(blk[i]);
+	uslub_free(ballast);
 	uslub_opt.limit = 0;
 	trim();
 }
@@ -201,10 +250,13 @@ TEST_END
 
 TEST_BEGIN(test_calloc_zero)
 {
+	void *ballast;
 	unsigned char *p, *q;
 	long faults;
 
 	trim();
+	ballast = uslub_malloc(BALLAST);
+	assert_ptr_not_null(ballast, "ballast");
 	p = uslub_malloc(8 * MiB);
 	assert_ptr_not_null(p, "8 MiB");
 	memset(p, 0xab, 8 * MiB);
@@ -231,6 +283,7 @@ TEST_BEGIN(test_calloc_zero)
 		     "fresh memory is not written (16384 pages if it were)");
 	expect_true(all_zero(p, 64 * MiB), "and reads as zero");
 	uslub_free(p);
+	uslub_free(ballast);
 	trim();
 }
 TEST_END
@@ -417,7 +470,7 @@ int main(void)
 {
 	return test(test_huge_reused_without_faults, test_best_fit_splits,
 		    test_grow_kept_by_remap, test_trim_and_decay_give_back,
-		    test_limit, test_calloc_zero, test_realloc_grows_in_place,
+		    test_kept_bounded_by_live, test_limit, test_calloc_zero, test_realloc_grows_in_place,
 		    test_realloc_shrinks_in_place, test_huge_realloc_remaps,
 		    test_thp_purge_spares_small_blocks, test_threads_never_share,
 		    NULL);
