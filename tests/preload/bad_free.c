@@ -7,6 +7,12 @@
  *   double           free(p) twice
  *   realloc_foreign  realloc() of a static array
  *   usable_foreign   malloc_usable_size() of a static array
+ *   zero_size_ptr    free((void *)16), kmalloc(0)'s value, never malloc's
+ *   realloc_zsp      realloc((void *)16, 100)
+ *   aba              free(a), free(b), free(a) of 64-byte blocks
+ *   xthread          free(p) in a thread, then free(p) in main
+ *   realloc_freed    realloc() of a freed 100-byte block
+ *   after_trim       free(p), malloc_trim(0), free(p)
  *
  * The program first prints "addr %p" with the pointer on stdout (flushed),
  * so tests/preload/robust.sh can compare it with the allocator's report on
@@ -17,11 +23,18 @@
  * judges the exit status and the report.
  */
 #include <malloc.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 static char foreign[256] __attribute__((aligned(64)));
+
+static void *free_in_thread(void *p)
+{
+	free(p);
+	return NULL;
+}
 
 static void show(const void *p)
 {
@@ -73,9 +86,49 @@ int main(int argc, char **argv)
 	} else if (strcmp(what, "usable_foreign") == 0) {
 		show(foreign);
 		sink = malloc_usable_size(foreign + 0);
+	} else if (strcmp(what, "zero_size_ptr") == 0) {
+		p = (char *)16;
+		show(p);
+		free(*(char *volatile *)&p);
+	} else if (strcmp(what, "realloc_zsp") == 0) {
+		p = (char *)16;
+		show(p);
+		sink = (size_t)realloc(*(char *volatile *)&p, 100);
+	} else if (strcmp(what, "aba") == 0) {
+		char *b = malloc(64);
+
+		p = malloc(64);
+		show(p);
+		free(p);
+		free(b);
+		free(*(char *volatile *)&p);	/* not the last one freed */
+	} else if (strcmp(what, "xthread") == 0) {
+		pthread_t t;
+
+		p = malloc(48);
+		show(p);
+		pthread_create(&t, NULL, free_in_thread, p);
+		pthread_join(t, NULL);
+		free(*(char *volatile *)&p);
+	} else if (strcmp(what, "realloc_freed") == 0) {
+		char *b = malloc(100);
+
+		p = malloc(100);
+		show(p);
+		free(p);
+		free(b);
+		sink = (size_t)realloc(*(char *volatile *)&p, 200);
+	} else if (strcmp(what, "after_trim") == 0) {
+		p = malloc(160);
+		show(p);
+		free(p);
+		malloc_trim(0);
+		free(*(char *volatile *)&p);
 	} else {
 		fprintf(stderr, "usage: %s foreign | interior | double | "
-			"realloc_foreign | usable_foreign\n", argv[0]);
+			"realloc_foreign | usable_foreign | zero_size_ptr | "
+			"realloc_zsp | aba | xthread | realloc_freed | "
+			"after_trim\n", argv[0]);
 		return 2;
 	}
 	(void)sink;

@@ -168,6 +168,12 @@ bad interior free
 bad double free
 bad realloc_foreign realloc
 bad usable_foreign malloc_usable_size
+bad zero_size_ptr free
+bad realloc_zsp realloc
+bad aba free
+bad xthread free
+bad realloc_freed realloc
+bad after_trim free
 
 # ---- USLUB_OPTIONS -----------------------------------------------------
 
