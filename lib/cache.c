@@ -801,6 +801,19 @@ int cache_shrink(struct uslub_cache *s)
 	return left != 0;
 }
 
+unsigned long cache_validate_debug(void)
+{
+	struct uslub_cache *s;
+	unsigned long n = 0;
+
+	lock_acquire(&slab_mutex);
+	list_for_each_entry(s, &slab_caches, list)
+		if (cache_debug(s))
+			n += debug_validate(s);
+	lock_release(&slab_mutex);
+	return n;
+}
+
 void cache_trim_all(void)
 {
 	struct thread_cache *tc = thread_cache_get();
@@ -825,6 +838,8 @@ void cache_trim_all(void)
 			slab_shrink_partial(s, c, pc);
 		if (c == &tmp)
 			fold_stats(s, &tmp);
+		if (cache_debug(s))	/* a use after free, seen before reuse */
+			debug_validate(s);
 	}
 	lock_release(&slab_mutex);
 	sheaf_pool_shrink();
@@ -903,6 +918,7 @@ static void report_live_objects_locked(struct uslub_cache *s)
 
 static void report_busy_locked(struct uslub_cache *s, unsigned long active)
 {
+	log_heap_bug(1);
 	log_error("cache %s: %lu objects remaining", s->name, active);
 	report_live_objects_locked(s);
 	if (active > REPORT_MAX_OBJECTS)

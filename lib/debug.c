@@ -451,6 +451,7 @@ static void report_print(const struct report *r)
 
 	if (!r->nr && !r->trace[0])
 		return;
+	log_heap_bug(r->nr);
 	log_buf_init(&b, log_get_error_fd());
 	if (r->trace[0]) {
 		log_buf_printf(&b, "%s\n", r->trace);

@@ -79,12 +79,28 @@ __attribute__((constructor)) static void uslub_constructor(void)
 		os_stack_warm();
 }
 
-/* USLUB_OPTIONS=stats: the statistics when the program exits normally.
- * Destructors of a preloaded library run after the program's own. */
+/*
+ * At a normal exit (destructors of a preloaded library run after the
+ * program's own): with USLUB_DEBUG, every debug cache is validated (a use
+ * after free no reuse has shown) and a cache name that matched no cache
+ * gets a warning; USLUB_OPTIONS=stats prints the statistics; and with
+ * USLUB_DEBUG a run that reported a heap bug ends with exitcode (23 by
+ * default), so that a test run notices, as LeakSanitizer's does.
+ */
 __attribute__((destructor)) static void uslub_destructor(void)
 {
-	if (uslub_opt.stats && __atomic_load_n(&init_complete, __ATOMIC_ACQUIRE))
+	bool debugging = options_debugging();
+
+	if (!__atomic_load_n(&init_complete, __ATOMIC_ACQUIRE))
+		return;
+	if (debugging) {
+		cache_validate_debug();
+		options_debug_warn_unmatched();
+	}
+	if (uslub_opt.stats)
 		stats_exit_report();
+	if (debugging && uslub_opt.exitcode && log_heap_bugs())
+		os_exit_now(uslub_opt.exitcode);
 }
 
 void uslub_assert_fail(const char *expr, const char *file, int line,

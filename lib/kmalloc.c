@@ -754,6 +754,7 @@ void *kmalloc_slow(size_t size, uslub_gfp_t gfp, uintptr_t caller)
 
 void kmalloc_report_invalid(const char *func, const void *p, const char *what)
 {
+	log_heap_bug(1);
 	log_error("%s: invalid pointer %p: %s", func, p, what);
 	if (options_abort_invalid())
 		abort();

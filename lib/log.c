@@ -546,6 +546,18 @@ void log_error(const char *fmt, ...)
 	va_end(ap);
 }
 
+static unsigned long heap_bugs;		/* atomic */
+
+void log_heap_bug(unsigned long n)
+{
+	__atomic_fetch_add(&heap_bugs, n, __ATOMIC_RELAXED);
+}
+
+unsigned long log_heap_bugs(void)
+{
+	return __atomic_load_n(&heap_bugs, __ATOMIC_RELAXED);
+}
+
 int log_get_error_fd(void)
 {
 	return __atomic_load_n(&log_error_fd, __ATOMIC_RELAXED);

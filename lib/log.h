@@ -34,6 +34,11 @@ void log_printf(int fd, const char *fmt, ...)
 
 /* "uslub: " + message + "\n" on the error fd (default 2), as log_printf. */
 void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Heap bugs reported so far (invalid frees, double frees, debug caches'
+ * BUG reports, corrupt free pointers, busy destroys): every report adds
+ * itself; with USLUB_DEBUG a run that reported one exits non-zero. */
+void log_heap_bug(unsigned long n);
+unsigned long log_heap_bugs(void);
 void log_set_error_fd(int fd);
 int log_get_error_fd(void);
 

@@ -2,6 +2,7 @@
  * options.c - L2: USLUB_OPTIONS parsing.  No allocation: the string is
  * walked in place.  Entry point: options_parse().
  */
+#include <stdint.h>
 #include <string.h>
 
 #include "options.h"
@@ -11,6 +12,7 @@
 struct uslub_options uslub_opt = {
 	.decay_ms = 250,
 	.abort_on_error = -1,
+	.exitcode = 23,
 	.verbose = false,
 	.stats = false,
 	.thp = -1,
@@ -87,6 +89,14 @@ static bool option_set(const char *k, size_t klen, const char *v, size_t vlen)
 		return parse_bool(v, vlen, &uslub_opt.verbose);
 	if (key_is(k, klen, "stats"))
 		return parse_bool(v, vlen, &uslub_opt.stats);
+	if (key_is(k, klen, "exitcode")) {
+		unsigned long code;
+
+		if (!parse_ulong(v, vlen, &code) || code > 255)
+			return false;
+		uslub_opt.exitcode = (int)code;
+		return true;
+	}
 	if (key_is(k, klen, "thp")) {
 		bool on;
 
@@ -135,6 +145,9 @@ int options_parse(const char *str)
 /* ---- USLUB_DEBUG ----------------------------------------------------- */
 
 static char debug_spec[512];		/* written at init only */
+/* Bit i: the i-th cache name of debug_spec matched a cache (atomic). */
+static uint64_t debug_names_used;
+#define DEBUG_NAMES_TRACKED	64
 
 #define DEBUG_DEFAULT	(USLUB_CONSISTENCY_CHECKS | USLUB_RED_ZONE | \
 			 USLUB_POISON | USLUB_STORE_USER)
@@ -212,6 +225,7 @@ unsigned long options_debug_flags(const char *name, bool *order_off)
 	const char *b, *end;
 	unsigned long global = 0;
 	bool global_off = false, have_spec = debug_spec[0] != '\0';
+	unsigned int ordinal = 0;
 
 	*order_off = false;
 	if (!have_spec)
@@ -235,13 +249,55 @@ unsigned long options_debug_flags(const char *name, bool *order_off)
 			ne = memchr(n, ',', (size_t)(end - n));
 			ne = ne ? ne : end;
 			if (ne > n && debug_name_match(n, (size_t)(ne - n), name)) {
+				if (ordinal < DEBUG_NAMES_TRACKED)
+					__atomic_fetch_or(&debug_names_used,
+							  1ULL << ordinal,
+							  __ATOMIC_RELAXED);
 				*order_off = off;
 				return flags;
 			}
+			ordinal += ne > n;
 			if (ne == end)
 				break;
 		}
 	}
 	*order_off = global_off;
 	return global;
+}
+
+bool options_debugging(void)
+{
+	return debug_spec[0] != '\0';
+}
+
+int options_debug_warn_unmatched(void)
+{
+	uint64_t used = __atomic_load_n(&debug_names_used, __ATOMIC_RELAXED);
+	unsigned int ordinal = 0;
+	const char *b, *end, *comma, *n, *ne;
+	int warned = 0;
+
+	for (b = debug_spec; *b; b = *end ? end + 1 : end) {
+		end = strchr(b, ';');
+		end = end ? end : b + strlen(b);
+		comma = memchr(b, ',', (size_t)(end - b));
+		if (!comma)
+			continue;
+		for (n = comma + 1; n <= end; n = ne + 1) {
+			ne = memchr(n, ',', (size_t)(end - n));
+			ne = ne ? ne : end;
+			if (ne > n) {
+				if (ordinal < DEBUG_NAMES_TRACKED &&
+				    !(used & (1ULL << ordinal))) {
+					log_error("USLUB_DEBUG: no cache matched "
+						  "'%.*s'", (int)(ne - n), n);
+					warned++;
+				}
+				ordinal++;
+			}
+			if (ne == end)
+				break;
+		}
+	}
+	return warned;
 }

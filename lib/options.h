@@ -23,6 +23,9 @@ struct uslub_options {
 	 * allocator plus huge mappings (page_alloc.c's page_charge); 0 none */
 	unsigned long limit;
 	bool page_owner;		/* record who allocated each block */
+	/* exitcode=N: with USLUB_DEBUG set, a run that reported a heap bug
+	 * exits with N at the end (0: its own status) */
+	int exitcode;
 };
 
 extern struct uslub_options uslub_opt;
@@ -44,6 +47,11 @@ int options_parse_debug(const char *str);
 /* The debug flags (USLUB_* values) USLUB_DEBUG gives cache name; *order_off
  * is set when O applies to it. */
 unsigned long options_debug_flags(const char *name, bool *order_off);
+/* USLUB_DEBUG is set (and not empty). */
+bool options_debugging(void);
+/* One warning line for each cache name of USLUB_DEBUG that no cache
+ * created so far matched (a typo debugs nothing); returns how many. */
+int options_debug_warn_unmatched(void);
 
 static inline bool options_abort_invalid(void)
 {

@@ -35,6 +35,9 @@ uint64_t os_now_ns(void);			/* monotonic, precise */
  * not aligned), or NULL; no system call, usable before anything is set
  * up. */
 const unsigned char *os_exec_random(void);
+/* Flush the C library's streams and end the process with code now (the
+ * exit code of a run that reported heap bugs). */
+void os_exit_now(int code) __attribute__((noreturn));
 /* Resident set size of this process in bytes (from /proc/self/statm). */
 size_t os_rss_bytes(void);
 /* Peak resident set size in bytes (VmHWM of /proc/self/status), 0 if

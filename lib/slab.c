@@ -259,6 +259,7 @@ void slab_remove_partial_locked(struct uslub_cache *s, struct slab *slab)
 static __cold void report_freepointer(struct uslub_cache *s,
 				      struct slab *slab, void *obj, void *fp)
 {
+	log_heap_bug(1);
 	log_error("alloc: cache %s: free object %p has a corrupt free pointer "
 		  "(decodes to %p, not an object of slab %p): its slab's free "
 		  "objects after it are dropped",
@@ -356,8 +357,9 @@ unsigned int slab_alloc_bulk(struct uslub_cache *s, struct kmem_cache_cpu *c,
 static __cold void report_double_free(struct uslub_cache *s, struct slab *slab,
 				      void *obj)
 {
+	log_heap_bug(1);
 	log_error("cache %s: double free of object %p (slab %p, %u objects)",
-		  s->name, obj, page_address(slab), slab->objects);
+		  s->name, obj, page_address(slab), s->objects);
 	if (options_abort_invalid())
 		abort();
 }

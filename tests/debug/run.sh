@@ -25,7 +25,12 @@ wrong_cache|0|
 freelist_corrupt|0|
 destroy_busy|0|
 abort_on_error|134|USLUB_OPTIONS=abort_on_error=1
-kmalloc_env|0|USLUB_DEBUG=ZP,kmalloc-64'
+kmalloc_env|23|USLUB_DEBUG=ZP,kmalloc-64
+exit_validate|23|USLUB_DEBUG=P,bug_cache
+exit_validate|0|USLUB_DEBUG=P,bug_cache USLUB_OPTIONS=exitcode=0
+exit_validate|7|USLUB_DEBUG=P,bug_cache USLUB_OPTIONS=exitcode=7
+trim_validate|0|
+debug_typo|0|USLUB_DEBUG=FZ,kmaloc-64'
 
 # Masked: addresses (6 hex digits or more), offsets into functions, the
 # objects per slab (the slab order depends on the number of CPUs).
