@@ -44,7 +44,9 @@ static unsigned long decay_ms = 250;
 static uint64_t next_purge;			/* under page_lock */
 static unsigned long charged;			/* atomic: page_charge */
 size_t (*page_reclaim_hook)(size_t bytes);	/* set once by init */
-void (*page_decay_hook)(void);			/* set once by kmalloc_init */
+void (*page_decay_hook)(size_t grown);		/* set once by kmalloc_init */
+static unsigned long grown_bytes;		/* atomic: carved from the
+						   regions since the hook ran */
 
 
 static void areas_init_locked(void)
@@ -142,6 +144,7 @@ static bool buddy_grow_locked(void)
 	b = (struct slab *)r->base + r->fresh;
 	r->fresh += 1UL << MAX_ORDER;
 	block_insert_locked(b, MAX_ORDER, false, 0, NULL);
+	atomic_add(grown_bytes, PAGE_SIZE << MAX_ORDER);
 	return true;
 }
 
@@ -332,15 +335,26 @@ static size_t purge_locked(bool all, uint64_t now)
  * Memory kept above this layer (kmalloc's kept huge ranges) decays on the
  * same page traffic as free blocks do: a program that frees a huge block
  * and goes on with smaller ones must not keep it until its next huge
- * call.  Only where the thread holds no lock of uslub: the hook takes
- * huge_lock, which nests outside sheaf_pool_lock and page_lock.
+ * call.  And when the buddy allocator had to carve new memory from the
+ * regions, as much kept memory gives way: the heap is growing elsewhere,
+ * and kept ranges cannot serve it.  Only where the thread holds no lock of
+ * uslub: the hook takes huge_lock, which nests outside sheaf_pool_lock and
+ * page_lock (a carve seen under a lock is passed on by the next call).
  */
-static void page_decay_others(void)
+static void page_decay_others(unsigned long grown)
 {
-	void (*hook)(void) = READ_ONCE(page_decay_hook);
+	void (*hook)(size_t) = READ_ONCE(page_decay_hook);
 
 	if (hook && !lock_depth)
-		hook();
+		hook(grown);
+	else if (grown)
+		atomic_add(grown_bytes, grown);
+}
+
+/* The bytes carved since the hook last ran, reset. */
+static unsigned long grown_take(void)
+{
+	return __atomic_exchange_n(&grown_bytes, 0, __ATOMIC_RELAXED);
 }
 
 static void maybe_purge_locked(uint64_t now)
@@ -443,6 +457,7 @@ static struct slab *page_alloc_slow(struct page_cache *pc, unsigned int order,
 	unsigned int want = 1, got = 0;
 	struct slab *b, *first = NULL;
 	bool z, first_zero = false;
+	unsigned long grown;
 
 	if (pc && order < PCACHE_ORDERS)
 		want = PCACHE_MAX / 2 + 1;	/* refill in one go */
@@ -465,7 +480,8 @@ static struct slab *page_alloc_slow(struct page_cache *pc, unsigned int order,
 	}
 	maybe_purge_locked(os_now_ms());
 	lock_release(&page_lock);
-	page_decay_others();
+	grown = grown_take();
+	page_decay_others(grown);
 	*zero = first_zero;
 	return first;
 }
@@ -632,7 +648,7 @@ static void buddy_free_batch(struct slab **blocks, unsigned int count,
 	page_uncharge((PAGE_SIZE << order) * count);
 	maybe_purge_locked(now);
 	lock_release(&page_lock);
-	page_decay_others();
+	page_decay_others(0);
 }
 
 void page_free(struct page_cache *pc, struct slab *head, unsigned int order)

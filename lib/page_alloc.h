@@ -78,8 +78,10 @@ size_t page_limit_room(void);		/* bytes left; SIZE_MAX without */
  * uslub and says whether it did, so the caller retries once. */
 extern size_t (*page_reclaim_hook)(size_t bytes);
 /* Decay of memory kept above the page layer (kmalloc's kept huge ranges),
- * run after page traffic by a thread that holds no lock of uslub. */
-extern void (*page_decay_hook)(void);
+ * run after page traffic by a thread that holds no lock of uslub; grown:
+ * bytes the buddy allocator carved from the regions since, which as much
+ * kept memory should make way for. */
+extern void (*page_decay_hook)(size_t grown);
 bool page_reclaim(size_t bytes);
 
 /* Give free pages back to the OS: all dirty ones, or those older than the
