@@ -521,24 +521,15 @@ static void op_posix_memalign(struct fuzz_ctx *ctx, struct fuzz_in *in)
 		  "posix_memalign");
 }
 
-/*
- * memalign and aligned_alloc: an alignment that is not a power of two is
- * rounded up to one; 16 or less is malloc's.  Known defect, left out so
- * the rest stays testable: 0 bytes at an alignment above BUDDY_MAX come
- * back as a pointer to nothing mapped, which free and malloc_usable_size
- * reject as not uslub's; such a call asks for 1 byte here instead.
- */
+/* memalign and aligned_alloc: an alignment that is not a power of two is
+ * rounded up to one; 16 or less is malloc's. */
 static void op_memalign(struct fuzz_ctx *ctx, struct fuzz_in *in, bool c11)
 {
 	unsigned int slot = in_slot(in);
-	size_t align = in_align(in), size = in_size(in), want;
-	struct fuzz_block *b;
-
-	if (size == 0 && align > BUDDY_MAX)
-		size = 1;
-	want = align > 16 ? pow2_ceil(align) :
+	size_t align = in_align(in), size = in_size(in);
+	size_t want = align > 16 ? pow2_ceil(align) :
 			malloc_align(size > align ? size : align);
-	b = slot_take(ctx, slot, size + align);
+	struct fuzz_block *b = slot_take(ctx, slot, size + align);
 
 	if (b)
 		block_add(ctx, b, c11 ? uslub_aligned_alloc(align, size) :
