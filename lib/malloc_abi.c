@@ -99,6 +99,11 @@ static __always_inline size_t realloc_old_size(const void *p)
  * twice the size asked for: doubling from 16 bytes to 1 MiB then copies
  * 22 KiB instead of 1 MiB, and 16-byte steps move half as often.
  */
+/* A slab object this small is kept when realloc shrinks it below half:
+ * a move would save at most 4 KiB.  A larger one (the classes go on to
+ * 32 KiB) moves to the smaller class. */
+#define REALLOC_KEEP_MAX	8192
+
 void *malloc_realloc(void *p, size_t size)
 {
 	size_t old;
@@ -127,7 +132,7 @@ void *malloc_realloc(void *p, size_t size)
 		if (n)
 			return n;
 	}
-	if (size <= old && old <= SMALL_MAX)
+	if (size <= old && old <= REALLOC_KEEP_MAX)
 		return p;			/* not worth a move */
 	if (old > SMALL_MAX && (size > old ? kmalloc_large_grow(p, size) :
 				kmalloc_large_shrink(p, size)))

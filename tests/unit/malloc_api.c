@@ -1532,6 +1532,26 @@ TEST_BEGIN(test_aligned_size_zero)
 }
 TEST_END
 
+/* Shrinking a slab object above 8 KiB to under half moves it to the
+ * smaller class; smaller objects stay where they are. */
+TEST_BEGIN(test_realloc_shrink_moves_big_objects)
+{
+	char *p = uslub_malloc(30000), *q;
+
+	assert_ptr_not_null(p, "malloc(30000)");
+	memset(p, 0x3c, 100);
+	q = uslub_realloc(p, 100);
+	assert_ptr_not_null(q, "realloc to 100");
+	expect_zu_lt(uslub_usable_size(q), 1024, "no longer 30000 bytes");
+	expect_c_eq(q[99], 0x3c, "contents kept");
+	uslub_free(q);
+	p = uslub_malloc(6000);
+	assert_ptr_not_null(p, "malloc(6000)");
+	expect_ptr_eq(uslub_realloc(p, 100), p, "a 6000-byte block stays");
+	uslub_free(p);
+}
+TEST_END
+
 /* kfree and krealloc keep the kernel's ZERO_SIZE_PTR shortcut. */
 TEST_BEGIN(test_kfree_zero_size_ptr)
 {
@@ -1554,6 +1574,7 @@ TEST_END
 int main(void)
 {
 	return test(test_aligned_size_zero, test_kfree_zero_size_ptr,
+		    test_realloc_shrink_moves_big_objects,
 		    test_enomem, test_posix_memalign_einval,
 		    test_posix_memalign_size_zero, test_lenient_alignments,
 		    test_valloc_pvalloc, test_posix_memalign_sweep,
