@@ -148,6 +148,8 @@ static bool buddy_grow_locked(void)
 	return true;
 }
 
+static bool unpark_locked(void);
+
 /* The first order from..MAX_ORDER with a free block (dirty ones if
  * dirty), or NR_ORDERS.  Dirty blocks head their lists. */
 static unsigned int first_order_locked(unsigned int from, bool dirty)
@@ -188,6 +190,8 @@ static struct slab *buddy_alloc_locked(unsigned int order, unsigned int how,
 	o = first_order_locked(lo, true);
 	if (o > MAX_ORDER)
 		o = first_order_locked(lo, false);
+	if (o > MAX_ORDER && unpark_locked())
+		o = MAX_ORDER;
 	if (o > MAX_ORDER && lo > order) {	/* no room: any fit */
 		o = first_order_locked(order, true);
 		if (o > MAX_ORDER)
@@ -256,9 +260,77 @@ static void purge_descriptors_locked(struct slab *b)
 }
 
 /*
+ * Parked top blocks.  A purged free block keeps its head descriptor (flags,
+ * order, free-list links) and with it one page of descriptors: after a
+ * heap of 1 GiB was freed and trimmed, one page per 4 MiB block, 1 MiB in
+ * all.  A purged top-order block is parked instead: taken off the free
+ * lists, a bit set in its region's map, and all its descriptor pages given
+ * back.  An allocation that finds no free block unparks one (its head
+ * comes back zeroed, as a fresh block's) before carving a new one.
+ */
+static unsigned long nr_parked;			/* under page_lock */
+
+static struct region *region_of_locked(const struct slab *d)
+{
+	uintptr_t base = (uintptr_t)d & ~(REGION_SIZE - 1);
+	unsigned int i, n = region_count();
+
+	for (i = 0; i < n; i++)
+		if (region_get(i)->base == base)
+			return region_get(i);
+	USLUB_BUG_ON(1);
+	return NULL;
+}
+
+static bool parked_locked(const struct region *r, unsigned long top)
+{
+	return r->parked[top / 64] & (1ULL << (top % 64));
+}
+
+static void park_locked(struct slab *b)
+{
+	struct region *r = region_of_locked(b);
+	unsigned long top = page_index(b) >> MAX_ORDER;
+
+	block_remove_locked(b);
+	r->parked[top / 64] |= 1ULL << (top % 64);
+	nr_parked++;
+	/* Every descriptor of the block: the head's page too. */
+	os_discard(b, (1UL << MAX_ORDER) * sizeof(struct slab));
+}
+
+/* A parked block back on the free list (not dirty: its pages are zero),
+ * or false if none is parked. */
+static bool unpark_locked(void)
+{
+	unsigned int i, n = region_count(), w;
+	unsigned long top;
+
+	if (!nr_parked)
+		return false;
+	for (i = 0; i < n; i++) {
+		struct region *r = region_get(i);
+
+		for (w = 0; w < TOPS_PER_REGION / 64; w++) {
+			if (!r->parked[w])
+				continue;
+			top = w * 64 + (unsigned long)__builtin_ctzll(r->parked[w]);
+			r->parked[w] &= r->parked[w] - 1;
+			nr_parked--;
+			block_insert_locked((struct slab *)r->base +
+					    (top << MAX_ORDER), MAX_ORDER,
+					    false, 0, NULL);
+			return true;
+		}
+	}
+	USLUB_BUG_ON(1);
+	return false;
+}
+
+/*
  * One page of the slot map (region.h) covers PAGE_SIZE pages: 16 MiB, four
- * top-order blocks.  When all four are free and purged, the map bytes are
- * zero and the page goes back too (256 KiB per GiB of heap once touched).
+ * top-order blocks.  When all four are parked, the map bytes are zero and
+ * the page goes back too (256 KiB per GiB of heap once touched).
  */
 #define MAP_PAGE_PAGES		PAGE_SIZE
 
@@ -266,17 +338,14 @@ static void purge_slot_map_locked(struct slab *b)
 {
 	struct slab *desc0 = (struct slab *)((uintptr_t)b & ~(REGION_SIZE - 1));
 	unsigned long first = page_index(b) & ~(MAP_PAGE_PAGES - 1), i;
+	struct region *r;
 
-	if (b->order != MAX_ORDER || first < REGION_META_PAGES)
+	if (first < REGION_META_PAGES)
 		return;
-	for (i = first; i < first + MAP_PAGE_PAGES; i += 1UL << MAX_ORDER) {
-		struct slab *d = desc0 + i;
-		uint32_t flags = block_flags(d);
-
-		if (!(flags & PG_buddy) || (flags & PG_dirty) ||
-		    d->order != MAX_ORDER)
+	r = region_of_locked(b);
+	for (i = first; i < first + MAP_PAGE_PAGES; i += 1UL << MAX_ORDER)
+		if (!parked_locked(r, i >> MAX_ORDER))
 			return;
-	}
 	os_discard((uint8_t *)desc0 + first, PAGE_SIZE);
 }
 
@@ -322,9 +391,13 @@ static size_t purge_locked(bool all, uint64_t now)
 		if (b->order < HPAGE_ORDER)
 			dirty_small -= 1UL << b->order;
 		os_discard(page_address(b), PAGE_SIZE << b->order);
-		purge_descriptors_locked(b);
-		purge_slot_map_locked(b);
 		bytes += PAGE_SIZE << b->order;
+		if (b->order == MAX_ORDER) {
+			park_locked(b);
+			purge_slot_map_locked(b);
+		} else {
+			purge_descriptors_locked(b);
+		}
 	}
 	purged_bytes += bytes;
 	next_purge = now + (decay_ms ? decay_ms / 2 : 0);
@@ -710,6 +783,18 @@ void page_get_stats(struct page_stats *st, int region)
 				st->dirty_pages += 1UL << o;
 		}
 	}
+	for (o = 0; o < region_count(); o++) {
+		const struct region *r = region_get(o);
+		unsigned int w, k;
+
+		if (region >= 0 && (int)o != region)
+			continue;
+		for (w = 0; w < TOPS_PER_REGION / 64; w++) {
+			k = (unsigned int)__builtin_popcountll(r->parked[w]);
+			st->free[MAX_ORDER] += k;
+			st->free_pages += (unsigned long)k << MAX_ORDER;
+		}
+	}
 	st->used_pages = used_pages;
 	st->purged_bytes = purged_bytes;
 	lock_release(&page_lock);
@@ -723,6 +808,13 @@ bool page_block_is_free(const struct slab *head, unsigned int *order)
 	ret = block_flags(head) & PG_buddy;
 	if (ret && order)
 		*order = head->order;
+	if (!ret && !(page_index(head) & ((1UL << MAX_ORDER) - 1)) &&
+	    parked_locked(region_of_locked(head),
+			  page_index(head) >> MAX_ORDER)) {
+		ret = true;
+		if (order)
+			*order = MAX_ORDER;
+	}
 	lock_release(&page_lock);
 	return ret;
 }

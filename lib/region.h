@@ -24,10 +24,15 @@ _Static_assert(PAGES_PER_REGION <= REGION_META_PAGES * sizeof(struct slab),
 	       "the slot map fits in the metadata pages' own descriptors");
 _Static_assert(NR_CPU_SLOTS <= 256, "a slot index fits the map's bytes");
 
+#define TOPS_PER_REGION		(PAGES_PER_REGION >> MAX_ORDER)
+
 struct region {
 	uintptr_t base;
 	unsigned long fresh;	/* first page index never given to the buddy;
 				 * under page_lock */
+	/* bit i: the top-order block at page i << MAX_ORDER is free, purged
+	 * and parked off the free lists (page_alloc.c); under page_lock */
+	uint64_t parked[TOPS_PER_REGION / 64];
 };
 
 extern uintptr_t region_table[REGION_SLOTS];

@@ -519,6 +519,9 @@ TEST_BEGIN(test_purge_descriptor_pages)
 	const size_t per_page = PAGE_SIZE / sizeof(struct slab);
 	const size_t desc_pages = ((size_t)1 << MAX_ORDER) / per_page;
 	struct slab *b, *again;
+	struct page_stats st;
+	unsigned int order = 0, nr_regions;
+	unsigned long fresh;
 	char *addr;
 
 	page_purge(true);
@@ -529,13 +532,22 @@ TEST_BEGIN(test_purge_descriptor_pages)
 		    "a stamped block's descriptors are resident");
 	page_free(NULL, b, MAX_ORDER);
 	page_purge(true);
-	expect_u_eq(resident_pages(b + per_page, desc_pages - 1), 0,
-		    "purged: the descriptor pages after the head's are gone");
-	expect_u_eq(resident_pages(b, 1), 1, "the head's page stays");
-	expect_true(page_block_is_free(b, NULL), "still a free block");
+	/* A purged top block is parked: off the free lists, so its head's
+	 * descriptor page goes back too. */
+	expect_u_eq(resident_pages(b, desc_pages), 0,
+		    "purged: every descriptor page is gone, the head's too");
+	expect_true(page_block_is_free(b, &order) && order == MAX_ORDER,
+		    "still a free top block");
+	st = stats();
+	expect_lu_ge(st.free[MAX_ORDER], 1, "counted free");
 
+	fresh = region_get(region_count() - 1)->fresh;
+	nr_regions = region_count();
 	again = page_alloc(NULL, MAX_ORDER);
 	assert_ptr_not_null(again, "top block again");
+	expect_u_eq(region_count(), nr_regions, "no new region");
+	expect_lu_eq(region_get(region_count() - 1)->fresh, fresh,
+		     "a parked block came back: nothing new carved");
 	page_prep_block(again, MAX_ORDER, 0);
 	addr = (char *)page_address(again) + 700 * PAGE_SIZE;
 	expect_ptr_eq(pagemap_lookup(addr)->head, again,
