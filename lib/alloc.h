@@ -208,6 +208,22 @@ static __always_inline void *kmalloc_fast(size_t size, uslub_gfp_t gfp)
 	return kmalloc_slow(size, gfp, RET_IP);
 }
 
+/* The thread's slot whose cache p is an object start of, found by the
+ * page's byte in the slot map and slot_owns, or NULL (a foreign or
+ * interior pointer, a page of a cache without a slot in the thread
+ * state, a debug cache). */
+static __always_inline struct kmem_cache_cpu *owning_slot(const void *p)
+{
+	uintptr_t base = pagemap_region(p);
+	struct kmem_cache_cpu *c;
+
+	if (unlikely(!base))
+		return NULL;
+	c = cpu_at(thread_cache,
+		   (unsigned int)*pagemap_slot(base, p) << CPU_SHIFT);
+	return likely(slot_owns(c, p)) ? c : NULL;
+}
+
 /* kfree and free: func names the caller in reports, slow is its slow
  * path (kfree_checked; free_checked, which does not take the kernel's
  * ZERO_SIZE_PTR).  The page's byte in the slot map (region.h) picks the
@@ -217,18 +233,13 @@ static __always_inline void kfree_fast_as(const void *p, const char *func,
 					  void (*slow)(const char *,
 						       const void *, uintptr_t))
 {
-	uintptr_t base = pagemap_region(p);
-	struct kmem_cache_cpu *c;
+	struct kmem_cache_cpu *c = owning_slot(p);
 
-	if (likely(base)) {
-		c = cpu_at(thread_cache,
-			   (unsigned int)*pagemap_slot(base, p) << CPU_SHIFT);
-		if (likely(slot_owns(c, p))) {
-			if (likely(sheaf_push_tagged(c, (void *)p)))
-				return;
-			cache_free_owned(c, (void *)p, func);
+	if (likely(c)) {
+		if (likely(sheaf_push_tagged(c, (void *)p)))
 			return;
-		}
+		cache_free_owned(c, (void *)p, func);
+		return;
 	}
 	slow(func, p, RET_IP);
 }

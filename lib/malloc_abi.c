@@ -70,20 +70,14 @@ void *malloc_calloc(size_t nmemb, size_t size)
  */
 static __always_inline size_t realloc_old_size(const void *p)
 {
-	uintptr_t base = pagemap_region(p);
-	struct kmem_cache_cpu *c;
+	struct kmem_cache_cpu *c = owning_slot(p);
 
-	if (likely(base)) {
-		c = cpu_at(thread_cache,
-			   (unsigned int)*pagemap_slot(base, p) << CPU_SHIFT);
-		if (likely(slot_owns(c, p))) {
-			if (unlikely(free_tagged(p))) {	/* freed already */
-				cache_report_double_free("realloc", c->cache,
-							 p);
-				return 0;
-			}
-			return c->cache->object_size;
+	if (likely(c)) {
+		if (unlikely(free_tagged(p))) {		/* freed already */
+			cache_report_double_free("realloc", c->cache, p);
+			return 0;
 		}
+		return c->cache->object_size;
 	}
 	return kmalloc_ksize_checked("realloc", p);
 }
