@@ -1,5 +1,5 @@
 /*
- * destroy_busy.c - destroying a cache that still has objects, seed 000's
+ * destroy_busy.c - destroying a cache that still has objects, an article's
  * "kmem_cache_destroy before freeing everything": the 2.6.32 kernel said
  * "slab error in kmem_cache_destroy(): cache `foo_bar': Can't free all
  * objects", left a cache without its name and oopsed at the next read of

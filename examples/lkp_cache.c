@@ -1,5 +1,5 @@
 /*
- * lkp_cache.c - the "lkp-cache" kernel module of seed 002 (a struct mydata
+ * lkp_cache.c - the "lkp-cache" kernel module of a slab article (a struct mydata
  * cache, two objects, printk of their fields), in user space: the module's
  * init function is main, printk is printf, and <linux/slab.h> is
  * <uslub/kmem.h>.  The body is the module's, line for line.

@@ -1,5 +1,5 @@
 /*
- * toa_hash.c - seed 003's TOA IPv6 table in user space: a hash table of
+ * toa_hash.c - the TOA module's IPv6 table in user space: a hash table of
  * struct toa_ipv6_node entries from KMEM_CACHE(toa_ipv6_node, flags) with
  * the module's DEBUG flags (SLAB_RED_ZONE | SLAB_POISON | SLAB_STORE_USER
  * | SLAB_CONSISTENCY_CHECKS), entries from kmem_cache_zalloc, lookups,

@@ -1,5 +1,5 @@
 /*
- * yep_slab.c - the seed's "yep_slab" kernel module, in user space.
+ * yep_slab.c - the "yep_slab" kernel module of a slabinfo article, in user space.
  *
  * The module created a 4 KiB cache with SLAB_HWCACHE_ALIGN and let the user
  * allocate 1, then 6, then 1 more object through sysfs, watching the
@@ -10,21 +10,21 @@
  * Expected rows (no debug metadata, so objects are 4096 bytes, 8 per
  * order-3 slab; the kernel's 4544-byte objects, 7 per slab, carried red
  * zone and store-user metadata, so there the 8th object needed a second
- * slab; here the 9th does, hence one more step than the seed):
+ * slab; here the 9th does, hence one more step than the article):
  *   after 1:  yep_slab_cache  1   8 4096 8 8 : ... : slabdata 1 1 0
  *   after 7:  yep_slab_cache  7   8 ...            slabdata 1 1 0
  *   after 8:  yep_slab_cache  8   8 ...            slabdata 1 1 0
  *   after 9:  yep_slab_cache  9  16 ...            slabdata 2 2 0
  *
  * `yep_slab --debug' creates the cache with USLUB_RED_ZONE |
- * USLUB_STORE_USER, as the seed's kernel had them (slub_debug): objects
- * of 4352 bytes, 7 per slab, so the seed's own steps (1, 6, 1) show its
+ * USLUB_STORE_USER, as the article's kernel had them (slub_debug): objects
+ * of 4352 bytes, 7 per slab, so the article's own steps (1, 6, 1) show its
  * rows, the 8th object in a second slab:
  *   after 8:  yep_slab_cache  8  14 4352 7 8 : ... : slabdata 2 2 0
  * Both modes end the steps with the line
  *   objsize 4096 + N bytes of metadata = S, M objects per P-page slab
  *
- * Under USLUB_OPTIONS=page_owner=1, as the seed's `cat
+ * Under USLUB_OPTIONS=page_owner=1, as the article's `cat
  * /sys/kernel/debug/page_owner | grep yep', the page_owner record of each
  * of the cache's slabs follows (one order-3 block per slab, allocated in
  * alloc_store: the program is linked with -rdynamic so its own functions
