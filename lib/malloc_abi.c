@@ -82,6 +82,11 @@ static __always_inline size_t realloc_old_size(const void *p)
 	return kmalloc_ksize_checked("realloc", p);
 }
 
+/* A slab object this small is kept when realloc shrinks it below half:
+ * a move would save at most 4 KiB.  A larger one (the classes go on to
+ * 32 KiB) moves to the smaller class. */
+#define REALLOC_KEEP_MAX	8192
+
 /*
  * Keep the block when the new size fits and wastes less than half of it;
  * grow or shrink a huge block with mremap (its pages move, nothing is
@@ -93,11 +98,6 @@ static __always_inline size_t realloc_old_size(const void *p)
  * twice the size asked for: doubling from 16 bytes to 1 MiB then copies
  * 22 KiB instead of 1 MiB, and 16-byte steps move half as often.
  */
-/* A slab object this small is kept when realloc shrinks it below half:
- * a move would save at most 4 KiB.  A larger one (the classes go on to
- * 32 KiB) moves to the smaller class. */
-#define REALLOC_KEEP_MAX	8192
-
 void *malloc_realloc(void *p, size_t size)
 {
 	size_t old;

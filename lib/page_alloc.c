@@ -287,6 +287,8 @@ static bool parked_locked(const struct region *r, unsigned long top)
 	return r->parked[top / 64] & (1ULL << (top % 64));
 }
 
+/* Park b, a free top-order block whose pages were just discarded: off
+ * the free list and the dirty FIFO, its bit set, its descriptors gone. */
 static void park_locked(struct slab *b)
 {
 	struct region *r = region_of_locked(b);
@@ -383,6 +385,13 @@ static size_t purge_locked(bool all, uint64_t now)
 			break;
 		if (!all && thp_spares(b, now))
 			continue;
+		os_discard(page_address(b), PAGE_SIZE << b->order);
+		bytes += PAGE_SIZE << b->order;
+		if (b->order == MAX_ORDER) {	/* off every list */
+			park_locked(b);
+			purge_slot_map_locked(b);
+			continue;
+		}
 		list_del(&b->dirty_link);
 		block_set_flags(b, block_flags(b) & ~PG_dirty);
 		list_del(&b->slab_list);	/* purged blocks go last */
@@ -390,14 +399,7 @@ static size_t purge_locked(bool all, uint64_t now)
 		dirty_pages -= 1UL << b->order;
 		if (b->order < HPAGE_ORDER)
 			dirty_small -= 1UL << b->order;
-		os_discard(page_address(b), PAGE_SIZE << b->order);
-		bytes += PAGE_SIZE << b->order;
-		if (b->order == MAX_ORDER) {
-			park_locked(b);
-			purge_slot_map_locked(b);
-		} else {
-			purge_descriptors_locked(b);
-		}
+		purge_descriptors_locked(b);
 	}
 	purged_bytes += bytes;
 	next_purge = now + (decay_ms ? decay_ms / 2 : 0);
