@@ -637,8 +637,6 @@ bool kmalloc_large_grow(void *p, size_t size)
 	order = head->order;
 	if (new_order <= order || !page_extend(head, order, new_order))
 		return false;
-	page_prep_pages(head, 1UL << order,
-			(1UL << new_order) - (1UL << order));
 	large_account((long)((PAGE_SIZE << new_order) - (PAGE_SIZE << order)));
 	return true;
 }
@@ -696,7 +694,7 @@ static void *large_alloc_order(unsigned int order, unsigned int how,
 
 	if (!b)
 		return NULL;
-	page_prep_pages(b, 0, 1UL << order);
+	WRITE_ONCE(b->head, b);		/* alone: see page_alloc.h */
 	WRITE_ONCE(b->order, (uint8_t)order);
 	block_set_flags(b, PG_large);
 	large_account((long)(PAGE_SIZE << order));
@@ -708,7 +706,7 @@ void *kmalloc_large_for_growth(size_t size)
 	bool zero;
 	void *p;
 
-	if (size <= SMALL_MAX || get_order(size) > MAX_ORDER)
+	if (get_order(size) > MAX_ORDER)
 		return NULL;
 	p = large_alloc_order(get_order(size), PAGE_GROW, &zero);
 	if (!p)
@@ -779,7 +777,7 @@ struct slab *kmalloc_block_of(const char *func, const void *p, uint32_t want)
 		kmalloc_report_invalid(func, p, "not allocated by uslub");
 		return NULL;
 	}
-	head = d->head;
+	head = page_block_head(d);
 	if (head && (block_flags(head) & PG_pages)) {
 		kmalloc_report_invalid(func, p, "a block of pages from "
 				       "uslub_alloc_pages (free it with "

@@ -39,10 +39,10 @@ void *kmalloc_aligned(size_t size, size_t align, uslub_gfp_t gfp);
  * is not a huge block or the kernel refuses (p unchanged). */
 void *kmalloc_huge_resize(void *p, size_t size);
 bool kmalloc_large_grow(void *p, size_t size);
-/* A large block for size bytes that realloc moves a growing block into:
- * placed with free buddies above it, so that later growth stays in place
- * (page_alloc_how's PAGE_GROW).  NULL (errno ENOMEM) on failure or if
- * size is not a large size. */
+/* A large block for size bytes that realloc moves a growing block into,
+ * a page at least: placed with free buddies above it, so that later
+ * growth stays in place (page_alloc_how's PAGE_GROW).  NULL (errno
+ * ENOMEM) on failure or if size is above the largest order. */
 void *kmalloc_large_for_growth(size_t size);
 /* Shrink the large block at p in place to hold size bytes (more than the
  * largest class), giving the tail back; false if it cannot. */

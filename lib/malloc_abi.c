@@ -87,16 +87,22 @@ static __always_inline size_t realloc_old_size(const void *p)
  * 32 KiB) moves to the smaller class. */
 #define REALLOC_KEEP_MAX	8192
 
+/* A slab object that grows beyond this moves to a large block of pages,
+ * which later growth extends in place; below it, to a slab object of
+ * twice the size asked for. */
+#define REALLOC_SLAB_GROW_MAX	2048
+
 /*
  * Keep the block when the new size fits and wastes less than half of it;
  * grow or shrink a huge block with mremap (its pages move, nothing is
  * copied); grow a large block in place when its buddies are free, shrink
  * one in place by giving its upper halves back; otherwise allocate, copy
- * and free.  A block that moves to a large size goes where free buddies
- * sit above it (kmalloc_large_for_growth), so that the growth that
- * usually follows stays in place, and a growing slab object moves to
- * twice the size asked for: doubling from 16 bytes to 1 MiB then copies
- * 22 KiB instead of 1 MiB, and 16-byte steps move half as often.
+ * and free.  A growing slab object moves to twice the size asked for, up
+ * to REALLOC_SLAB_GROW_MAX, and then to a large block placed where free
+ * buddies sit above it (kmalloc_large_for_growth), so that the growth
+ * that usually follows stays in place: doubling from 16 bytes to 1 MiB
+ * copies 1.4 KiB (5 moves) and extends a block 8 times, where moving on
+ * through the slab classes up to 32 KiB copied 22 KiB.
  */
 void *malloc_realloc(void *p, size_t size)
 {
@@ -128,14 +134,14 @@ void *malloc_realloc(void *p, size_t size)
 	}
 	if (size <= old && old <= REALLOC_KEEP_MAX)
 		return p;			/* not worth a move */
-	if (old > SMALL_MAX && (size > old ? kmalloc_large_grow(p, size) :
-				kmalloc_large_shrink(p, size)))
+	if (old >= PAGE_SIZE && (size > old ? kmalloc_large_grow(p, size) :
+				 kmalloc_large_shrink(p, size)))
 		return p;
 	n = NULL;
-	if (size > old && old <= SMALL_MAX && size <= SMALL_MAX / 2)
+	if (size > old && size <= REALLOC_SLAB_GROW_MAX)
 		n = malloc_fast(size * 2);	/* headroom for the next step */
 	else if (size > old)
-		n = kmalloc_large_for_growth(MAX(size, SMALL_MAX + 1));
+		n = kmalloc_large_for_growth(size);
 	if (!n)
 		n = malloc_fast(size);
 	if (unlikely(!n))

@@ -171,9 +171,10 @@ static unsigned int first_order_locked(unsigned int from, bool dirty)
  * halves go back to the free areas).  Resident memory first: the smallest
  * dirty block that holds it, else the smallest purged one, else a new
  * top-order block; tcmalloc's page heap likewise prefers spans not yet
- * returned to the OS.  With PAGE_GROW the block must sit below a free block PAGE_GROW_ORDERS
- * orders bigger where there is one, so that its upper buddies stay free
- * and realloc can grow it in place (page_extend).  *zero: every page of
+ * returned to the OS.  With PAGE_GROW the block must sit at the lower
+ * end of a free block PAGE_GROW_ORDERS orders bigger (PAGE_GROW_MIN_ORDER
+ * at least) where there is one, so that its upper buddies stay free and
+ * realloc can grow it in place (page_extend).  *zero: every page of
  * it is zero (fresh from the region, or purged since it was last used).
  */
 static struct slab *buddy_alloc_locked(unsigned int order, unsigned int how,
@@ -186,7 +187,8 @@ static struct slab *buddy_alloc_locked(unsigned int order, unsigned int how,
 	uint64_t when;
 
 	if (how & PAGE_GROW)
-		lo = MIN(order + PAGE_GROW_ORDERS, MAX_ORDER);
+		lo = MIN(MAX(order + PAGE_GROW_ORDERS, PAGE_GROW_MIN_ORDER),
+			 MAX_ORDER);
 	o = first_order_locked(lo, true);
 	if (o > MAX_ORDER)
 		o = first_order_locked(lo, false);
@@ -595,8 +597,9 @@ struct slab *page_alloc(struct page_cache *pc, unsigned int order)
  * Grow the allocated block at head from order to new_order in place: head
  * must be the lower half at every level in between, and each upper half a
  * free block of exactly that order (a free block cannot straddle head's
- * pages, so nothing else can hold them).  The halves leave the free areas;
- * the caller stamps the grown block with page_prep_block().
+ * pages, so nothing else can hold them).  The halves leave the free areas
+ * as they are, clear: head is a large block, whose head page alone is
+ * stamped.
  */
 bool page_extend(struct slab *head, unsigned int order, unsigned int new_order)
 {
@@ -634,18 +637,15 @@ bool page_extend(struct slab *head, unsigned int order, unsigned int new_order)
 /*
  * Shrink the allocated large block at head from order to new_order in
  * place: the upper halves go back to the free areas (dirty, as any freed
- * block), leaving head's block at the lower end.  A large block's pages
- * need only their head pointer cleared (see block_clear).
+ * block), leaving head's block at the lower end.  Their descriptors are
+ * clear already: a large block stamps its head page alone.
  */
 void page_shrink(struct slab *head, unsigned int order, unsigned int new_order)
 {
-	unsigned long i, n = 1UL << order;
 	uint64_t now = os_now_ms();
 	unsigned int o;
 
 	USLUB_ASSERT(new_order < order && (block_flags(head) & PG_large));
-	for (i = 1UL << new_order; i < n; i++)
-		WRITE_ONCE(head[i].head, NULL);
 	lock_acquire(&page_lock);
 	WRITE_ONCE(head->order, (uint8_t)new_order);
 	for (o = new_order; o < order; o++) {
@@ -667,12 +667,24 @@ static uint8_t *block_slot_map(struct slab *head)
 	return (uint8_t *)base + page_index(head);
 }
 
-void page_prep_pages(struct slab *head, unsigned long first, unsigned long n)
+struct slab *page_block_head(struct slab *d)
 {
-	unsigned long i;
+	struct slab *head = READ_ONCE(d->head), *desc0;
+	unsigned long idx;
+	unsigned int o;
 
-	for (i = first; i < first + n; i++)
-		WRITE_ONCE(head[i].head, head);
+	if (head)
+		return head;
+	idx = page_index(d);
+	desc0 = d - idx;
+	for (o = 1; o <= MAX_ORDER; o++) {
+		head = desc0 + (idx & ~((1UL << o) - 1));
+		if (READ_ONCE(head->head) == head &&
+		    (block_flags(head) & PG_large) &&
+		    READ_ONCE(head->order) >= o)
+			return head;
+	}
+	return NULL;
 }
 
 void page_prep_block(struct slab *head, unsigned int order, uint16_t cpu_off)
@@ -687,15 +699,14 @@ void page_prep_block(struct slab *head, unsigned int order, uint16_t cpu_off)
 	WRITE_ONCE(head->order, (uint8_t)order);
 }
 
-/* A large block's pages have cpu_off 0 and slot map bytes 0 already
- * (page_prep_pages): only their head pointers need clearing. */
+/* A large block stamps its head page alone, with cpu_off 0 and slot map
+ * byte 0: only that head pointer needs clearing. */
 static void block_clear(struct slab *head, unsigned int order)
 {
 	unsigned long i, n = 1UL << order;
 
 	if (block_flags(head) & PG_large) {
-		for (i = 0; i < n; i++)
-			WRITE_ONCE(head[i].head, NULL);
+		WRITE_ONCE(head->head, NULL);
 	} else {
 		for (i = 0; i < n; i++) {
 			WRITE_ONCE(head[i].head, NULL);

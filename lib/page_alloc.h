@@ -5,7 +5,10 @@
  * whose descriptors are clear; page_prep_block() stamps every page with its
  * head (and kmalloc cpu slot) so that pagemap_head() finds the block from any
  * interior address; page_free() clears them again, so a stale pointer into
- * a freed block is never taken for a live one.
+ * a freed block is never taken for a live one.  A large kmalloc block
+ * (PG_large) stamps its head page alone: nothing but an error report looks
+ * inside one, and stamping a 4 MiB block wrote 1024 descriptor lines on
+ * each malloc and each free (page_block_head finds it from inside).
  *
  * Each thread keeps a few small blocks in its struct page_cache, so slab
  * allocation does not take page_lock every time.  Free blocks go back to the
@@ -37,22 +40,26 @@ struct slab *page_alloc(struct page_cache *pc, unsigned int order);
  * page_alloc that says in *zero whether every page of the block is zero
  * (fresh from the OS or purged since its last use), so calloc need not
  * clear it.  how: PAGE_GROW places the block at the lower end of a free
- * block PAGE_GROW_ORDERS orders above it (or MAX_ORDER) where there is
- * one, leaving its upper buddies free for page_extend (realloc's growth);
- * it bypasses the thread's page cache, whose blocks have no free buddies.
+ * block PAGE_GROW_ORDERS orders above it, and of PAGE_GROW_MIN_ORDER at
+ * least (or MAX_ORDER), where there is one, leaving its upper buddies free
+ * for page_extend (realloc's growth: a buffer that moved to a page at
+ * 4 KiB doubles to 1 MiB in place); it bypasses the thread's page cache,
+ * whose blocks have no free buddies.
  */
 #define PAGE_GROW		0x1u
 #define PAGE_GROW_ORDERS	4
+#define PAGE_GROW_MIN_ORDER	8
 struct slab *page_alloc_how(struct page_cache *pc, unsigned int order,
 			    unsigned int how, bool *zero);
 void page_free(struct page_cache *pc, struct slab *head, unsigned int order);
 /* Mark every page of the block as belonging to head (kmalloc slot at
  * byte offset cpu_off of struct thread_cache, or 0). */
 void page_prep_block(struct slab *head, unsigned int order, uint16_t cpu_off);
-/* Point pages [first, first + n) of a block at head, for a large or page
- * block (cpu_off 0), whose free pages' other fields and slot map bytes
- * are already clear: page_extend's new pages are stamped alone. */
-void page_prep_pages(struct slab *head, unsigned long first, unsigned long n);
+/* The head of the allocated block holding the page of descriptor d: d's
+ * head, else the large block whose head page alone is stamped and whose
+ * pages include d's; NULL if d's page is free.  For error reports (it
+ * reads up to MAX_ORDER descriptors without a lock). */
+struct slab *page_block_head(struct slab *d);
 /* Grow an allocated block in place by absorbing free upper buddies; false,
  * changing nothing, if one of them is not free. */
 bool page_extend(struct slab *head, unsigned int order, unsigned int new_order);

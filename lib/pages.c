@@ -69,7 +69,7 @@ void pages_free(const char *func, void *addr, unsigned int order)
 				       "not a block of pages from uslub");
 		return;
 	}
-	head = d->head;
+	head = page_block_head(d);
 	if (!head || !(block_flags(head) & PG_pages)) {
 		kmalloc_report_invalid(func, addr, not_pages(head));
 		return;

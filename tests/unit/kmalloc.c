@@ -270,8 +270,9 @@ static void child_kfree(void *arg)
 	uslub_kfree(arg);
 }
 
-static void expect_child_aborts(void (*fn)(void *), void *arg, const void *addr,
-				const char *what)
+static void expect_child_aborts_with(void (*fn)(void *), void *arg,
+				     const void *addr, const char *text,
+				     const char *what)
 {
 	char out[4096], a[32];
 	int status = 0;
@@ -283,6 +284,14 @@ static void expect_child_aborts(void (*fn)(void *), void *arg, const void *addr,
 		    "%s: SIGABRT (status %#x)", what, status);
 	expect_str_contains(out, "invalid pointer", "%s: reported", what);
 	expect_str_contains(out, a, "%s: address printed", what);
+	if (text)
+		expect_str_contains(out, text, "%s: says why", what);
+}
+
+static void expect_child_aborts(void (*fn)(void *), void *arg, const void *addr,
+				const char *what)
+{
+	expect_child_aborts_with(fn, arg, addr, NULL, what);
 }
 
 TEST_BEGIN(test_bad_frees_abort)
@@ -294,8 +303,14 @@ TEST_BEGIN(test_bad_frees_abort)
 	assert_ptr_not_null(large, "large block");
 	expect_child_aborts(child_kfree_twice, large, large,
 			    "double free of a large block");
-	expect_child_aborts(child_kfree, (char *)large + 4096,
-			    (char *)large + 4096, "kfree inside a large block");
+	expect_child_aborts_with(child_kfree, (char *)large + 4096,
+				 (char *)large + 4096,
+				 "inside a large block, not its start",
+				 "kfree inside a large block");
+	expect_child_aborts_with(child_kfree, (char *)large + 64 * KiB - 8,
+				 (char *)large + 64 * KiB - 8,
+				 "inside a large block, not its start",
+				 "kfree of a large block's last word");
 	expect_child_aborts(child_kfree, &on_stack, &on_stack,
 			    "kfree of the stack");
 	expect_child_aborts(child_kfree, glibc, glibc, "kfree of glibc memory");

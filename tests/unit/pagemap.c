@@ -164,30 +164,51 @@ TEST_BEGIN(test_page_address_round_trip)
 }
 TEST_END
 
+/*
+ * A large block stamps its head page alone (page_alloc.h): its interior
+ * pages have no head, and page_block_head, which the error reports use,
+ * finds the block from any of them; after kfree, from none.
+ */
 TEST_BEGIN(test_head_of_large_interior)
 {
-	size_t size = 64 << 10;
-	char *p = uslub_kmalloc(size, 0);
-	struct slab *head;
-	size_t off;
+	static const size_t sizes[] = { 64 << 10, 40 << 10, 1 << 20 };
+	unsigned int i;
 
-	assert_ptr_not_null(p, "kmalloc(64 KiB)");
-	head = pagemap_head(p);
-	assert_ptr_not_null(head, "head of a large block");
-	expect_true(block_flags(head) & PG_large, "a large block");
-	expect_false(block_flags(head) & PG_slab, "not a slab");
-	expect_ptr_eq(page_address(head), p, "head describes the first page");
-	expect_u_eq(head->order, 4, "64 KiB is order 4");
-	for (off = 0; off < size; off += 1000)
-		if (pagemap_head(p + off) != head) {
-			expect_ptr_eq(pagemap_head(p + off), head,
-				      "interior offset %zu", off);
-			break;
+	for (i = 0; i < ARRAY_SIZE(sizes); i++) {
+		size_t size = sizes[i], blk, off;
+		char *p = uslub_kmalloc(size, 0);
+		struct slab *head;
+
+		assert_ptr_not_null(p, "kmalloc(%zu)", size);
+		head = pagemap_head(p);
+		assert_ptr_not_null(head, "head of a large block");
+		expect_true(block_flags(head) & PG_large, "a large block");
+		expect_false(block_flags(head) & PG_slab, "not a slab");
+		expect_ptr_eq(page_address(head), p,
+			      "head describes the first page");
+		expect_u_eq(PAGE_SIZE << head->order,
+			    roundup_pow_of_two(size), "order of %zu", size);
+		for (off = PAGE_SIZE; off < size; off += 1000) {
+			struct slab *d = pagemap_lookup(p + off);
+
+			if (d->head || page_block_head(d) != head) {
+				expect_ptr_null(d->head, "interior offset %zu "
+						"stamped", off);
+				expect_ptr_eq(page_block_head(d), head,
+					      "interior offset %zu", off);
+				break;
+			}
 		}
-	expect_ptr_eq(pagemap_head(p + size - 1), head, "last byte");
-	expect_ptr_ne(pagemap_head(p + size), head, "the byte after the block");
-	uslub_kfree(p);
-	expect_ptr_null(pagemap_head(p + PAGE_SIZE), "no head after kfree");
+		blk = PAGE_SIZE << head->order;
+		expect_ptr_eq(page_block_head(pagemap_lookup(p + blk - 1)),
+			      head, "last byte");
+		expect_ptr_ne(page_block_head(pagemap_lookup(p + blk)), head,
+			      "the byte after the block");
+		uslub_kfree(p);
+		expect_ptr_null(pagemap_head(p), "no head after kfree");
+		expect_ptr_null(page_block_head(pagemap_lookup(p + PAGE_SIZE)),
+				"no block inside after kfree");
+	}
 }
 TEST_END
 
