@@ -31,13 +31,13 @@ void *malloc_slow(size_t size)
 	return kmalloc_slow(size ? size : 1, 0, RET_IP);
 }
 
-void free_checked(const char *func, const void *p, uintptr_t caller)
+void free_checked(const void *p, const char *func, uintptr_t caller)
 {
 	if (unlikely(p == ZERO_SIZE_PTR)) {
 		kmalloc_report_invalid(func, p, "not allocated by uslub");
 		return;
 	}
-	kfree_checked(func, p, caller);
+	kfree_checked(p, func, caller);
 }
 
 void *malloc_calloc(size_t nmemb, size_t size)
@@ -90,7 +90,7 @@ static __always_inline size_t realloc_old_size(const void *p)
 /* A slab object that grows beyond this moves to a large block of pages,
  * which later growth extends in place; below it, to a slab object of
  * twice the size asked for. */
-#define REALLOC_SLAB_GROW_MAX	2048
+#define REALLOC_SLAB_GROW_MAX	1024
 
 /*
  * Keep the block when the new size fits and wastes less than half of it;
@@ -101,7 +101,7 @@ static __always_inline size_t realloc_old_size(const void *p)
  * to REALLOC_SLAB_GROW_MAX, and then to a large block placed where free
  * buddies sit above it (kmalloc_large_for_growth), so that the growth
  * that usually follows stays in place: doubling from 16 bytes to 1 MiB
- * copies 1.4 KiB (5 moves) and extends a block 8 times, where moving on
+ * copies 1.3 KiB (4 moves) and extends a block 8 times, where moving on
  * through the slab classes up to 32 KiB copied 22 KiB.
  */
 void *malloc_realloc(void *p, size_t size)

@@ -324,9 +324,9 @@ TEST_END
 
 /*
  * Doubling from 16 bytes: a slab object moves to twice the size asked
- * for up to 2 KiB (to 64, 256, 1024 and 4096 bytes), then to a block of
- * pages at 8 KiB whose upper buddies are free, which grows in place from
- * then on: 5 moves in all.
+ * for up to 1 KiB (to 64, 256 and 1024 bytes), then to a block of pages
+ * at 2 KiB whose upper buddies are free, which grows in place from then
+ * on: 4 moves in all.
  */
 TEST_BEGIN(test_realloc_grows_in_place)
 {
@@ -347,14 +347,14 @@ TEST_BEGIN(test_realloc_grows_in_place)
 		expect_d_eq(n[0], 0x42, "contents kept at %zu", size);
 		if (n != p)
 			moves++;
-		if (size >= 8 * KiB && !large)
+		if (size >= 2 * KiB && !large)
 			large = n;
 		else if (large)
 			expect_ptr_eq(n, large, "in place at %zu", size);
 		n[size - 1] = 1;
 		p = n;
 	}
-	expect_d_le(moves, 5, "16 doublings, 5 moves at most");
+	expect_d_le(moves, 4, "16 doublings, 4 moves at most");
 	uslub_free(p);
 	trim();
 }
