@@ -68,11 +68,11 @@ void cache_free_slow(struct uslub_cache *s, void *obj, uintptr_t caller);
  * name (free, kfree, cache_free, ...); s NULL: any cache. */
 void cache_free_checked(const char *func, struct uslub_cache *s, void *obj,
 			uintptr_t caller);
-void kfree_checked(const char *func, const void *p, uintptr_t caller);
+void kfree_checked(const void *p, const char *func, uintptr_t caller);
 /* A free of p, an object start of a slab of c's cache (slot_owns), that
  * the fast path refused: main is full, or p carries the free tag (a
  * double free), or (caches without the tag) p is on top of main. */
-void cache_free_owned(struct kmem_cache_cpu *c, void *p, const char *func);
+void cache_free_owned(void *p, struct kmem_cache_cpu *c, const char *func);
 /* cache_free_fast for a cache whose slots are not in the thread state. */
 void cache_free_dir(struct uslub_cache *s, void *obj, uintptr_t caller);
 
@@ -230,18 +230,18 @@ static __always_inline struct kmem_cache_cpu *owning_slot(const void *p)
  * slot: a kmalloc class, a user cache with a slot in the thread state,
  * or slot 0, which fails slot_owns. */
 static __always_inline void kfree_fast_as(const void *p, const char *func,
-					  void (*slow)(const char *,
-						       const void *, uintptr_t))
+					  void (*slow)(const void *,
+						       const char *, uintptr_t))
 {
 	struct kmem_cache_cpu *c = owning_slot(p);
 
 	if (likely(c)) {
 		if (likely(sheaf_push_tagged(c, (void *)p)))
 			return;
-		cache_free_owned(c, (void *)p, func);
+		cache_free_owned((void *)p, c, func);
 		return;
 	}
-	slow(func, p, RET_IP);
+	slow(p, func, RET_IP);
 }
 
 /* The same for a known cache: the page's slot must be s's. */
@@ -256,7 +256,7 @@ static __always_inline void cache_free_fast(struct uslub_cache *s, void *obj)
 		if (likely(c->cache == s) && likely(slot_owns(c, obj))) {
 			if (likely(sheaf_push_tagged(c, obj)))
 				return;
-			cache_free_owned(c, obj, "cache_free");
+			cache_free_owned(obj, c, "cache_free");
 			return;
 		}
 	}

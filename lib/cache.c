@@ -599,7 +599,7 @@ void cache_free_checked(const char *func, struct uslub_cache *s, void *obj,
 	if (thread_cache_for_free())
 		c = cache_cpu_get(s, &tc);
 	if (likely(c)) {
-		cache_free_owned(c, obj, func);
+		cache_free_owned(obj, c, func);
 		return;
 	}
 	/* No thread state or no memory for a slot: count on a temporary
@@ -622,7 +622,7 @@ void cache_free_slow(struct uslub_cache *s, void *obj, uintptr_t caller)
 	cache_free_checked("cache_free", s, obj, caller);
 }
 
-__noinline void cache_free_owned(struct kmem_cache_cpu *c, void *p,
+__noinline void cache_free_owned(void *p, struct kmem_cache_cpu *c,
 				 const char *func)
 {
 	struct uslub_cache *s = c->cache;
@@ -663,7 +663,7 @@ __noinline void cache_free_dir(struct uslub_cache *s, void *obj,
 	if (c && !s->cpu_slot && (d = pagemap_lookup(obj)) &&
 	    page_of_cache(d, s) && slot_owns(c, obj)) {
 		if (!sheaf_push(c, obj))
-			cache_free_owned(c, obj, "cache_free");
+			cache_free_owned(obj, c, "cache_free");
 		return;
 	}
 	cache_free_checked("cache_free", s, obj, caller);

@@ -802,7 +802,7 @@ struct slab *kmalloc_block_of(const char *func, const void *p, uint32_t want)
  * kmalloc class ends here, and every invalid pointer: reported under
  * func's name.
  */
-void kfree_checked(const char *func, const void *p, uintptr_t caller)
+void kfree_checked(const void *p, const char *func, uintptr_t caller)
 {
 	struct slab *head;
 	struct thread_cache *tc;
@@ -833,7 +833,7 @@ void kfree_checked(const char *func, const void *p, uintptr_t caller)
 
 void kfree_slow(const void *p)
 {
-	kfree_checked("kfree", p, RET_IP);
+	kfree_checked(p, "kfree", RET_IP);
 }
 
 size_t kmalloc_ksize_checked(const char *func, const void *p)

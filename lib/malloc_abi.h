@@ -33,7 +33,7 @@ static __always_inline void *malloc_fast(size_t size)
 
 /* kfree_checked for the malloc ABI: the kernel's ZERO_SIZE_PTR (16) is
  * no pointer malloc hands out, so freeing it is reported, as glibc does. */
-void free_checked(const char *func, const void *p, uintptr_t caller);
+void free_checked(const void *p, const char *func, uintptr_t caller);
 
 static __always_inline void free_fast(void *p)
 {
