@@ -35,6 +35,7 @@ static void options_apply(void)
 	options_parse(os_getenv("USLUB_OPTIONS"));
 	options_parse_debug(os_getenv("USLUB_DEBUG"));
 	page_set_decay_ms(uslub_opt.decay_ms);
+	stats_setup();
 }
 
 void init_slow(void)

@@ -72,6 +72,16 @@ static bool key_is(const char *k, size_t klen, const char *name)
 	return strlen(name) == klen && memcmp(k, name, klen) == 0;
 }
 
+/* stats, stats=0|1, stats=all (empty caches listed too). */
+static bool parse_stats(const char *v, size_t vlen)
+{
+	if (key_is(v, vlen, "all")) {
+		uslub_opt.stats = uslub_opt.stats_all = true;
+		return true;
+	}
+	return parse_bool(v, vlen, &uslub_opt.stats);
+}
+
 /* One key=value pair; false if the key is unknown or the value bad. */
 static bool option_set(const char *k, size_t klen, const char *v, size_t vlen)
 {
@@ -88,7 +98,7 @@ static bool option_set(const char *k, size_t klen, const char *v, size_t vlen)
 	if (key_is(k, klen, "verbose"))
 		return parse_bool(v, vlen, &uslub_opt.verbose);
 	if (key_is(k, klen, "stats"))
-		return parse_bool(v, vlen, &uslub_opt.stats);
+		return parse_stats(v, vlen);
 	if (key_is(k, klen, "exitcode")) {
 		unsigned long code;
 

@@ -16,6 +16,7 @@ struct uslub_options {
 	int abort_on_error;
 	bool verbose;			/* report options and init on stderr */
 	bool stats;			/* statistics at exit (stderr or file) */
+	bool stats_all;			/* stats=all: empty caches listed too */
 	int thp;			/* -1 as the system says, 0 never
 					 * (MADV_NOHUGEPAGE), 1 ask for them */
 	char stats_file[256];		/* "": stderr; "%p" becomes the pid */

@@ -46,6 +46,16 @@ size_t os_peak_rss_bytes(void);
 /* Open path for appending (created 0644): fd, or -errno. */
 int os_open_append(const char *path);
 void os_close(int fd);
+/* A close-on-exec duplicate of fd, numbered high (up to 768, below the
+ * descriptor limit) out of the way of the low numbers programs reuse:
+ * the new fd, or -errno. */
+int os_dup_high(int fd);
+/* The identity of the open file fd refers to (device and inode): 0, or
+ * an errno value (EBADF when fd is not open). */
+int os_fd_identity(int fd, uint64_t *dev, uint64_t *ino);
+/* The text of an error number ("No such file or directory"), as strerror
+ * gives it untranslated; never allocates. */
+const char *os_strerror(int err);
 int os_getpid(void);
 int os_gettid(void);
 /*

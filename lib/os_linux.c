@@ -12,6 +12,8 @@
 #include <sched.h>
 #include <stdio.h>
 #include <sys/auxv.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -225,6 +227,43 @@ void os_close(int fd)
 
 	close(fd);
 	errno = saved;
+}
+
+int os_dup_high(int fd)
+{
+	struct rlimit rl;
+	int saved = errno, ret;
+	long min = 768;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	    rl.rlim_cur < 1024)
+		min = (long)rl.rlim_cur * 3 / 4;
+	ret = fcntl(fd, F_DUPFD_CLOEXEC, min > 3 ? min : 3);
+	ret = ret < 0 ? -errno : ret;
+	errno = saved;
+	return ret;
+}
+
+int os_fd_identity(int fd, uint64_t *dev, uint64_t *ino)
+{
+	struct stat st;
+	int saved = errno, ret = 0;
+
+	if (fstat(fd, &st) != 0)
+		ret = errno;
+	errno = saved;
+	if (ret)
+		return ret;
+	*dev = (uint64_t)st.st_dev;
+	*ino = (uint64_t)st.st_ino;
+	return 0;
+}
+
+const char *os_strerror(int err)
+{
+	const char *s = strerrordesc_np(err);
+
+	return s ? s : "Unknown error";
 }
 
 int os_getpid(void)

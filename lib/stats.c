@@ -42,7 +42,9 @@ static void row_locked(struct uslub_cache *s, struct slabinfo_row *r)
 	r->num_slabs = slabs;
 }
 
-int stats_slabinfo_write(int fd)
+/* slabinfo; with hide_empty, caches without objects or slabs are left
+ * out and counted in *hidden. */
+static int slabinfo_write(int fd, bool hide_empty, unsigned int *hidden)
 {
 	struct log_buf b;
 	struct uslub_cache *s;
@@ -54,9 +56,14 @@ int stats_slabinfo_write(int fd)
 		       "<objperslab> <pagesperslab> : tunables <limit> "
 		       "<batchcount> <sharedfactor> : slabdata <active_slabs> "
 		       "<num_slabs> <sharedavail>\n");
+	*hidden = 0;
 	lock_acquire(&slab_mutex);
 	list_for_each_entry(s, &slab_caches, list) {
 		row_locked(s, &r);
+		if (hide_empty && !r.active_objs && !r.num_slabs) {
+			(*hidden)++;
+			continue;
+		}
 		log_buf_printf(&b, "%-17s %6lu %6lu %6u %4u %4d : tunables "
 			       "%4u %4u %4u : slabdata %6lu %6lu %6lu\n",
 			       s->name, r.active_objs, r.num_objs, r.objsize,
@@ -65,6 +72,13 @@ int stats_slabinfo_write(int fd)
 	}
 	lock_release(&slab_mutex);
 	return log_buf_flush(&b);
+}
+
+int stats_slabinfo_write(int fd)
+{
+	unsigned int hidden;
+
+	return slabinfo_write(fd, false, &hidden);
 }
 
 int stats_meminfo_write(int fd)
@@ -216,17 +230,23 @@ int stats_malloc_stats_write(int fd)
 	return log_buf_flush(&b);
 }
 
-void stats_summary_line(struct log_buf *b, const struct uslub_heap_stats *h)
+static void summary_fields(struct log_buf *b, const struct uslub_heap_stats *h)
 {
 	log_buf_printf(b, "uslub: summary: in use %zu kB, slabs %zu kB "
 		       "(%zu kB free), large %zu kB, huge %zu kB in %zu "
 		       "mappings, free pages %zu kB, released %zu kB, "
-		       "rss %zu kB, peak rss %zu kB\n",
+		       "rss %zu kB, peak rss %zu kB",
 		       h->allocated >> 10, h->slab_bytes >> 10,
 		       h->slab_free >> 10, h->large_bytes >> 10,
 		       h->huge_bytes >> 10, h->huge_count, h->page_free >> 10,
 		       h->released >> 10, h->resident >> 10,
 		       os_peak_rss_bytes() >> 10);
+}
+
+void stats_summary_line(struct log_buf *b, const struct uslub_heap_stats *h)
+{
+	summary_fields(b, h);
+	log_buf_printf(b, "\n");
 }
 
 /* stats_file with "%p" replaced by the pid. */
@@ -247,33 +267,108 @@ static void stats_file_path(char *buf, size_t size)
 	buf[n] = '\0';
 }
 
+/*
+ * Where the exit report goes when no stats_file is set: a close-on-exec
+ * duplicate of the stderr the program had when uslub started, so that
+ * the report still reaches it after the program closed fd 2 (coreutils
+ * do before they exit).  The file's identity is kept too: a program that
+ * closed the duplicate as well (a daemon closing every descriptor) gets
+ * no report rather than one written into whatever file took the number.
+ * report_pid: with USLUB_STATS_PID (set by uslub-run --stats) only that
+ * process reports, not the shells and children that inherited the
+ * options.  Written at init, read at exit.
+ */
+static int report_fd = -1;
+static uint64_t report_dev, report_ino;
+static int report_pid;
+
+void stats_setup(void)
+{
+	const char *pid = os_getenv("USLUB_STATS_PID");
+	uint64_t dev, ino;
+	int fd;
+
+	if (!uslub_opt.stats)
+		return;
+	report_pid = 0;
+	for (; pid && *pid >= '0' && *pid <= '9' && report_pid < 100000000;
+	     pid++)
+		report_pid = report_pid * 10 + (*pid - '0');
+	if (uslub_opt.stats_file[0] || report_fd >= 0)
+		return;
+	fd = os_dup_high(2);
+	if (fd < 0)
+		return;			/* no stderr at start: no report */
+	if (os_fd_identity(fd, &dev, &ino)) {
+		os_close(fd);
+		return;
+	}
+	report_dev = dev;
+	report_ino = ino;
+	report_fd = fd;
+}
+
+static bool is_report_file(int fd)
+{
+	uint64_t dev, ino;
+
+	return fd >= 0 && !os_fd_identity(fd, &dev, &ino) &&
+	       dev == report_dev && ino == report_ino;
+}
+
+/* The descriptor the report goes to, -1 for none, *opened if it must be
+ * closed after. */
+static int report_open(bool *opened)
+{
+	char path[sizeof(uslub_opt.stats_file) + 16];
+	int fd;
+
+	*opened = false;
+	if (!uslub_opt.stats_file[0]) {
+		if (is_report_file(report_fd))
+			return report_fd;
+		return is_report_file(2) ? 2 : -1;
+	}
+	stats_file_path(path, sizeof(path));
+	fd = os_open_append(path);
+	if (fd < 0) {
+		log_error("stats_file %s: cannot open: %s", path,
+			  os_strerror(-fd));
+		return -1;
+	}
+	*opened = true;
+	return fd;
+}
+
 void stats_exit_report(void)
 {
 	struct uslub_heap_stats h;
-	char path[sizeof(uslub_opt.stats_file) + 16], comm[32];
+	unsigned int hidden;
+	char comm[32];
 	struct log_buf b;
-	int fd = 2;
+	bool opened;
+	int fd;
 
-	if (uslub_opt.stats_file[0]) {
-		stats_file_path(path, sizeof(path));
-		fd = os_open_append(path);
-		if (fd < 0) {
-			log_error("stats_file %s: cannot open (errno %d)", path,
-				  -fd);
-			return;
-		}
-	}
+	if (report_pid && report_pid != os_getpid())
+		return;
+	fd = report_open(&opened);
+	if (fd < 0)
+		return;
 	os_program_name(comm, sizeof(comm));
 	log_buf_init(&b, fd);
 	log_buf_printf(&b, "uslub: statistics at exit of pid %d (%s)\n",
 		       os_getpid(), comm);
 	log_buf_flush(&b);
-	stats_slabinfo_write(fd);
+	slabinfo_write(fd, !uslub_opt.stats_all, &hidden);
 	stats_meminfo_write(fd);
 	stats_heap_get(&h);
 	log_buf_init(&b, fd);
-	stats_summary_line(&b, &h);
+	summary_fields(&b, &h);
+	if (hidden)
+		log_buf_printf(&b, ", %u empty caches hidden (stats=all "
+			       "shows them)", hidden);
+	log_buf_printf(&b, "\n");
 	log_buf_flush(&b);
-	if (fd != 2)
+	if (opened)
 		os_close(fd);
 }

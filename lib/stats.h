@@ -20,8 +20,11 @@ void stats_heap_get(struct uslub_heap_stats *h);
 /* glibc's malloc_stats text, then the summary line. */
 int stats_malloc_stats_write(int fd);
 void stats_summary_line(struct log_buf *b, const struct uslub_heap_stats *h);
-/* USLUB_OPTIONS=stats: slabinfo, meminfo and the summary, to stderr or
- * stats_file. */
+/* At init, once the options are known: with stats and no stats_file,
+ * keep a duplicate of stderr for the exit report; note USLUB_STATS_PID. */
+void stats_setup(void);
+/* USLUB_OPTIONS=stats: slabinfo (empty caches hidden unless stats=all),
+ * meminfo and the summary, to the stderr of the start or stats_file. */
 void stats_exit_report(void);
 
 #endif /* USLUB_STATS_H */

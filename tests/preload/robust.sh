@@ -178,8 +178,8 @@ bad after_trim free
 # ---- USLUB_OPTIONS -----------------------------------------------------
 
 # The statistics are written at exit by a destructor: not for a program
-# that leaves by _exit (dash does) or closes stderr first (coreutils'
-# close_stdout does), so /bin/true.
+# that leaves by _exit (dash does), so /bin/true.  tests/preload/stats.sh
+# tests the report itself.
 has_stats() {			# has_stats FILE
 	grep -qx 'slabinfo - version: 2\.1' "$1" &&
 		grep -q '^uslub: summary:' "$1"
