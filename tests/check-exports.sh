@@ -20,7 +20,7 @@ NM=${NM:-nm}
 lib=$builddir/lib/.libs/libuslub.so
 preload=$builddir/preload/.libs/libuslub-preload.so
 
-# The glibc malloc ABI the preload library provides (issue 3's list).
+# The glibc malloc ABI the preload library provides (doc/preload.md's list).
 abi='malloc free calloc realloc reallocarray posix_memalign aligned_alloc
 memalign valloc pvalloc malloc_usable_size malloc_trim malloc_stats mallinfo
 mallinfo2 mallopt malloc_info free_sized free_aligned_sized cfree

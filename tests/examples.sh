@@ -56,7 +56,7 @@ steps() {
 	printf '%s\n' "$out" | sed -n '/^# cat \/proc\/slabinfo/q;p'
 }
 
-# ---- yep_slab: seed 001's module, its slabinfo row after each step ------
+# ---- yep_slab: the article's module, its slabinfo row after each step --
 
 row() {
 	printf 'yep_slab_cache %9s %6s %6s %4s %4s : tunables    0    0    0 : slabdata %6s %6s      0' \
@@ -134,7 +134,7 @@ for args in "" --debug; do
 	    owner_records_ok
 done
 
-# ---- lkp_cache: seed 002's module, its exact output ---------------------
+# ---- lkp_cache: the lkp-cache module, its exact output -----------------
 
 run "$ex/lkp_cache"
 check "examples/lkp_cache exits 0 with nothing on stderr" clean_exit
@@ -143,7 +143,7 @@ check "examples/lkp_cache prints ptr1 = {1, 2}, ptr2 = {3, 4}" \
 ptr1 = {1, 2}, ptr2 = {3, 4}
 slab_allocator_kernel_module_exit()" "$out"
 
-# ---- toa_hash: seed 003's TOA table, FZPU cache, validate, destroy --------
+# ---- toa_hash: the TOA module's table, FZPU cache, validate, destroy -----
 
 run "$ex/toa_hash"
 check "examples/toa_hash exits 0 with nothing on stderr" clean_exit

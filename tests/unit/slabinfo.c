@@ -1,7 +1,7 @@
 /*
  * Unit tests for the statistics text (lib/stats.c): /proc/slabinfo 2.1
  * (header, row format byte for byte, SLUB's columns, the yep_slab_cache
- * walk-through from the kernel article in /work/shared/seeds, creation
+ * walk-through of the slabinfo article examples/README.md follows, creation
  * order), meminfo's Slab/SReclaimable/SUnreclaim lines, buddyinfo lines
  * per region, and the per-cache event counters.
  */
@@ -184,7 +184,7 @@ static void check_yep_row(unsigned long active, unsigned long objs,
 	expect_str_eq(got, want, "row %s", when);
 }
 
-TEST_BEGIN(test_slabinfo_seed_scenario)
+TEST_BEGIN(test_slabinfo_article_scenario)
 {
 	struct uslub_cache *s = uslub_cache_create("yep_slab_cache", 4096, 0,
 						   USLUB_HWCACHE_ALIGN, NULL);
@@ -537,7 +537,7 @@ TEST_END
 int main(void)
 {
 	return test(test_slabinfo_header, test_slabinfo_rows_kernel_format,
-		    test_slabinfo_seed_scenario, test_slabinfo_creation_order,
+		    test_slabinfo_article_scenario, test_slabinfo_creation_order,
 		    test_slabinfo_active_cross_thread,
 		    test_meminfo_reclaimable, test_meminfo_unreclaimable,
 		    test_buddyinfo_one_line_per_region, test_stats_counters,
