@@ -6,8 +6,8 @@
  *   kmalloc_fast / kfree_fast            size class by table, slot by
  *                                        byte offset in struct thread_cache
  *
- * Alloc pops the main sheaf (c->objects[--c->size]); free pushes onto it
- * (c->objects[c->size++]), whatever thread allocated the object.  Anything
+ * Alloc pops the main sheaf (*--c->top); free pushes onto it
+ * (*c->top++), whatever thread allocated the object.  Anything
  * else -- an empty or full main sheaf, a foreign or interior pointer, an
  * object already free, a debug cache, the first call on a thread -- leaves
  * the fast path.
@@ -86,21 +86,19 @@ void cache_free_dir(struct uslub_cache *s, void *obj, uintptr_t caller);
  * does not fault.
  */
 static __always_inline void *sheaf_take(struct kmem_cache_cpu *c,
-					unsigned long n)
+					void **top)
 {
-	void **top = c->objects + n - 1;
-
-	WRITE_ONCE(c->size, n - 1);
+	counter_add(c->top, -1);
 	counter_inc(c->stat[ALLOC_PCS]);
-	__builtin_prefetch(top[-1], 1);
-	return top[0];
+	__builtin_prefetch(top[-2], 1);
+	return top[-1];
 }
 
 /* sheaf_take for a cache with the free tag: the object leaves it clear. */
 static __always_inline void *sheaf_take_tagged(struct kmem_cache_cpu *c,
-					       unsigned long n)
+					       void **top)
 {
-	void *p = sheaf_take(c, n);
+	void *p = sheaf_take(c, top);
 
 	free_tag_clear(p);
 	return p;
@@ -108,9 +106,9 @@ static __always_inline void *sheaf_take_tagged(struct kmem_cache_cpu *c,
 
 static __always_inline void *sheaf_pop(struct kmem_cache_cpu *c)
 {
-	unsigned long n = c->size;
+	void **top = c->top;
 
-	return likely(n) ? sheaf_take(c, n) : NULL;
+	return likely(top > c->objects) ? sheaf_take(c, top) : NULL;
 }
 
 /*
@@ -134,19 +132,19 @@ static __always_inline bool slot_owns(const struct kmem_cache_cpu *c,
 
 /*
  * Push p, an object of a cache with the free tag, onto the main sheaf if
- * it has room and p is not free already; tag it.  The count goes up as a
+ * it has room and p is not free already; tag it.  top goes up as a
  * counter (one add to memory; other threads only read it, for
- * statistics), an instruction less than storing n + 1.
+ * statistics), an instruction less than storing top + 1.
  */
 static __always_inline bool sheaf_push_tagged(struct kmem_cache_cpu *c,
 					      void *p)
 {
-	unsigned long n = c->size;
+	void **top = c->top;
 
-	if (likely(n < c->capacity) && likely(!free_tagged(p))) {
+	if (likely(top < c->end) && likely(!free_tagged(p))) {
 		free_tag_set(p);
-		c->objects[n] = p;
-		counter_inc(c->size);
+		*top = p;
+		counter_inc(c->top);
 		counter_inc(c->stat[FREE_PCS]);
 		return true;
 	}
@@ -161,12 +159,11 @@ static __always_inline bool sheaf_push_tagged(struct kmem_cache_cpu *c,
  */
 static __always_inline bool sheaf_push(struct kmem_cache_cpu *c, void *p)
 {
-	unsigned long n = c->size;
-	void **objs = c->objects;
+	void **top = c->top;
 
-	if (likely(n < c->capacity) && likely((objs + n)[-1] != p)) {
-		objs[n] = p;
-		counter_inc(c->size);
+	if (likely(top < c->end) && likely(top[-1] != p)) {
+		*top = p;
+		counter_inc(c->top);
 		counter_inc(c->stat[FREE_PCS]);
 		return true;
 	}
@@ -179,12 +176,12 @@ static __always_inline void *cache_alloc_fast(struct uslub_cache *s,
 					      uslub_gfp_t gfp)
 {
 	struct kmem_cache_cpu *c = cache_cpu(s, thread_cache);
-	unsigned long n;
+	void **top;
 
 	if (likely(c) && likely(!(gfp & USLUB_GFP_ZERO)) &&
-	    likely(n = c->size))
-		return s->cpu_slot ? sheaf_take_tagged(c, n) :
-				     sheaf_take(c, n);
+	    likely((top = c->top) > c->objects))
+		return s->cpu_slot ? sheaf_take_tagged(c, top) :
+				     sheaf_take(c, top);
 	return cache_alloc_slow(s, gfp, RET_IP);
 }
 
@@ -197,13 +194,13 @@ static __always_inline struct kmem_cache_cpu *cpu_at(struct thread_cache *tc,
 static __always_inline void *kmalloc_fast(size_t size, uslub_gfp_t gfp)
 {
 	struct kmem_cache_cpu *c;
-	unsigned long n;
+	void **top;
 
 	if (likely(size - 1 < SMALL_MAX) && likely(!(gfp & USLUB_GFP_ZERO))) {
 		c = cpu_at(thread_cache, kmalloc_cpu_off[(size - 1) >> 3]);
-		n = c->size;
-		if (likely(n))
-			return sheaf_take_tagged(c, n);
+		top = c->top;
+		if (likely(top > c->objects))
+			return sheaf_take_tagged(c, top);
 	}
 	return kmalloc_slow(size, gfp, RET_IP);
 }

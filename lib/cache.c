@@ -560,15 +560,15 @@ static void free_to_sheaf(struct uslub_cache *s, struct kmem_cache_cpu *c,
 {
 	uint64_t now;
 
-	if (c->size == c->capacity) {
+	if (c->top == c->end) {
 		now = sheaf_upkeep(tc);
-		if (c->size == c->capacity) {
+		if (c->top == c->end) {
 			sheaf_overflow_push(s, c, &tc->pcache, obj, now);
 			return;
 		}
 	}
-	c->objects[c->size] = obj;
-	WRITE_ONCE(c->size, c->size + 1);
+	*c->top = obj;
+	WRITE_ONCE(c->top, c->top + 1);
 }
 
 /*
@@ -634,7 +634,7 @@ __noinline void cache_free_owned(void *p, struct kmem_cache_cpu *c,
 			return;
 		}
 		free_tag_set(p);
-	} else if (unlikely(c->size && c->objects[c->size - 1] == p)) {
+	} else if (unlikely(c->top > c->objects && c->top[-1] == p)) {
 		cache_report_double_free(func, s, p);
 		return;
 	}
@@ -731,10 +731,10 @@ void cache_sheaf_occupancy_locked(struct uslub_cache *s,
 
 	memset(o, 0, sizeof(*o));
 	for_each_cpu_slot_locked(c, s, idx) {
-		if (!READ_ONCE(c->capacity))
+		if (!READ_ONCE(c->objects))
 			continue;
 		o->slots++;
-		o->cpu_objects += READ_ONCE(c->size) + READ_ONCE(c->spare_size);
+		o->cpu_objects += cpu_size_racy(c) + READ_ONCE(c->spare_size);
 	}
 	barn_occupancy(s, &o->barn_full, &o->barn_empty, &o->barn_objects);
 }

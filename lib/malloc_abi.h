@@ -20,13 +20,13 @@ void *malloc_slow(size_t size);
 static __always_inline void *malloc_fast(size_t size)
 {
 	struct kmem_cache_cpu *c;
-	unsigned long n;
+	void **top;
 
 	if (likely(size - 1 < SMALL_MAX)) {
 		c = cpu_at(thread_cache, kmalloc_cpu_off[(size - 1) >> 3]);
-		n = c->size;
-		if (likely(n))
-			return sheaf_take_tagged(c, n);
+		top = c->top;
+		if (likely(top > c->objects))
+			return sheaf_take_tagged(c, top);
 	}
 	return malloc_slow(size);
 }

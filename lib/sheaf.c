@@ -17,7 +17,7 @@
  * A thread's main and spare are its own: only the owner touches them,
  * except thread exit, fork's child and destroy (the owner is gone or the
  * user promised no concurrent use).  The main sheaf's count lives in the
- * slot (c->size); main->size is written back when main stops being main.
+ * slot (c->top); main->size is written back when main stops being main.
  */
 #include <string.h>
 
@@ -234,22 +234,23 @@ void sheaf_slot_init(struct uslub_cache *s, struct kmem_cache_cpu *c,
 	if (main) {
 		c->main = main;
 		c->objects = main->objects;
-		c->capacity = main->capacity;
+		c->end = main->objects + main->capacity;
+		c->top = main->objects + main->size;
 	}
 }
 
 /* main stops being main: its count goes back into the sheaf. */
 static void main_save(struct kmem_cache_cpu *c)
 {
-	c->main->size = c->size;
+	c->main->size = cpu_size(c);
 }
 
 static void main_install(struct kmem_cache_cpu *c, struct slab_sheaf *sh)
 {
 	c->main = sh;
-	c->objects = sh->objects;
-	WRITE_ONCE(c->capacity, sh->capacity);	/* statistics read it */
-	WRITE_ONCE(c->size, sh->size);
+	WRITE_ONCE(c->objects, sh->objects);	/* statistics read them */
+	WRITE_ONCE(c->end, sh->objects + sh->capacity);
+	WRITE_ONCE(c->top, sh->objects + sh->size);
 }
 
 static void set_spare(struct kmem_cache_cpu *c, struct slab_sheaf *sh)
@@ -270,18 +271,18 @@ static void swap_main_spare(struct kmem_cache_cpu *c)
 
 static void *pop_main(struct kmem_cache_cpu *c)
 {
-	unsigned int n = c->size;
+	void **top = c->top - 1;
 
-	WRITE_ONCE(c->size, n - 1);
-	return c->objects[n - 1];
+	WRITE_ONCE(c->top, top);
+	return *top;
 }
 
 static void push_main(struct kmem_cache_cpu *c, void *obj)
 {
-	unsigned int n = c->size;
+	void **top = c->top;
 
-	c->objects[n] = obj;
-	WRITE_ONCE(c->size, n + 1);
+	*top = obj;
+	WRITE_ONCE(c->top, top + 1);
 }
 
 /* Objects of sh back to the slabs; sh stays, empty. */
@@ -300,7 +301,7 @@ static void flush_main(struct uslub_cache *s, struct kmem_cache_cpu *c,
 {
 	main_save(c);
 	sheaf_flush(s, c, pc, c->main);
-	WRITE_ONCE(c->size, 0);
+	cpu_set_size(c, 0);
 }
 
 /* ---- Barn ------------------------------------------------------------ */
@@ -508,13 +509,13 @@ static void *refill_from_slabs(struct uslub_cache *s, struct kmem_cache_cpu *c,
 	void *objs[SHEAF_MAX_CAPACITY];
 	unsigned int n, k;
 
-	n = slab_alloc_bulk(s, c, pc, objs, c->capacity);
+	n = slab_alloc_bulk(s, c, pc, objs, cpu_capacity(c));
 	if (!n)
 		return NULL;
 	stat_add(c, SHEAF_REFILL, n);
-	k = MIN(n - 1, c->capacity - c->size);
-	memcpy(c->objects + c->size, objs + 1, k * sizeof(void *));
-	WRITE_ONCE(c->size, c->size + k);
+	k = MIN(n - 1, (unsigned int)(c->end - c->top));
+	memcpy(c->top, objs + 1, k * sizeof(void *));
+	WRITE_ONCE(c->top, c->top + k);
 	if (k < n - 1) {
 		slab_free_bulk(s, c, pc, objs + 1 + k, n - 1 - k);
 		stat_add(c, SHEAF_FLUSH, n - 1 - k);
@@ -535,7 +536,7 @@ void *sheaf_refill_pop(struct uslub_cache *s, struct kmem_cache_cpu *c,
 	struct list_head old;
 	unsigned int nold;
 
-	USLUB_ASSERT(c->main && c->size == 0);
+	USLUB_ASSERT(c->main && c->top == c->objects);
 	if (c->spare && c->spare->size) {
 		swap_main_spare(c);
 		return pop_main(c);
@@ -588,7 +589,7 @@ void sheaf_overflow_push(struct uslub_cache *s, struct kmem_cache_cpu *c,
 	struct list_head old;
 	unsigned int nold = 0;
 
-	USLUB_ASSERT(c->main && c->size == c->capacity);
+	USLUB_ASSERT(c->main && c->top == c->end);
 	if (c->spare && !c->spare->size) {
 		swap_main_spare(c);
 		push_main(c, obj);
@@ -617,7 +618,7 @@ void sheaf_overflow_push(struct uslub_cache *s, struct kmem_cache_cpu *c,
 		if (!fresh)
 			goto flush;
 		stat(c, SHEAF_ALLOC);
-		if (c->size < c->capacity) {	/* flushed meanwhile */
+		if (c->top < c->end) {	/* flushed meanwhile */
 			barn_return_empty(&s->barn, c, fresh);
 			push_main(c, obj);
 			return;
@@ -694,8 +695,8 @@ void sheaf_slot_release(struct uslub_cache *s, struct kmem_cache_cpu *c,
 		release_sheaf(s, c, pc, c->spare, keep, now);
 	c->main = NULL;
 	set_spare(c, NULL);
-	c->objects = NULL;
-	WRITE_ONCE(c->capacity, 0);
-	WRITE_ONCE(c->size, 0);
+	WRITE_ONCE(c->objects, NULL);
+	WRITE_ONCE(c->end, NULL);
+	WRITE_ONCE(c->top, NULL);
 	c->nr_objects = 0;
 }

@@ -49,10 +49,10 @@ struct slab_sheaf *sheaf_new(unsigned int capacity);
 void sheaf_free(struct slab_sheaf *sheaf);
 
 /*
- * Main is empty (c->size == 0, c->main set): refill it from the spare, a
- * full sheaf of the barn or the slabs, and pop one object.  NULL when out
- * of memory.  The caller counts the allocation.  now: the thread's recent
- * os_now_ms(), for the barn's decay.
+ * Main is empty (c->top == c->objects, c->main set): refill it from the
+ * spare, a full sheaf of the barn or the slabs, and pop one object.  NULL
+ * when out of memory.  The caller counts the allocation.  now: the
+ * thread's recent os_now_ms(), for the barn's decay.
  */
 void *sheaf_refill_pop(struct uslub_cache *s, struct kmem_cache_cpu *c,
 		       struct page_cache *pc, uint64_t now);

@@ -166,14 +166,14 @@ enum stat_item {
  * A sheaf: an array of free objects of one cache.  A thread's slot holds
  * two (main and spare); a cache's barn holds full and empty ones.  guard
  * is always NULL and sits just before objects[]: the free fast path
- * compares the pointer with objects[size - 1], which for an empty sheaf is
- * the guard, without a test for size 0.
+ * compares the pointer with top[-1], and alloc prefetches top[-2], which
+ * for an empty sheaf (or one object) is the guard, without a test.
  */
 struct slab_sheaf {
 	struct list_head barn_list;	/* in a barn: under barn->lock */
 	uint64_t time;			/* when it entered the barn (ms) */
 	unsigned int size;		/* objects held; for the main sheaf
-					   the slot's size is authoritative */
+					   the slot's top is authoritative */
 	unsigned int capacity;		/* immutable */
 	void *guard;			/* NULL, always */
 	void *objects[];
@@ -202,18 +202,20 @@ struct barn {
 /* ---- struct kmem_cache_cpu: one thread's slot of one cache ----------- */
 
 /*
- * The first cache line is the fast paths': the main sheaf's array and
- * count (pop and push read nothing else), and the cache's geometry for
- * the free path's object-start test (see alloc.h, slot_owns).  A slot
- * with capacity 0 (not set up yet, a debug cache, the empty thread
- * state) fails both fast paths; one with nr_objects 0 fails every free.
- * Everything is owner-thread only except where said.
+ * The first cache line is the fast paths': the main sheaf's array as a
+ * stack pointer and its bounds (pop reads top[-1] when top > objects,
+ * push writes *top when top < end), and the cache's geometry for the
+ * free path's object-start test (see alloc.h, slot_owns).  A slot with
+ * no sheaf (not set up yet, a debug cache, the empty thread state) has
+ * all three NULL and fails both fast paths; one with nr_objects 0 fails
+ * every free.  Everything is owner-thread only except where said.
  */
 struct kmem_cache_cpu {
-	void **objects;			/* main->objects */
-	unsigned long size;		/* objects in main (WRITE_ONCE: the
+	void **top;			/* main->objects + objects in main: the
+					   next free entry (WRITE_ONCE: the
 					   statistics read it) */
-	unsigned long capacity;		/* main->capacity, 0: no sheaf */
+	void **end;			/* main->objects + main->capacity */
+	void **objects;			/* main->objects; NULL: no sheaf */
 	uintptr_t mask;			/* slab bytes - 1 */
 	uint64_t inverse;		/* of the odd part of size, mod 2^64 */
 	unsigned long nr_objects;	/* per slab; 0: every free is slow */
@@ -231,6 +233,36 @@ struct kmem_cache_cpu {
 	 * when the slot is set up */
 	unsigned long stat[NR_SLUB_STAT_ITEMS];
 } __aligned(64);
+
+/* Objects in the slot's main sheaf, and its capacity (the owner). */
+static inline unsigned long cpu_size(const struct kmem_cache_cpu *c)
+{
+	return (unsigned long)(c->top - c->objects);
+}
+
+static inline unsigned long cpu_capacity(const struct kmem_cache_cpu *c)
+{
+	return (unsigned long)(c->end - c->objects);
+}
+
+/* main holds n objects (the owner). */
+static inline void cpu_set_size(struct kmem_cache_cpu *c, unsigned long n)
+{
+	WRITE_ONCE(c->top, c->objects + n);
+}
+
+/* cpu_size read by another thread while the owner runs: a main sheaf
+ * being swapped may pair one sheaf's top with the other's array, so the
+ * count is kept inside the capacity (statistics only). */
+static inline unsigned long cpu_size_racy(const struct kmem_cache_cpu *c)
+{
+	void **objects = READ_ONCE(c->objects), **top = READ_ONCE(c->top);
+	void **end = READ_ONCE(c->end);
+
+	if (!objects || top < objects || top > end)
+		return 0;
+	return (unsigned long)(top - objects);
+}
 
 #define CPU_SHIFT	8
 _Static_assert(sizeof(struct kmem_cache_cpu) == (1u << CPU_SHIFT),

@@ -81,7 +81,7 @@ static unsigned long my_sheaf_objects(struct uslub_cache *s)
 {
 	struct kmem_cache_cpu *c = cache_cpu(s, thread_cache);
 
-	return c ? READ_ONCE(c->size) + READ_ONCE(c->spare_size) : 0;
+	return c ? cpu_size_racy(c) + READ_ONCE(c->spare_size) : 0;
 }
 
 /* slabinfo's active_objs of cache name, or -1 if it is not listed. */
@@ -412,8 +412,8 @@ TEST_BEGIN(test_trim_empties_barns)
 
 		if (!c->cache)
 			continue;
-		held += c->size + c->spare_size;
-		expect_u_eq(c->size + c->spare_size, 0,
+		held += cpu_size(c) + c->spare_size;
+		expect_u_eq(cpu_size(c) + c->spare_size, 0,
 			    "slot %u (cache %s) after the trim", i,
 			    c->cache->name);
 	}
@@ -467,13 +467,13 @@ static void *gen_thread(void *arg)
 
 	uslub_cache_free(g->s, p);
 	c = cache_cpu(g->s, thread_cache);
-	while (c && c->size < c->capacity && g->used < g->npool)
+	while (c && cpu_size(c) < cpu_capacity(c) && g->used < g->npool)
 		uslub_cache_free(g->s, g->pool[g->used++]);
-	g->size_full = c ? c->size : 0;
+	g->size_full = c ? cpu_size(c) : 0;
 	sem_post(&g->full);
 	sem_wait(&g->go);
 	uslub_cache_free(g->s, g->pool[g->used++]);	/* overflow */
-	g->size_after = c ? c->size : 0;
+	g->size_after = c ? cpu_size(c) : 0;
 	g->spare_after = c ? c->spare_size : 0;
 	sem_post(&g->done);
 	sem_wait(&g->go);		/* until the barn was looked at */
@@ -1065,9 +1065,9 @@ static void fill_main_to(struct uslub_cache *s, struct kmem_cache_cpu *c,
 			 unsigned long target, void **pool, unsigned int npool,
 			 unsigned int *used)
 {
-	while (c->size < target && *used < npool)
+	while (cpu_size(c) < target && *used < npool)
 		uslub_cache_free(s, pool[(*used)++]);
-	expect_u_eq(c->size, target, "main filled to %lu", target);
+	expect_u_eq(cpu_size(c), target, "main filled to %lu", target);
 }
 
 /* A fresh cache, a pool of objects allocated from it (several sheaves'
@@ -1120,7 +1120,7 @@ TEST_BEGIN(test_double_free_on_sheaf_top)
 	assert_ptr_not_null(q, "q");
 	live = active_objs(s->name);
 	double_free(c_free, s, p, "cache_free");
-	expect_u_lt(c->size, c->capacity, "main has room, p on top");
+	expect_u_lt(cpu_size(c), cpu_capacity(c), "main has room, p on top");
 	expect_not_duplicated(s, p, live);
 	uslub_cache_free(s, q);
 	df_teardown(s, pool, npool, used);
@@ -1130,10 +1130,10 @@ TEST_BEGIN(test_double_free_on_sheaf_top)
 	assert_ptr_not_null(s, "setup");
 	used = 0;
 	p = pool[used++];
-	fill_main_to(s, c, c->capacity - 1, pool, npool, &used);
+	fill_main_to(s, c, cpu_capacity(c) - 1, pool, npool, &used);
 	live = active_objs(s->name);
 	double_free(c_free, s, p, "cache_free");
-	expect_u_eq(c->size, c->capacity, "main is full, p on top");
+	expect_u_eq(cpu_size(c), cpu_capacity(c), "main is full, p on top");
 	expect_not_duplicated(s, p, live);
 	df_teardown(s, pool, npool, used);
 
@@ -1142,10 +1142,10 @@ TEST_BEGIN(test_double_free_on_sheaf_top)
 	assert_ptr_not_null(s, "setup");
 	used = 0;
 	p = pool[used++];
-	fill_main_to(s, c, c->capacity, pool, npool, &used);
+	fill_main_to(s, c, cpu_capacity(c), pool, npool, &used);
 	live = active_objs(s->name);
 	double_free(c_free, s, p, "cache_free");
-	expect_u_eq(c->size, 1, "the overflow left p alone on a new main");
+	expect_u_eq(cpu_size(c), 1, "the overflow left p alone on a new main");
 	expect_not_duplicated(s, p, live);
 	df_teardown(s, pool, npool, used);
 

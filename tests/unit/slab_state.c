@@ -291,7 +291,7 @@ static bool in_sheaf(struct kmem_cache_cpu *c, void *obj)
 {
 	unsigned int i;
 
-	for (i = 0; i < c->size; i++)
+	for (i = 0; i < cpu_size(c); i++)
 		if (c->objects[i] == obj)
 			return true;
 	for (i = 0; c->spare && i < c->spare->size; i++)
@@ -372,7 +372,7 @@ static unsigned int alloc_settled(struct uslub_cache *s, void **p,
 {
 	unsigned int k = 0, max = min + settle_room(s);
 
-	while (k < min || slot_of(s)->size || nr_partial(s)) {
+	while (k < min || cpu_size(slot_of(s)) || nr_partial(s)) {
 		assert_u_lt(k, max, "settled within %u allocations", max);
 		p[k] = uslub_cache_alloc(s, 0);
 		assert_ptr_not_null(p[k], "object %u", k);
@@ -530,7 +530,7 @@ TEST_BEGIN(test_sheaf_capacity_by_object_size)
 		assert_ptr_not_null(c, "first alloc set up the slot");
 		expect_ptr_eq(c->cache, s, "slot's cache");
 		assert_ptr_not_null(c->main, "main sheaf");
-		expect_u_eq(c->capacity, want, "slot capacity, size %u",
+		expect_u_eq(cpu_capacity(c), want, "slot capacity, size %u",
 			    s->size);
 		expect_u_eq(c->main->capacity, want, "main->capacity");
 		expect_ptr_eq(c->objects, c->main->objects,
@@ -538,7 +538,7 @@ TEST_BEGIN(test_sheaf_capacity_by_object_size)
 		expect_ptr_null(c->objects[-1], "guard word before objects[]");
 		expect_u_eq(c->nr_objects, s->objects,
 			    "free fast path's object count");
-		expect_u_eq(c->size + 1, MIN(want, s->objects),
+		expect_u_eq(cpu_size(c) + 1, MIN(want, s->objects),
 			    "refill took min(capacity, objects), size %u",
 			    s->size);
 		uslub_cache_free(s, p);
@@ -568,7 +568,7 @@ TEST_BEGIN(test_debug_cache_has_no_sheaves)
 	assert_ptr_not_null(c, "the thread still has a slot");
 	expect_ptr_null(c->main, "without a main sheaf");
 	expect_ptr_null(c->spare, "or a spare");
-	expect_u_eq(c->capacity, 0, "capacity 0 fails the alloc fast path");
+	expect_u_eq(cpu_capacity(c), 0, "capacity 0 fails the alloc fast path");
 	expect_u_eq(c->nr_objects, 0, "nr_objects 0 fails every fast free");
 	slab = pagemap_head(p[0]);
 	assert_ptr_not_null(slab, "slab");
@@ -613,8 +613,8 @@ TEST_BEGIN(test_first_alloc_refills_main_from_new_slab)
 	assert_ptr_not_null(c, "slot set up");
 	assert_ptr_not_null(c->main, "main sheaf");
 	expect_ptr_null(c->spare, "no spare yet");
-	expect_u_eq(c->capacity, cap, "capacity");
-	expect_u_eq(c->size, take - 1, "main holds the rest of the refill");
+	expect_u_eq(cpu_capacity(c), cap, "capacity");
+	expect_u_eq(cpu_size(c), take - 1, "main holds the rest of the refill");
 	now = stats_of(s);
 	expect_delta(&st, &now, "first alloc", { ALLOC_SLOWPATH, 1 },
 		     { ALLOC_SLAB, 1 }, { SHEAF_REFILL, take },
@@ -661,7 +661,7 @@ TEST_BEGIN(test_first_alloc_refills_main_from_new_slab)
 	}
 	now = stats_of(s);
 	expect_delta(&st, &now, "pops", { ALLOC_PCS, take - 1 });
-	expect_u_eq(c->size, 0, "main empty");
+	expect_u_eq(cpu_size(c), 0, "main empty");
 	expect_u_eq(counters_of(slab).counters, cnt.counters,
 		    "pops do not touch the slab's counters");
 	expect_u_eq(slab_count_free(s, slab), n - take, "nor its freelist");
@@ -674,7 +674,7 @@ TEST_BEGIN(test_first_alloc_refills_main_from_new_slab)
 		uslub_cache_free(s, objs[i]);
 	now = stats_of(s);
 	expect_delta(&st, &now, "frees", { FREE_PCS, take });
-	expect_u_eq(c->size, take, "frees pushed onto main");
+	expect_u_eq(cpu_size(c), take, "frees pushed onto main");
 	for (i = 0; i < take; i++)
 		expect_ptr_eq(c->objects[i], objs[i], "pushed in free order");
 	expect_u_eq(counters_of(slab).counters, cnt.counters,
@@ -728,7 +728,7 @@ TEST_BEGIN(test_refill_takes_partial_before_new_slab)
 
 	while (k < cap)
 		objs[k++] = uslub_cache_alloc(s, 0);
-	expect_u_eq(c->size, 0, "main drained");
+	expect_u_eq(cpu_size(c), 0, "main drained");
 
 	/* Second refill: a whole sheaf from the partial slab. */
 	st = stats_of(s);
@@ -741,7 +741,7 @@ TEST_BEGIN(test_refill_takes_partial_before_new_slab)
 		      "next objects of the same slab");
 	expect_ptr_eq(c->objects[cap - 2], obj_at(s, slab, 2 * cap - 1),
 		      "main's top");
-	expect_u_eq(c->size, cap - 1, "main full minus one");
+	expect_u_eq(cpu_size(c), cap - 1, "main full minus one");
 	expect_u_eq(counters_of(slab).inuse, 2 * cap, "inuse");
 	expect_ptr_eq(READ_ONCE(slab->freelist), obj_at(s, slab, 2 * cap),
 		      "freelist");
@@ -750,7 +750,7 @@ TEST_BEGIN(test_refill_takes_partial_before_new_slab)
 
 	while (k < 2 * cap)
 		objs[k++] = uslub_cache_alloc(s, 0);
-	expect_u_eq(c->size, 0, "main drained again");
+	expect_u_eq(cpu_size(c), 0, "main drained again");
 
 	/* Third refill: only what the partial slab has left, no new slab. */
 	st = stats_of(s);
@@ -759,7 +759,7 @@ TEST_BEGIN(test_refill_takes_partial_before_new_slab)
 	expect_delta(&st, &now, "short refill", { ALLOC_SLOWPATH, 1 },
 		     { BARN_GET_FAIL, 1 }, { ALLOC_FROM_PARTIAL, 1 },
 		     { SHEAF_REFILL, rest }, { CMPXCHG_DOUBLE, 1 });
-	expect_u_eq(c->size, rest - 1, "main holds the slab's last objects");
+	expect_u_eq(cpu_size(c), rest - 1, "main holds the slab's last objects");
 	expect_ptr_eq(objs[k - 1], obj_at(s, slab, 2 * cap),
 		      "the first of the rest");
 	if (rest > 1)
@@ -828,13 +828,13 @@ TEST_BEGIN(test_refill_walks_partial_slabs_one_cmpxchg_each)
 			per++;
 		}
 	}
-	expect_u_eq(c->size, nsl * each, "frees on main");
+	expect_u_eq(cpu_size(c), nsl * each, "frees on main");
 	sheaf_slot_flush(s, c, &thread_cache->pcache);
 	now = stats_of(s);
 	expect_delta(&st, &now, "flush of 5 slabs' objects",
 		     { FREE_PCS, nsl * each }, { SHEAF_FLUSH, nsl * each },
 		     { CMPXCHG_DOUBLE, nsl }, { FREE_ADD_PARTIAL, nsl });
-	expect_u_eq(c->size, 0, "main flushed");
+	expect_u_eq(cpu_size(c), 0, "main flushed");
 	expect_lu_eq(nr_partial(s), nsl, "each slab went full -> partial");
 	/* s->partial in the order the flush met the slabs (added at the
 	 * tail), each freelist the slab's objects in reverse sheaf order. */
@@ -866,7 +866,7 @@ TEST_BEGIN(test_refill_walks_partial_slabs_one_cmpxchg_each)
 		     { ALLOC_FROM_PARTIAL, 1 }, { SHEAF_REFILL, nsl * each },
 		     { CMPXCHG_DOUBLE, nsl });
 	want_n = nsl * each;
-	expect_u_eq(c->size, want_n - 1, "short refill");
+	expect_u_eq(cpu_size(c), want_n - 1, "short refill");
 	for (j = 0; j < nsl; j++) {
 		slab = l.slab[j];
 		expect_u_eq(counters_of(slab).inuse, n, "slab %u drained", j);
@@ -888,7 +888,7 @@ TEST_BEGIN(test_refill_walks_partial_slabs_one_cmpxchg_each)
 		expect_ptr_ne(uslub_cache_alloc(s, 0), NULL, "pop %u", i);
 	now = stats_of(s);
 	expect_delta(&st, &now, "pops", { ALLOC_PCS, want_n - 1 });
-	expect_u_eq(c->size, 0, "main drained");
+	expect_u_eq(cpu_size(c), 0, "main drained");
 	/* Handed out: objs[] (the NULLed ones came back as want[]). */
 	for (i = 0; i < k; i++)
 		if (objs[i])
@@ -923,7 +923,7 @@ TEST_BEGIN(test_main_spare_and_barn_exchange)
 	free_all(s, objs, cap);
 	now = stats_of(s);
 	expect_delta(&st, &now, "fill main", { FREE_PCS, cap });
-	expect_u_eq(c->size, cap, "main full");
+	expect_u_eq(cpu_size(c), cap, "main full");
 
 	/* Overflow without a spare: main to the barn, a new empty main. */
 	st = now;
@@ -934,7 +934,7 @@ TEST_BEGIN(test_main_spare_and_barn_exchange)
 	fresh = c->main;
 	expect_ptr_ne(fresh, first, "a new main sheaf");
 	expect_ptr_eq(c->objects, fresh->objects, "slot array follows main");
-	expect_u_eq(c->size, 1, "the object on the new main");
+	expect_u_eq(cpu_size(c), 1, "the object on the new main");
 	expect_ptr_eq(c->objects[0], objs[cap], "it is the one freed");
 	expect_ptr_null(c->spare, "still no spare");
 	expect_barn(s, 1, 0, cap, "after the overflow");
@@ -956,7 +956,7 @@ TEST_BEGIN(test_main_spare_and_barn_exchange)
 		     { BARN_GET, 1 });
 	expect_ptr_eq(q2, objs[cap - 1], "top of the barn's sheaf");
 	expect_ptr_eq(c->main, first, "the barn's sheaf is main again");
-	expect_u_eq(c->size, cap - 1, "main");
+	expect_u_eq(cpu_size(c), cap - 1, "main");
 	expect_ptr_eq(c->spare, fresh, "the empty main became the spare");
 	expect_u_eq(c->spare_size, 0, "spare_size");
 	expect_u_eq(fresh->size, 0, "spare empty");
@@ -970,7 +970,7 @@ TEST_BEGIN(test_main_spare_and_barn_exchange)
 	expect_delta(&st, &now, "overflow into the empty spare",
 		     { FREE_PCS, 1 }, { FREE_SLOWPATH, 1 }, { SHEAF_SWAP, 1 });
 	expect_ptr_eq(c->main, fresh, "spare became main");
-	expect_u_eq(c->size, 1, "holding the object freed");
+	expect_u_eq(cpu_size(c), 1, "holding the object freed");
 	expect_ptr_eq(c->objects[0], q, "q");
 	expect_ptr_eq(c->spare, first, "the full main became the spare");
 	expect_u_eq(c->spare_size, cap, "spare_size");
@@ -986,7 +986,7 @@ TEST_BEGIN(test_main_spare_and_barn_exchange)
 		     { ALLOC_PCS, 1 }, { ALLOC_SLOWPATH, 1 },
 		     { SHEAF_SWAP, 1 });
 	expect_ptr_eq(c->main, first, "main");
-	expect_u_eq(c->size, cap - 1, "main");
+	expect_u_eq(cpu_size(c), cap - 1, "main");
 	expect_ptr_eq(c->spare, fresh, "spare");
 	expect_u_eq(c->spare_size, 0, "spare_size");
 	expect_lu_eq(active_objs(s), k - cap + 1, "active_objs");
@@ -1043,7 +1043,7 @@ TEST_BEGIN(test_barn_holds_at_most_max_full_sheaves)
 		expect_ptr_eq(sh->objects[0], frees[j * cap],
 			      "sheaf %u oldest first", j);
 	}
-	expect_u_eq(c->size, cap, "main full");
+	expect_u_eq(cpu_size(c), cap, "main full");
 
 	/* The next overflow finds the barn full: main and every sheaf of the
 	 * barn go back to the slabs (oldest first, then main), and the barn
@@ -1062,7 +1062,7 @@ TEST_BEGIN(test_barn_holds_at_most_max_full_sheaves)
 		     { FREE_ADD_PARTIAL, fp.full },
 		     { SHEAF_FREE, mf > MAX_EMPTY_SHEAVES ?
 				   mf - MAX_EMPTY_SHEAVES : 0 });
-	expect_u_eq(c->size, 1, "main flushed, then the push");
+	expect_u_eq(cpu_size(c), 1, "main flushed, then the push");
 	expect_ptr_eq(c->objects[0], frees[nf - 1], "the pushed object");
 	expect_barn(s, 0, MIN(mf, MAX_EMPTY_SHEAVES), 0,
 		    "barn drained: its sheaves kept empty");
@@ -1074,7 +1074,7 @@ TEST_BEGIN(test_barn_holds_at_most_max_full_sheaves)
 
 	/* While it drains, an overflow flushes main, the barn stays empty. */
 	idx = nf;
-	while (c->size < cap)
+	while (cpu_size(c) < cap)
 		uslub_cache_free(s, frees[idx++]);
 	memcpy(flushed, c->objects, cap * sizeof(void *));
 	fp = predict_flush(flushed, cap);
@@ -1090,7 +1090,7 @@ TEST_BEGIN(test_barn_holds_at_most_max_full_sheaves)
 
 	/* A refill ends the draining: the next overflow uses the barn. */
 	again[nagain++] = uslub_cache_alloc(s, 0);
-	expect_u_eq(c->size, 0, "main empty");
+	expect_u_eq(cpu_size(c), 0, "main empty");
 	st = stats_of(s);
 	again[nagain++] = uslub_cache_alloc(s, 0);
 	now = stats_of(s);
@@ -1099,7 +1099,7 @@ TEST_BEGIN(test_barn_holds_at_most_max_full_sheaves)
 	expect_lu_eq(now.v[ALLOC_FROM_PARTIAL] - st.v[ALLOC_FROM_PARTIAL], 1,
 		     "refilled from the slabs the flushes went to");
 	expect_false(s->barn.draining, "a refill ends the draining");
-	while (c->size < cap)
+	while (cpu_size(c) < cap)
 		uslub_cache_free(s, frees[idx++]);
 	assert_u_le(idx, nfrees, "objects left to free");
 	st = stats_of(s);
@@ -1195,7 +1195,7 @@ TEST_BEGIN(test_flush_empties_full_slabs_beyond_min_partial)
 		expect_lu_eq(nr_partial(s), MIN(j + 1, mp), "after slab %u", j);
 		expect_lu_eq(nr_slabs(s), l.n - (j < mp ? 0 : j - mp + 1),
 			     "slabs after slab %u", j);
-		expect_u_eq(c->size, 0, "main flushed");
+		expect_u_eq(cpu_size(c), 0, "main flushed");
 	}
 	for (j = nslabs; j < l.n; j++) {
 		m = objs_of_slab(objs, k, l.slab[j], mine);
@@ -1325,7 +1325,7 @@ TEST_BEGIN(test_shrink_flushes_sheaves_and_barn)
 	for (i = 0; i < 6; i++)
 		frees[nfree++] = uslub_cache_alloc(s, 0);
 	j = 3 * cap + 5;
-	while (c->size < cap)
+	while (cpu_size(c) < cap)
 		uslub_cache_free(s, frees[j++]);
 	uslub_cache_free(s, frees[j++]);
 	uslub_cache_free(s, frees[j++]);
@@ -1335,10 +1335,10 @@ TEST_BEGIN(test_shrink_flushes_sheaves_and_barn)
 	b = barn_of(s);
 	assert_ptr_not_null(c->spare, "spare");
 	expect_u_eq(c->spare_size, cap, "a full spare");
-	expect_u_eq(c->size, 2, "main holds two");
+	expect_u_eq(cpu_size(c), 2, "main holds two");
 	expect_u_eq(b.full, 2, "two full sheaves in the barn");
 	expect_u_eq(b.empty, 0, "no empty one");
-	in_sheaves = c->size + c->spare_size + (unsigned int)b.objects;
+	in_sheaves = cpu_size(c) + c->spare_size + (unsigned int)b.objects;
 	l = slabs_of(objs, k);
 	held_in = calloc(l.n, sizeof(*held_in));
 	for (i = 0; i < nheld; i++)
@@ -1360,7 +1360,7 @@ TEST_BEGIN(test_shrink_flushes_sheaves_and_barn)
 		     st.v[ALLOC_PCS] + st.v[ALLOC_SLOWPATH], "no allocation");
 	expect_lu_eq(now.v[FREE_PCS] + now.v[FREE_SLOWPATH],
 		     st.v[FREE_PCS] + st.v[FREE_SLOWPATH], "no free counted");
-	expect_u_eq(c->size, 0, "main empty");
+	expect_u_eq(cpu_size(c), 0, "main empty");
 	expect_ptr_not_null(c->main, "main sheaf kept");
 	expect_u_eq(c->spare_size, 0, "spare empty");
 	expect_u_eq(c->spare ? c->spare->size : 0, 0, "spare empty");
@@ -1408,7 +1408,7 @@ static void *other_thread_flush(void *arg)
 	w->next = 5;
 	sem_post(&w->ready);			/* 1: main holds 5 */
 	sem_wait(&w->go);
-	while (w->c->size < cap)
+	while (cpu_size(w->c) < cap)
 		uslub_cache_free(s, w->objs[w->next++]);
 	uslub_cache_free(s, w->objs[w->next++]);
 	sem_post(&w->ready);			/* 2: first overflow */
@@ -1438,10 +1438,10 @@ TEST_BEGIN(test_shrink_makes_other_threads_flush_later)
 	assert_d_eq(pthread_create(&t, NULL, other_thread_flush, &w), 0,
 		    "thread");
 	sem_wait(&w.ready);
-	expect_u_eq(w.c->size, 5, "the other thread's main");
+	expect_u_eq(cpu_size_racy(w.c), 5, "the other thread's main");
 	expect_d_eq(uslub_cache_shrink(s), 1,
 		    "its objects keep their slabs");
-	expect_u_eq(w.c->size, 5, "shrink leaves other threads' sheaves");
+	expect_u_eq(cpu_size_racy(w.c), 5, "shrink leaves other threads' sheaves");
 	expect_lu_eq(active_objs(s), w.n - 5, "active_objs");
 
 	st = stats_of(s);
@@ -1453,7 +1453,7 @@ TEST_BEGIN(test_shrink_makes_other_threads_flush_later)
 	expect_lu_eq(now.v[BARN_PUT] - st.v[BARN_PUT], 0, "not to the barn");
 	expect_lu_eq(now.v[BARN_PUT_FAIL] - st.v[BARN_PUT_FAIL], 0,
 		     "not for want of room");
-	expect_u_eq(w.c->size, 1, "then the push");
+	expect_u_eq(cpu_size(w.c), 1, "then the push");
 	expect_barn(s, 0, 0, 0, "barn untouched");
 
 	st = now;
@@ -1493,7 +1493,7 @@ static void *exiter_thread(void *arg)
 	free_all(e->s, e->objs, e->k);
 	c = slot_of(e->s);
 	e->had_slot = c != NULL;
-	e->main_size = c ? c->size : 0;
+	e->main_size = c ? cpu_size(c) : 0;
 	e->spare_size = c ? c->spare_size : 0;
 	e->idx = thread_cache->idx;
 	if (!e->explicit_exit)
@@ -1575,7 +1575,7 @@ TEST_BEGIN(test_thread_exit_puts_sheaves_in_barn)
 			expect_ptr_eq(sh->objects[i], objs[i], "slot %u", i);
 
 		/* Our next refill takes it. */
-		expect_u_eq(c->size, 0, "our main is empty");
+		expect_u_eq(cpu_size(c), 0, "our main is empty");
 		st = stats_of(s);
 		for (i = 0; i < K; i++)
 			expect_ptr_eq(uslub_cache_alloc(s, 0), objs[K - 1 - i],
@@ -1727,7 +1727,7 @@ TEST_BEGIN(test_cross_thread_frees_travel_through_barn)
 		     { SHEAF_ALLOC, 3 }, { BARN_PUT, 2 });
 	expect_slabs_unchanged(&l, shot, "after the remote frees");
 	expect_barn(s, 2, 0, 2 * cap, "two of its sheaves in the barn");
-	expect_u_eq(w.c->size, cap, "the third on its main");
+	expect_u_eq(cpu_size(w.c), cap, "the third on its main");
 	expect_lu_eq(active_objs(s), k - n3, "active_objs");
 
 	/* Our refills trade for them, warmest first. */
@@ -1783,7 +1783,7 @@ static void *cpu_dir_thread(void *arg)
 
 	d->c = slot_of(d->s);
 	d->idx = thread_cache->idx;
-	d->main_size = d->c ? d->c->size + 1 : 0;
+	d->main_size = d->c ? cpu_size(d->c) + 1 : 0;
 	d->listed = d->s->cpu_dir[d->idx / THREAD_CHUNK] &&
 		    d->s->cpu_dir[d->idx / THREAD_CHUNK]
 				 [d->idx % THREAD_CHUNK] == d->c;
@@ -1822,16 +1822,16 @@ TEST_BEGIN(test_cpu_dir_slot_uses_sheaves)
 		      "cpu_dir entry");
 	expect_u_eq(c->cpu_off, 0, "no offset in the thread state");
 	expect_u_eq(pagemap_lookup(p)->cpu_off, 0, "pages not stamped");
-	expect_u_eq(c->capacity, s->sheaf_capacity, "it has sheaves");
+	expect_u_eq(cpu_capacity(c), s->sheaf_capacity, "it has sheaves");
 	take = MIN(s->sheaf_capacity, s->objects);
-	expect_u_eq(c->size, take - 1, "refilled");
+	expect_u_eq(cpu_size(c), take - 1, "refilled");
 	uslub_cache_free(s, p);
 	now = stats_of(s);
 	expect_delta(&st, &now, "cpu_dir slot", { ALLOC_SLOWPATH, 1 },
 		     { ALLOC_SLAB, 1 }, { SHEAF_REFILL, take },
 		     { BARN_GET_FAIL, 1 }, { SHEAF_ALLOC, 1 },
 		     { FREE_PCS, 1 });
-	expect_u_eq(c->size, take, "the free took the fast path");
+	expect_u_eq(cpu_size(c), take, "the free took the fast path");
 
 	/* Another thread's slot: listed in cpu_dir, removed at exit. */
 	d = (struct dir_thread){ .s = s };
@@ -1898,13 +1898,13 @@ TEST_BEGIN(test_barn_decay_flushes_idle_sheaves)
 	for (i = 0; i < cap; i++)
 		expect_true(on_slab_freelist(s, barned[i]),
 			    "object %u back on its slab", i);
-	expect_u_eq(c->size, 1, "main untouched");
+	expect_u_eq(cpu_size(c), 1, "main untouched");
 
 	/* A refill trades for the warmest sheaf and flushes up to two idle
 	 * ones on the way (decay_ms 0: every sheaf is idle). */
 	used = cap + 1;
 	for (j = 0; j < 3; j++) {
-		while (c->size < cap)
+		while (cpu_size(c) < cap)
 			uslub_cache_free(s, frees[used++]);
 		uslub_cache_free(s, frees[used++]);
 	}
@@ -1918,7 +1918,7 @@ TEST_BEGIN(test_barn_decay_flushes_idle_sheaves)
 	assert_ptr_not_null(sh, "the warmest");
 	warm = sh->objects[cap - 1];
 	fp = predict_flush_by(idle, 2 * cap, cap);
-	while (c->size)
+	while (cpu_size(c))
 		expect_ptr_not_null(uslub_cache_alloc(s, 0), "pop");
 	decay = uslub_opt.decay_ms;
 	uslub_opt.decay_ms = 0;
@@ -1934,7 +1934,7 @@ TEST_BEGIN(test_barn_decay_flushes_idle_sheaves)
 	for (i = 0; i < 2 * cap; i++)
 		expect_true(on_slab_freelist(s, idle[i]),
 			    "idle object %u back on its slab", i);
-	expect_u_eq(c->size, cap - 1, "main is the warmest sheaf");
+	expect_u_eq(cpu_size(c), cap - 1, "main is the warmest sheaf");
 	/* Handed out again: frees[cap + 1 .. used) but for the idle ones. */
 	for (i = cap + 1; i < used; i++)
 		if (!on_slab_freelist(s, frees[i]) && !in_sheaf(c, frees[i]))
@@ -2023,10 +2023,10 @@ static void expect_every_object_once(struct uslub_cache *s,
 
 		expect_ptr_eq(c->objects, c->main->objects, "%s: slot %u",
 			      what, i);
-		for (j = 0; j < c->size; j++)
+		for (j = 0; j < cpu_size(c); j++)
 			census_add(&cs, c->objects[j]);
-		in_sheaves += c->size;
-		cpu_objects += c->size + c->spare_size;
+		in_sheaves += cpu_size(c);
+		cpu_objects += cpu_size(c) + c->spare_size;
 		if (c->spare) {
 			expect_u_eq(c->spare_size, c->spare->size,
 				    "%s: slot %u spare_size", what, i);
