@@ -291,6 +291,12 @@ USLUB_API int uslub_buddyinfo_write(int fd);	/* free blocks per order, per regio
  * non-zero value: "<cache> <name> <value>"; last the sheaf pool
  * ("sheaf_pool bytes <n>"). */
 USLUB_API int uslub_stats_write(int fd);
+/* All of the above as one JSON document, versioned by its
+ * "uslub_stats_version" member (1): every cache's slabinfo columns,
+ * sheaf and barn occupancy and event counters, the meminfo totals and
+ * the heap summary of uslub_heap_stats_get.  The schema is
+ * doc/stats-json.md.  0, or -1 with errno. */
+USLUB_API int uslub_stats_write_json(int fd);
 
 #ifdef __cplusplus
 }

@@ -15,6 +15,7 @@
 #include "pages.h"
 #include "shrink.h"
 #include "stats.h"
+#include "stats_json.h"
 
 USLUB_API struct uslub_cache *uslub_cache_create(const char *name, size_t size,
 		size_t align, uslub_slab_flags_t flags, void (*ctor)(void *))
@@ -311,4 +312,10 @@ USLUB_API int uslub_stats_write(int fd)
 {
 	init_ensure();
 	return stats_counters_write(fd);
+}
+
+USLUB_API int uslub_stats_write_json(int fd)
+{
+	init_ensure();
+	return stats_json_write(fd);
 }

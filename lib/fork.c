@@ -11,7 +11,8 @@
  * is inside a locked section when the address space is copied.  Parent
  * and child release them; the child then reclaims the thread states of the threads
  * that did not come along (thread_reclaim_others) and forgets the RCU
- * worker, which did not come along either (rcu_fork_child).
+ * worker, which did not come along either (rcu_fork_child), and the
+ * statistics server's sockets (statsd_fork_child).
  *
  * uslub registers at the end of its initialisation, normally the first
  * malloc, before other libraries register theirs: glibc runs prepare
@@ -30,6 +31,7 @@
 #include "rcu.h"
 #include "sheaf.h"
 #include "shrink.h"
+#include "statsd.h"
 #include "thread.h"
 
 static void fork_prepare(void)
@@ -79,6 +81,7 @@ static void fork_child(void)
 	rcu_fork_child();
 	lock_release(&shrinker_lock);
 	thread_reclaim_others();
+	statsd_fork_child();
 }
 
 void fork_register(void)

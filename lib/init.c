@@ -20,6 +20,8 @@
 #include "shrink.h"
 #include "slab.h"
 #include "stats.h"
+#include "stats_json.h"
+#include "statsd.h"
 #include "assert.h"
 
 unsigned int uslub_ncpus = 1;
@@ -78,6 +80,7 @@ __attribute__((constructor)) static void uslub_constructor(void)
 	lock_release(&init_lock);
 	if (uslub_opt.page_owner)
 		os_stack_warm();
+	statsd_start();
 }
 
 /*
@@ -98,7 +101,9 @@ __attribute__((destructor)) static void uslub_destructor(void)
 		cache_validate_debug();
 		options_debug_warn_unmatched();
 	}
-	if (uslub_opt.stats)
+	if (uslub_opt.stats_json)
+		stats_json_exit_report();
+	else if (uslub_opt.stats)
 		stats_exit_report();
 	if (debugging && uslub_opt.exitcode && log_heap_bugs())
 		os_exit_now(uslub_opt.exitcode);

@@ -18,6 +18,7 @@
 #include "log.h"
 #include "options.h"
 #include "os.h"
+#include "statsd.h"
 #include "assert.h"
 
 /* ---- Size classes ---------------------------------------------------- */
@@ -733,6 +734,7 @@ void *kmalloc_slow(size_t size, uslub_gfp_t gfp, uintptr_t caller)
 	void *p;
 
 	init_ensure();			/* the class table is empty before */
+	statsd_ensure();		/* a fork child's server */
 	if (size == 0)
 		return ZERO_SIZE_PTR;
 	if (size <= SMALL_MAX)

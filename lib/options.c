@@ -16,6 +16,7 @@ struct uslub_options uslub_opt = {
 	.verbose = false,
 	.stats = false,
 	.thp = -1,
+	.slabtop = true,
 };
 
 static bool parse_ulong(const char *v, size_t len, unsigned long *out)
@@ -79,6 +80,10 @@ static bool parse_stats(const char *v, size_t vlen)
 		uslub_opt.stats = uslub_opt.stats_all = true;
 		return true;
 	}
+	if (key_is(v, vlen, "json")) {
+		uslub_opt.stats = uslub_opt.stats_json = true;
+		return true;
+	}
 	return parse_bool(v, vlen, &uslub_opt.stats);
 }
 
@@ -99,6 +104,8 @@ static bool option_set(const char *k, size_t klen, const char *v, size_t vlen)
 		return parse_bool(v, vlen, &uslub_opt.verbose);
 	if (key_is(k, klen, "stats"))
 		return parse_stats(v, vlen);
+	if (key_is(k, klen, "slabtop"))
+		return parse_bool(v, vlen, &uslub_opt.slabtop);
 	if (key_is(k, klen, "exitcode")) {
 		unsigned long code;
 

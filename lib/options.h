@@ -17,6 +17,8 @@ struct uslub_options {
 	bool verbose;			/* report options and init on stderr */
 	bool stats;			/* statistics at exit (stderr or file) */
 	bool stats_all;			/* stats=all: empty caches listed too */
+	bool stats_json;		/* stats=json: that report as JSON */
+	bool slabtop;			/* serve uslub-slabtop (statsd.c) */
 	int thp;			/* -1 as the system says, 0 never
 					 * (MADV_NOHUGEPAGE), 1 ask for them */
 	char stats_file[256];		/* "": stderr; "%p" becomes the pid */

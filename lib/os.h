@@ -80,4 +80,28 @@ const char *os_getenv(const char *name);
 /* False before the C library has set up environ (very early malloc). */
 int os_environ_ready(void);
 
+/*
+ * The statistics server's socket (statsd.c).  All descriptors are
+ * close-on-exec; sends never raise SIGPIPE.
+ */
+/* A listening stream socket at the abstract Unix address "\0" name (no
+ * file; gone when the last descriptor closes): fd, or -errno. */
+int os_listen_abstract(const char *name);
+/* Wait for and accept one connection; each later send and receive on it
+ * gives up after timeout_ms.  *uid is the peer's effective uid
+ * (SO_PEERCRED): fd, or -errno. */
+int os_accept_peer(int lfd, unsigned int timeout_ms, unsigned int *uid);
+/* recv(2) once: bytes (0 at end of stream), or -errno. */
+long os_recv(int fd, void *buf, size_t len);
+/* send(2) all of buf: 0 or errno (EAGAIN when the timeout ran out). */
+int os_send_all(int fd, const void *buf, size_t len);
+/* End both directions of a connection for every process sharing it. */
+void os_shutdown(int fd);
+/* An anonymous in-memory file (memfd_create): fd, or -errno. */
+int os_memfile(const char *name);
+/* pread(2) once: bytes (0 at end of file), or -errno. */
+long os_pread(int fd, void *buf, size_t len, uint64_t offset);
+unsigned int os_geteuid(void);
+void os_sleep_ms(unsigned int ms);
+
 #endif /* USLUB_OS_H */

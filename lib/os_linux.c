@@ -17,6 +17,9 @@
 #include <sys/syscall.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -362,4 +365,133 @@ const char *os_getenv(const char *name)
 int os_environ_ready(void)
 {
 	return environ != NULL;
+}
+
+/* ---- The statistics server's socket ---------------------------------- */
+
+int os_listen_abstract(const char *name)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	size_t len = strlen(name);
+	int saved = errno, fd, ret;
+
+	if (len + 1 > sizeof(addr.sun_path))
+		return -ENAMETOOLONG;
+	memcpy(addr.sun_path + 1, name, len);	/* sun_path[0] = 0: abstract */
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		ret = -errno;
+		goto out;
+	}
+	if (bind(fd, (struct sockaddr *)&addr,
+		 (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + len)) ||
+	    listen(fd, 8)) {
+		ret = -errno;
+		close(fd);
+		goto out;
+	}
+	ret = fd;
+out:
+	errno = saved;
+	return ret;
+}
+
+int os_accept_peer(int lfd, unsigned int timeout_ms, unsigned int *uid)
+{
+	struct timeval tv = { .tv_sec = timeout_ms / 1000,
+			      .tv_usec = (timeout_ms % 1000) * 1000 };
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	int saved = errno, fd, ret;
+
+	fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	if (fd < 0) {
+		ret = -errno;
+		goto out;
+	}
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) ||
+	    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) ||
+	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv))) {
+		ret = -errno;
+		close(fd);
+		goto out;
+	}
+	*uid = cred.uid;
+	ret = fd;
+out:
+	errno = saved;
+	return ret;
+}
+
+long os_recv(int fd, void *buf, size_t len)
+{
+	int saved = errno;
+	ssize_t n = recv(fd, buf, len, MSG_NOSIGNAL);
+	long ret = n < 0 ? -errno : (long)n;
+
+	errno = saved;
+	return ret;
+}
+
+int os_send_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+	int saved = errno, ret = 0;
+
+	while (len) {
+		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			ret = errno == EWOULDBLOCK ? EAGAIN : errno;
+			break;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	errno = saved;
+	return ret;
+}
+
+void os_shutdown(int fd)
+{
+	int saved = errno;
+
+	shutdown(fd, SHUT_RDWR);
+	errno = saved;
+}
+
+int os_memfile(const char *name)
+{
+	int saved = errno, fd = memfd_create(name, MFD_CLOEXEC);
+	int ret = fd < 0 ? -errno : fd;
+
+	errno = saved;
+	return ret;
+}
+
+long os_pread(int fd, void *buf, size_t len, uint64_t offset)
+{
+	int saved = errno;
+	ssize_t n = pread(fd, buf, len, (off_t)offset);
+	long ret = n < 0 ? -errno : (long)n;
+
+	errno = saved;
+	return ret;
+}
+
+unsigned int os_geteuid(void)
+{
+	return (unsigned int)geteuid();
+}
+
+void os_sleep_ms(unsigned int ms)
+{
+	struct timespec ts = { .tv_sec = ms / 1000,
+			       .tv_nsec = (long)(ms % 1000) * 1000000 };
+	int saved = errno;
+
+	nanosleep(&ts, NULL);
+	errno = saved;
 }

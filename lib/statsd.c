@@ -1,0 +1,284 @@
+/*
+ * statsd.c - L5: the statistics server.  uslub-slabtop and uslub-slabinfo
+ * read the statistics of a running process through it.  Entry points:
+ * statsd_start (the library constructor), statsd_ensure (kmalloc's slow
+ * path, in a fork child), statsd_fork_child.  Uses stats.c and
+ * stats_json.c for the text, os.h for the socket.
+ *
+ * The channel: a stream socket in the abstract Unix namespace named
+ * "uslub/<pid>" (no file to create or clean up; the kernel removes the
+ * name with the last descriptor), served by one detached thread of ours
+ * with every signal blocked.  A client connects, sends one request line
+ * ("slabinfo\n"), and reads "ok\n" and the text, or "error: ...\n", to
+ * the end of the stream.  The fast paths know nothing of it.
+ *
+ * A reader can do no harm: the peer's uid (SO_PEERCRED) must be the
+ * process's euid or 0; the request line is at most STATSD_LINE_MAX bytes
+ * and each receive and send gives up after STATSD_TIMEOUT_MS, so a reader
+ * that stalls, dies or sends garbage costs the server a second at most;
+ * the text is rendered into a memory file under the locks the exit report
+ * takes, then sent with no lock held, so a slow reader never holds up an
+ * allocating thread; nothing here allocates (the memory file is the
+ * kernel's); sends never raise SIGPIPE.
+ *
+ * Lifetime: the constructor starts the server before main.  The sockets
+ * are close-on-exec, so a new image binds the name afresh.  A fork child
+ * closes its copies of the parent's sockets (the name stays the
+ * parent's) and starts its own server at its first kmalloc slow path
+ * with no uslub lock held, so a child that only execs never starts one.
+ */
+#define _GNU_SOURCE			/* pthread_setname_np */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "statsd.h"
+#include "lock.h"
+#include "log.h"
+#include "options.h"
+#include "os.h"
+#include "stats.h"
+#include "stats_json.h"
+
+#define STATSD_LINE_MAX		64	/* request line, newline included */
+#define STATSD_TIMEOUT_MS	1000	/* per receive and per send */
+#define STATSD_STACK_SIZE	(256 * 1024)
+
+static int help_write(int fd);
+
+/* The requests, by name.  A request renders its whole reply into fd (a
+ * memory file) and returns 0, or -1 with errno. */
+static const struct statsd_request {
+	const char *name;
+	int (*write)(int fd);
+} statsd_requests[] = {
+	{ "slabinfo", stats_slabinfo_write },	/* /proc/slabinfo 2.1 */
+	{ "meminfo", stats_meminfo_write },	/* Slab:, SReclaimable:, ... */
+	{ "stats", stats_counters_write },	/* event counters, sheaves */
+	{ "json", stats_json_write },		/* all of it, doc/stats-json.md */
+	{ "buddyinfo", stats_buddyinfo_write },
+	{ "malloc_stats", stats_malloc_stats_write },
+	{ "help", help_write },			/* these names */
+};
+
+int statsd_state;				/* enum statsd_state, atomic */
+/* This process's sockets, for a fork child to close (atomic). */
+static int statsd_listen_fd = -1, statsd_conn_fd = -1;
+
+static int help_write(int fd)
+{
+	struct log_buf b;
+	size_t i;
+
+	log_buf_init(&b, fd);
+	for (i = 0; i < ARRAY_SIZE(statsd_requests); i++)
+		log_buf_printf(&b, "%s\n", statsd_requests[i].name);
+	return log_buf_flush(&b);
+}
+
+static void reply_error(int fd, const char *what, int err)
+{
+	char line[128];
+	size_t n;
+
+	if (err)
+		n = log_format(line, sizeof(line), "error: %s: %s\n", what,
+			       strerror(err));
+	else
+		n = log_format(line, sizeof(line), "error: %s\n", what);
+	os_send_all(fd, line, MIN(n, sizeof(line) - 1));
+}
+
+/* The request line, without its newline, into line; false (after
+ * replying) if it is too long or does not come. */
+static bool read_request(int fd, char *line)
+{
+	size_t len = 0;
+	long n;
+
+	while (len < STATSD_LINE_MAX) {
+		n = os_recv(fd, line + len, STATSD_LINE_MAX - len);
+		if (n < 0) {
+			reply_error(fd, "reading the request", (int)-n);
+			return false;
+		}
+		if (n == 0)			/* no newline: the line ends here */
+			break;
+		len += (size_t)n;
+		if (memchr(line, '\n', len))
+			break;
+	}
+	if (!memchr(line, '\n', len) && len == STATSD_LINE_MAX) {
+		reply_error(fd, "request line too long", 0);
+		return false;
+	}
+	while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+		len--;
+	line[len] = '\0';
+	return true;
+}
+
+static const struct statsd_request *find_request(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(statsd_requests); i++)
+		if (strcmp(statsd_requests[i].name, name) == 0)
+			return &statsd_requests[i];
+	return NULL;
+}
+
+/* The rendered reply, from the memory file to the socket, no lock held. */
+static void send_file(int fd, int mfd)
+{
+	char chunk[4096];
+	uint64_t off = 0;
+	long n;
+
+	if (os_send_all(fd, "ok\n", 3))
+		return;
+	while ((n = os_pread(mfd, chunk, sizeof(chunk), off)) > 0) {
+		if (os_send_all(fd, chunk, (size_t)n))
+			return;			/* the reader went or stalled */
+		off += (uint64_t)n;
+	}
+}
+
+static void serve(int fd)
+{
+	const struct statsd_request *r;
+	char line[STATSD_LINE_MAX + 1];
+	int mfd;
+
+	if (!read_request(fd, line))
+		return;
+	r = find_request(line);
+	if (!r) {
+		reply_error(fd, "unknown request (\"help\" lists them)", 0);
+		return;
+	}
+	mfd = os_memfile("uslub-stats");
+	if (mfd < 0) {
+		reply_error(fd, "cannot create a memory file", -mfd);
+		return;
+	}
+	if (r->write(mfd) == 0)
+		send_file(fd, mfd);
+	else
+		reply_error(fd, "writing the statistics", 0);
+	os_close(mfd);
+}
+
+static void *statsd_main(void *arg)
+{
+	int lfd = (int)(intptr_t)arg, fd;
+	unsigned int uid;
+
+	for (;;) {
+		fd = os_accept_peer(lfd, STATSD_TIMEOUT_MS, &uid);
+		if (fd < 0) {
+			/* Out of descriptors or memory: wait, don't spin. */
+			if (fd != -EINTR && fd != -ECONNABORTED)
+				os_sleep_ms(100);
+			continue;
+		}
+		__atomic_store_n(&statsd_conn_fd, fd, __ATOMIC_RELAXED);
+		if (uid == os_geteuid() || uid == 0)
+			serve(fd);
+		else
+			reply_error(fd, "permission denied", 0);
+		/* Ends the stream even where a fork child holds a copy. */
+		os_shutdown(fd);
+		__atomic_store_n(&statsd_conn_fd, -1, __ATOMIC_RELAXED);
+		os_close(fd);
+	}
+	return NULL;
+}
+
+static bool thread_create(int lfd)
+{
+	pthread_attr_t attr;
+	pthread_t tid;
+	sigset_t all, old;
+	int err;
+
+	sigfillset(&all);
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&attr, STATSD_STACK_SIZE);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	err = pthread_create(&tid, &attr, statsd_main, (void *)(intptr_t)lfd);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_attr_destroy(&attr);
+	if (err) {
+		if (uslub_opt.verbose)
+			log_error("slabtop: cannot start the statistics server "
+				  "thread: %s", strerror(err));
+		return false;
+	}
+	pthread_setname_np(tid, "uslub-statsd");
+	return true;
+}
+
+/* From state from (IDLE or PENDING), once per process. */
+static void start_from(int from)
+{
+	char name[32];
+	int lfd;
+
+	if (!__atomic_compare_exchange_n(&statsd_state, &from, STATSD_STARTING,
+					 false, __ATOMIC_ACQ_REL,
+					 __ATOMIC_RELAXED))
+		return;				/* started, starting or off */
+	if (!uslub_opt.slabtop) {
+		__atomic_store_n(&statsd_state, STATSD_OFF, __ATOMIC_RELEASE);
+		return;
+	}
+	log_format(name, sizeof(name), "uslub/%d", os_getpid());
+	lfd = os_listen_abstract(name);
+	if (lfd < 0) {
+		if (uslub_opt.verbose)
+			log_error("slabtop: cannot serve statistics at @%s: %s",
+				  name, strerror(-lfd));
+		__atomic_store_n(&statsd_state, STATSD_OFF, __ATOMIC_RELEASE);
+		return;
+	}
+	__atomic_store_n(&statsd_listen_fd, lfd, __ATOMIC_RELAXED);
+	if (!thread_create(lfd)) {
+		__atomic_store_n(&statsd_listen_fd, -1, __ATOMIC_RELAXED);
+		os_close(lfd);
+		__atomic_store_n(&statsd_state, STATSD_OFF, __ATOMIC_RELEASE);
+		return;
+	}
+	__atomic_store_n(&statsd_state, STATSD_RUNNING, __ATOMIC_RELEASE);
+}
+
+void statsd_start(void)
+{
+	start_from(STATSD_IDLE);
+}
+
+/* pthread_create allocates: not under a lock of ours. */
+__cold void statsd_start_pending(void)
+{
+	if (!lock_depth)
+		start_from(STATSD_PENDING);
+}
+
+void statsd_fork_child(void)
+{
+	int lfd = __atomic_load_n(&statsd_listen_fd, __ATOMIC_RELAXED);
+	int cfd = __atomic_load_n(&statsd_conn_fd, __ATOMIC_RELAXED);
+
+	if (cfd >= 0)
+		os_close(cfd);
+	if (lfd >= 0)
+		os_close(lfd);
+	__atomic_store_n(&statsd_conn_fd, -1, __ATOMIC_RELAXED);
+	__atomic_store_n(&statsd_listen_fd, -1, __ATOMIC_RELAXED);
+	if (__atomic_load_n(&statsd_state, __ATOMIC_RELAXED) != STATSD_IDLE)
+		__atomic_store_n(&statsd_state, STATSD_PENDING,
+				 __ATOMIC_RELAXED);
+}

@@ -1,0 +1,34 @@
+/*
+ * statsd.h - L5: the statistics server, through which uslub-slabtop and
+ * uslub-slabinfo read a running process (USLUB_OPTIONS=slabtop=0 turns
+ * it off).  statsd.c's opening comment has the design.
+ */
+#ifndef USLUB_STATSD_H
+#define USLUB_STATSD_H
+
+#include "compiler.h"
+
+/* STATSD_PENDING: a fork child that has no server yet (atomic). */
+enum statsd_state {
+	STATSD_IDLE, STATSD_PENDING, STATSD_STARTING, STATSD_RUNNING,
+	STATSD_OFF,
+};
+extern int statsd_state;
+
+/* Start the server now (the library constructor). */
+void statsd_start(void);
+/* A fork child's server, started at its first kmalloc slow path with no
+ * uslub lock held (statsd_ensure). */
+void statsd_start_pending(void);
+/* fork.c's child handler: close the parent's sockets, start lazily. */
+void statsd_fork_child(void);
+
+/* On the kmalloc slow path: one load while there is nothing to do. */
+static inline void statsd_ensure(void)
+{
+	if (unlikely(__atomic_load_n(&statsd_state, __ATOMIC_RELAXED) ==
+		     STATSD_PENDING))
+		statsd_start_pending();
+}
+
+#endif /* USLUB_STATSD_H */
