@@ -73,7 +73,7 @@ static bool key_is(const char *k, size_t klen, const char *name)
 	return strlen(name) == klen && memcmp(k, name, klen) == 0;
 }
 
-/* stats, stats=0|1, stats=all (empty caches listed too). */
+/* stats, stats=0|1, stats=all (empty caches listed too), stats=json. */
 static bool parse_stats(const char *v, size_t vlen)
 {
 	if (key_is(v, vlen, "all")) {

@@ -146,7 +146,9 @@ static void send_file(int fd, int mfd)
 	}
 }
 
-static void serve(int fd)
+/* The line is read first even from a stranger, so that the reply is not
+ * lost to a reset of a connection closed with unread data. */
+static void serve(int fd, unsigned int uid)
 {
 	const struct statsd_request *r;
 	char line[STATSD_LINE_MAX + 1];
@@ -154,6 +156,10 @@ static void serve(int fd)
 
 	if (!read_request(fd, line))
 		return;
+	if (uid != os_geteuid() && uid != 0) {
+		reply_error(fd, "permission denied", 0);
+		return;
+	}
 	r = find_request(line);
 	if (!r) {
 		reply_error(fd, "unknown request (\"help\" lists them)", 0);
@@ -185,10 +191,7 @@ static void *statsd_main(void *arg)
 			continue;
 		}
 		__atomic_store_n(&statsd_conn_fd, fd, __ATOMIC_RELAXED);
-		if (uid == os_geteuid() || uid == 0)
-			serve(fd);
-		else
-			reply_error(fd, "permission denied", 0);
+		serve(fd, uid);
 		/* Ends the stream even where a fork child holds a copy. */
 		os_shutdown(fd);
 		__atomic_store_n(&statsd_conn_fd, -1, __ATOMIC_RELAXED);
