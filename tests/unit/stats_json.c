@@ -292,7 +292,8 @@ TEST_BEGIN(test_options)
 {
 	struct uslub_options saved = uslub_opt;
 
-	expect_true(uslub_opt.slabtop, "the server is on by default");
+	expect_b_eq(uslub_opt.slabtop, !USLUB_CONFIG_TSAN,
+		    "the server is on by default (but under TSan)");
 	expect_d_eq(options_parse("stats=json"), 0);
 	expect_true(uslub_opt.stats && uslub_opt.stats_json);
 	expect_d_eq(options_parse("stats=1"), 0);
