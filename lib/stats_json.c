@@ -10,6 +10,7 @@
 
 #include "stats_json.h"
 #include "cache.h"
+#include "debug.h"
 #include "kmalloc.h"
 #include "log.h"
 #include "options.h"
@@ -82,7 +83,7 @@ static void cache_object_locked(struct log_buf *b, struct uslub_cache *s)
 		       s->size, s->objects, 1u << s->order, slabs, slabs,
 		       s->object_size, s->align,
 		       s->flags & USLUB_RECLAIM_ACCOUNT ? "true" : "false",
-		       s->sheaf_capacity ? "false" : "true");
+		       cache_debug(s) ? "true" : "false");
 	sheaf_object_locked(b, s);
 	log_buf_printf(b, ",\n     \"events\": ");
 	events_object_locked(b, s);

@@ -13,9 +13,10 @@
  * the end of the stream.  The fast paths know nothing of it.
  *
  * A reader can do no harm: the peer's uid (SO_PEERCRED) must be the
- * process's euid or 0; the request line is at most STATSD_LINE_MAX bytes
- * and each receive and send gives up after STATSD_TIMEOUT_MS, so a reader
- * that stalls, dies or sends garbage costs the server a second at most;
+ * process's euid or 0; the request line is at most STATSD_LINE_MAX bytes;
+ * each receive and send gives up after STATSD_TIMEOUT_MS and a connection
+ * after STATSD_CONN_MS, so a reader that stalls, trickles, dies or sends
+ * garbage costs the server a few seconds at most;
  * the text is rendered into a memory file under the locks the exit report
  * takes, then sent with no lock held, so a slow reader never holds up an
  * allocating thread; nothing here allocates (the memory file is the
@@ -44,6 +45,7 @@
 
 #define STATSD_LINE_MAX		64	/* request line, newline included */
 #define STATSD_TIMEOUT_MS	1000	/* per receive and per send */
+#define STATSD_CONN_MS		5000	/* per connection, checked between */
 #define STATSD_STACK_SIZE	(256 * 1024)
 
 static int help_write(int fd);
@@ -91,14 +93,19 @@ static void reply_error(int fd, const char *what, int err)
 	os_send_all(fd, line, MIN(n, sizeof(line) - 1));
 }
 
-/* The request line, without its newline, into line; false (after
- * replying) if it is too long or does not come. */
-static bool read_request(int fd, char *line)
+/* The request line, up to its newline, into line; false (after
+ * replying) if it is too long or does not come in time. */
+static bool read_request(int fd, char *line, uint64_t deadline)
 {
 	size_t len = 0;
+	char *nl = NULL;
 	long n;
 
-	while (len < STATSD_LINE_MAX) {
+	while (!nl && len < STATSD_LINE_MAX) {
+		if (os_now_ms() > deadline) {
+			reply_error(fd, "request too slow", 0);
+			return false;
+		}
 		n = os_recv(fd, line + len, STATSD_LINE_MAX - len);
 		if (n < 0) {
 			reply_error(fd, "reading the request", (int)-n);
@@ -107,14 +114,15 @@ static bool read_request(int fd, char *line)
 		if (n == 0)			/* no newline: the line ends here */
 			break;
 		len += (size_t)n;
-		if (memchr(line, '\n', len))
-			break;
+		nl = memchr(line, '\n', len);
 	}
-	if (!memchr(line, '\n', len) && len == STATSD_LINE_MAX) {
+	if (nl)
+		len = (size_t)(nl - line);
+	else if (len == STATSD_LINE_MAX) {
 		reply_error(fd, "request line too long", 0);
 		return false;
 	}
-	while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+	if (len && line[len - 1] == '\r')
 		len--;
 	line[len] = '\0';
 	return true;
@@ -130,8 +138,9 @@ static const struct statsd_request *find_request(const char *name)
 	return NULL;
 }
 
-/* The rendered reply, from the memory file to the socket, no lock held. */
-static void send_file(int fd, int mfd)
+/* The rendered reply, from the memory file to the socket, no lock held;
+ * a reader that went, stalled or trickles is left. */
+static void send_file(int fd, int mfd, uint64_t deadline)
 {
 	char chunk[4096];
 	uint64_t off = 0;
@@ -140,8 +149,9 @@ static void send_file(int fd, int mfd)
 	if (os_send_all(fd, "ok\n", 3))
 		return;
 	while ((n = os_pread(mfd, chunk, sizeof(chunk), off)) > 0) {
-		if (os_send_all(fd, chunk, (size_t)n))
-			return;			/* the reader went or stalled */
+		if (os_now_ms() > deadline ||
+		    os_send_all(fd, chunk, (size_t)n))
+			return;
 		off += (uint64_t)n;
 	}
 }
@@ -150,11 +160,12 @@ static void send_file(int fd, int mfd)
  * lost to a reset of a connection closed with unread data. */
 static void serve(int fd, unsigned int uid)
 {
+	uint64_t deadline = os_now_ms() + STATSD_CONN_MS;
 	const struct statsd_request *r;
 	char line[STATSD_LINE_MAX + 1];
 	int mfd;
 
-	if (!read_request(fd, line))
+	if (!read_request(fd, line, deadline))
 		return;
 	if (uid != os_geteuid() && uid != 0) {
 		reply_error(fd, "permission denied", 0);
@@ -171,7 +182,7 @@ static void serve(int fd, unsigned int uid)
 		return;
 	}
 	if (r->write(mfd) == 0)
-		send_file(fd, mfd);
+		send_file(fd, mfd, deadline);
 	else
 		reply_error(fd, "writing the statistics", 0);
 	os_close(mfd);

@@ -283,6 +283,8 @@ static int wait_key(double delay)
 	struct pollfd pfd = { .fd = 0, .events = POLLIN };
 	char c;
 
+	if (quit)
+		return 1;
 	if (poll(&pfd, tty_raw ? 1 : 0, (int)(delay * 1000)) <= 0)
 		return quit;
 	if (read(0, &c, 1) != 1)

@@ -223,9 +223,12 @@ def reply(s):
     return data
 def rounds():
     return int(open(beat).read())
+# Each asks for more than a socket buffers, never reads, and holds the
+# server for a second: the target's allocations must not wait on that.
+stallers = [conn(rcvbuf=1024) for _ in range(3)]
+for s in stallers:
+    s.sendall(b"json\n")
 silent = conn()                        # connects, never sends or reads
-staller = conn(rcvbuf=1024)            # asks for a lot, never reads
-staller.sendall(b"json\n")
 endless = conn()
 def flood():
     try:
@@ -245,8 +248,14 @@ g = reply(garbage)
 assert g.startswith(b"error: unknown request"), g
 t.join(10)
 assert not t.is_alive(), "the endless line was never cut"
-for s in (silent, staller, endless, garbage):
+for s in [silent, endless, garbage] + stallers:
     s.close()
+split = conn()                         # a line in pieces, then more
+split.sendall(b"slab")
+time.sleep(0.2)
+split.sendall(b"info\r\nextra")
+r = reply(split)
+assert r.startswith(b"ok\nslabinfo - version: 2.1\n"), r[:80]
 print("kept allocating: %d rounds in 2.5 s" % (after - before))
 EOF
 	if [ $? -eq 0 ]; then

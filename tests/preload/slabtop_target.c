@@ -9,8 +9,9 @@
  * counts the rounds.  While DIR/pause exists it allocates nothing.
  *
  *   slabtop_target DIR MODE
- *     plain       slabtop_test (37 objects), and busy_cache (3 objects)
- *                 whose destroy failed
+ *     plain       slabtop_test (37 objects), busy_cache (3 objects)
+ *                 whose destroy failed, and MANY_CACHES empty caches,
+ *                 so that the JSON overflows a socket's send buffer
  *     fork        slabtop_test, then a child that adds child_cache (5)
  *                 and is up as "child"
  *     exec        slabtop_test; when DIR/go appears, exec's itself as
@@ -33,6 +34,7 @@
 
 #define OBJECT_SIZE	200
 #define ROUNDS_MAX	6000	/* 5 ms each: give up after about 30 s */
+#define MANY_CACHES	400	/* 800 bytes of JSON each */
 
 static struct uslub_cache *(*cache_create)(const char *, size_t, size_t,
 					   uslub_slab_flags_t,
@@ -186,6 +188,12 @@ int main(int argc, char **argv)
 				die("busy_cache");
 		if (cache_destroy(s) != -EBUSY)
 			die("destroying busy_cache did not fail");
+		for (i = 0; i < MANY_CACHES; i++) {
+			char name[32];
+
+			snprintf(name, sizeof(name), "many_%03d", i);
+			cache_with(name, 0);
+		}
 	}
 	up(mode);
 	if (strcmp(mode, "fork") == 0) {
