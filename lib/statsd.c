@@ -16,11 +16,11 @@
  * process's euid or 0; the request line is at most STATSD_LINE_MAX bytes;
  * each receive and send gives up after STATSD_TIMEOUT_MS and a connection
  * after STATSD_CONN_MS, so a reader that stalls, trickles, dies or sends
- * garbage costs the server a few seconds at most;
- * the text is rendered into a memory file under the locks the exit report
- * takes, then sent with no lock held, so a slow reader never holds up an
- * allocating thread; nothing here allocates (the memory file is the
- * kernel's); sends never raise SIGPIPE.
+ * garbage costs the server a few seconds at most; the text is rendered
+ * into a memory file under the locks the exit report takes, then sent
+ * with no lock held, so a slow reader never holds up an allocating
+ * thread; nothing here allocates (the memory file is the kernel's); sends
+ * never raise SIGPIPE.
  *
  * Lifetime: the constructor starts the server before main.  The sockets
  * are close-on-exec, so a new image binds the name afresh.  A fork child
