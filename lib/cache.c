@@ -63,6 +63,7 @@
 #include "options.h"
 #include "os.h"
 #include "rcu.h"
+#include "statsd.h"
 #include "assert.h"
 
 struct lock slab_mutex = LOCK_INITIALIZER;
@@ -452,6 +453,7 @@ void *cache_alloc_slow(struct uslub_cache *s, uslub_gfp_t gfp,
 	struct kmem_cache_cpu *c;
 	void *p;
 
+	statsd_ensure();		/* a pending statistics server */
 	if (!tc->live || !(c = cache_cpu(s, tc)))
 		c = cache_cpu_get(s, &tc);
 
@@ -561,6 +563,7 @@ static void free_to_sheaf(struct uslub_cache *s, struct kmem_cache_cpu *c,
 	uint64_t now;
 
 	if (c->top == c->end) {
+		statsd_ensure();
 		now = sheaf_upkeep(tc);
 		if (c->top == c->end) {
 			sheaf_overflow_push(s, c, &tc->pcache, obj, now);

@@ -18,7 +18,7 @@ struct uslub_options uslub_opt = {
 	.thp = -1,
 	/* ThreadSanitizer kills a fork child that starts a thread when its
 	 * parent had several; TSan builds test the API, not the server. */
-	.slabtop = !USLUB_CONFIG_TSAN,
+	.slabtop = USLUB_CONFIG_TSAN ? 0 : -1,
 };
 
 static bool parse_ulong(const char *v, size_t len, unsigned long *out)
@@ -106,8 +106,14 @@ static bool option_set(const char *k, size_t klen, const char *v, size_t vlen)
 		return parse_bool(v, vlen, &uslub_opt.verbose);
 	if (key_is(k, klen, "stats"))
 		return parse_stats(v, vlen);
-	if (key_is(k, klen, "slabtop"))
-		return parse_bool(v, vlen, &uslub_opt.slabtop);
+	if (key_is(k, klen, "slabtop")) {
+		bool on;
+
+		if (!parse_bool(v, vlen, &on))
+			return false;
+		uslub_opt.slabtop = on;
+		return true;
+	}
 	if (key_is(k, klen, "exitcode")) {
 		unsigned long code;
 

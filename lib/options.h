@@ -18,7 +18,10 @@ struct uslub_options {
 	bool stats;			/* statistics at exit (stderr or file) */
 	bool stats_all;			/* stats=all: empty caches listed too */
 	bool stats_json;		/* stats=json: that report as JSON */
-	bool slabtop;			/* serve uslub-slabtop (statsd.c) */
+	/* serve uslub-slabtop (statsd.c): 1 at once, 0 never, -1 (default)
+	 * at once in the program uslub-run started, else once the process
+	 * is STATSD_DELAY_MS old */
+	int slabtop;
 	int thp;			/* -1 as the system says, 0 never
 					 * (MADV_NOHUGEPAGE), 1 ask for them */
 	char stats_file[256];		/* "": stderr; "%p" becomes the pid */

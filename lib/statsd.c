@@ -2,7 +2,7 @@
  * statsd.c - L5: the statistics server.  uslub-slabtop and uslub-slabinfo
  * read the statistics of a running process through it.  Entry points:
  * statsd_start (the library constructor), statsd_ensure (kmalloc's slow
- * path, in a fork child), statsd_fork_child.  Uses stats.c and
+ * path, while the server is pending), statsd_fork_child.  Uses stats.c and
  * stats_json.c for the text, os.h for the socket.
  *
  * The channel: a stream socket in the abstract Unix namespace named
@@ -22,11 +22,18 @@
  * thread; nothing here allocates (the memory file is the kernel's); sends
  * never raise SIGPIPE.
  *
- * Lifetime: the constructor starts the server before main.  The sockets
- * are close-on-exec, so a new image binds the name afresh.  A fork child
- * closes its copies of the parent's sockets (the name stays the
- * parent's) and starts its own server at its first kmalloc slow path
- * with no uslub lock held, so a child that only execs never starts one.
+ * Lifetime: the constructor starts the server before main in the program
+ * uslub-run started (USLUB_RUN_PID, which exec keeps) and with
+ * slabtop=1.  Any other process -- the shells, compilers and tools a
+ * build or a script starts by the thousand, which live milliseconds --
+ * makes it pending: it starts at the first allocation slow path or free
+ * overflow (with no uslub lock held) once the process is STATSD_DELAY_MS
+ * old; a process whose every call stays on the fast paths waits.  A thread
+ * per process cost a fork+exec loop of /bin/true 50 % more CPU.  The
+ * sockets are close-on-exec, so a new image binds the name afresh.  A
+ * fork child closes its copies of the parent's sockets (the name stays
+ * the parent's) and becomes pending in the same way (at once with
+ * slabtop=1), so a child that only execs never starts one.
  */
 #define _GNU_SOURCE			/* pthread_setname_np */
 #include <errno.h>
@@ -47,6 +54,7 @@
 #define STATSD_TIMEOUT_MS	1000	/* per receive and per send */
 #define STATSD_CONN_MS		5000	/* per connection, checked between */
 #define STATSD_STACK_SIZE	(256 * 1024)
+#define STATSD_DELAY_MS		1000	/* age of a process that serves */
 
 static int help_write(int fd);
 
@@ -66,6 +74,8 @@ static const struct statsd_request {
 };
 
 int statsd_state;				/* enum statsd_state, atomic */
+static uint64_t statsd_after;			/* PENDING: os_now_ms() from
+						   which it starts (atomic) */
 /* This process's sockets, for a fork child to close (atomic). */
 static int statsd_listen_fd = -1, statsd_conn_fd = -1;
 
@@ -269,15 +279,45 @@ static void start_from(int from)
 	__atomic_store_n(&statsd_state, STATSD_RUNNING, __ATOMIC_RELEASE);
 }
 
+/* getpid() is the pid in USLUB_RUN_PID: the program uslub-run runs. */
+static bool run_by_uslub_run(void)
+{
+	const char *v = os_getenv("USLUB_RUN_PID");
+	long pid = 0;
+
+	if (!v || !*v)
+		return false;
+	for (; *v >= '0' && *v <= '9' && pid < (1L << 40); v++)
+		pid = pid * 10 + (*v - '0');
+	return !*v && pid == os_getpid();
+}
+
+/* Pending, from delay_ms from now (0: the next kmalloc slow path). */
+static void make_pending(int from, uint64_t delay_ms)
+{
+	__atomic_store_n(&statsd_after, delay_ms ? os_now_ms() + delay_ms : 0,
+			 __ATOMIC_RELAXED);
+	__atomic_compare_exchange_n(&statsd_state, &from, STATSD_PENDING,
+				    false, __ATOMIC_RELEASE, __ATOMIC_RELAXED);
+}
+
 void statsd_start(void)
 {
-	start_from(STATSD_IDLE);
+	if (uslub_opt.slabtop == 1 ||
+	    (uslub_opt.slabtop < 0 && run_by_uslub_run()))
+		start_from(STATSD_IDLE);
+	else if (uslub_opt.slabtop < 0)
+		make_pending(STATSD_IDLE, STATSD_DELAY_MS);
+	else
+		start_from(STATSD_IDLE);	/* slabtop=0: only to OFF */
 }
 
 /* pthread_create allocates: not under a lock of ours. */
 __cold void statsd_start_pending(void)
 {
-	if (!lock_depth)
+	uint64_t after = __atomic_load_n(&statsd_after, __ATOMIC_RELAXED);
+
+	if (!lock_depth && (!after || os_now_ms() >= after))
 		start_from(STATSD_PENDING);
 }
 
@@ -292,7 +332,9 @@ void statsd_fork_child(void)
 		os_close(lfd);
 	__atomic_store_n(&statsd_conn_fd, -1, __ATOMIC_RELAXED);
 	__atomic_store_n(&statsd_listen_fd, -1, __ATOMIC_RELAXED);
-	if (__atomic_load_n(&statsd_state, __ATOMIC_RELAXED) != STATSD_IDLE)
-		__atomic_store_n(&statsd_state, STATSD_PENDING,
-				 __ATOMIC_RELAXED);
+	if (__atomic_load_n(&statsd_state, __ATOMIC_RELAXED) == STATSD_IDLE)
+		return;
+	__atomic_store_n(&statsd_after, uslub_opt.slabtop == 1 ? 0 :
+			 os_now_ms() + STATSD_DELAY_MS, __ATOMIC_RELAXED);
+	__atomic_store_n(&statsd_state, STATSD_PENDING, __ATOMIC_RELAXED);
 }

@@ -8,22 +8,24 @@
 
 #include "compiler.h"
 
-/* STATSD_PENDING: a fork child that has no server yet (atomic). */
+/* STATSD_PENDING: a process that has no server yet but will, at a kmalloc
+ * slow path from statsd_after on (atomic). */
 enum statsd_state {
 	STATSD_IDLE, STATSD_PENDING, STATSD_STARTING, STATSD_RUNNING,
 	STATSD_OFF,
 };
 extern int statsd_state;
 
-/* Start the server now (the library constructor). */
+/* The library constructor: start the server now, or make it pending. */
 void statsd_start(void);
-/* A fork child's server, started at its first kmalloc slow path with no
- * uslub lock held (statsd_ensure). */
+/* A pending server, started on a slow path with no uslub lock held, once
+ * the process is old enough (statsd_ensure). */
 void statsd_start_pending(void);
 /* fork.c's child handler: close the parent's sockets, start lazily. */
 void statsd_fork_child(void);
 
-/* On the kmalloc slow path: one load while there is nothing to do. */
+/* On the allocation slow paths and a free's sheaf overflow: one load
+ * while there is nothing to do. */
 static inline void statsd_ensure(void)
 {
 	if (unlikely(__atomic_load_n(&statsd_state, __ATOMIC_RELAXED) ==

@@ -9,15 +9,19 @@
 # header, table, sorting and one frame when piped, JSON that parses and
 # agrees with the text, a fork child and an exec'd image viewable under
 # their pids, readers that stall, send garbage or an endless line while
-# the target keeps allocating, another uid refused, slabtop=0, and every
-# target exiting normally.  Run from the build directory by `make check'
-# (abs_top_builddir, USLUB_PRELOAD and PYTHON3 come from it).
+# the target keeps allocating, another uid refused, slabtop=0, a process
+# under LD_PRELOAD alone serving only once it is a second old, and every
+# target exiting normally.  Targets run under uslub-run, as a user runs
+# them, which makes them serve from their start.  Run from the build
+# directory by `make check' (abs_top_builddir, USLUB_PRELOAD and PYTHON3
+# come from it).
 
 builddir=${abs_top_builddir:-.}
 preload=${USLUB_PRELOAD:-$builddir/preload/.libs/libuslub-preload.so}
 target=$builddir/tests/preload/slabtop_target
 slabinfo=$builddir/tools/uslub-slabinfo
 slabtop=$builddir/tools/uslub-slabtop
+run=$builddir/preload/uslub-run
 
 if [ ! -f "$preload" ] || [ ! -x "$target" ] || [ ! -x "$slabinfo" ]; then
 	echo "1..0 # SKIP no preload library, target or tools built"
@@ -26,7 +30,7 @@ fi
 python=${PYTHON3:-python3}
 "$python" -c 'import json, socket' 2>/dev/null || python=
 
-echo "1..24"
+echo "1..28"
 n=0
 rc=0
 ok() {
@@ -75,13 +79,27 @@ wait_file() {
 	[ -s "$1" ]
 }
 
-# start MODE [ENV...]: slabtop_target in $dir/MODE.d under the preload
-# library; its stdout and stderr in $dir/MODE.out and .err.
+# start MODE [ENV...]: slabtop_target in $dir/MODE.d under uslub-run, as
+# a user runs it; start_preload MODE [ENV...]: under LD_PRELOAD alone.
+# Its stdout and stderr in $dir/MODE.out and .err.
 start() {
+	launch "$@" -- USLUB_PRELOAD_LIB="$preload" "$run"
+}
+start_preload() {
+	launch "$@" -- LD_PRELOAD="$preload"
+}
+launch() {
 	mode=$1
 	shift
+	envs=
+	while [ "$1" != -- ]; do
+		envs="$envs $1"
+		shift
+	done
+	shift
 	mkdir -p "$dir/$mode.d"
-	env "$@" LD_PRELOAD="$preload" "$target" "$dir/$mode.d" "$mode" \
+	# shellcheck disable=SC2086
+	env $envs "$@" "$target" "$dir/$mode.d" "$mode" \
 	    >"$dir/$mode.out" 2>"$dir/$mode.err" &
 	pids="$pids $!"
 	eval "job_$mode=$!"
@@ -336,6 +354,43 @@ check "slabtop=0: $(cat "$dir/off")" \
     sh -c "[ $status -eq 1 ] && grep -qx 'uslub-slabinfo: no uslub statistics server in process $opid: Connection refused' '$dir/off'"
 finish off >/dev/null
 
+# ---- LD_PRELOAD alone: a server once the process is a second old ---------
+# age PID: seconds since PID started, to a hundredth.
+age() {
+	awk -v tck="$(getconf CLK_TCK)" -v up="$(cut -d' ' -f1 /proc/uptime)" \
+	    '{ sub(/.*\) /, ""); printf "%.2f\n", up - $20 / tck }' "/proc/$1/stat"
+}
+threads() {
+	ls "/proc/$1/task" 2>/dev/null | wc -l
+}
+start_preload late
+wait_file "$dir/late.d/ready.late"
+lpid=$(cat "$dir/late.d/ready.late" 2>/dev/null)
+"$slabinfo" -p "$lpid" >"$dir/late0" 2>&1
+status=$?
+young=$(age "$lpid")
+nthreads=$(threads "$lpid")
+if awk -v a="$young" 'BEGIN { exit !(a < 0.8) }'; then
+	check "LD_PRELOAD alone, ${young} s old: no server yet ($(cat "$dir/late0"))" \
+	    sh -c "[ $status -eq 1 ] && grep -q 'Connection refused' '$dir/late0'"
+	check "LD_PRELOAD alone, ${young} s old: no thread of uslub's ($nthreads threads)" \
+	    [ "$nthreads" = 1 ]
+else
+	skip "LD_PRELOAD alone: the target was already $young s old when read"
+	skip "LD_PRELOAD alone: thread count not checked"
+fi
+i=0
+until "$slabinfo" -p "$lpid" >"$dir/late" 2>&1 || [ $i -ge 60 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+got=$(active slabtop_test <"$dir/late")
+check "LD_PRELOAD alone: it serves once a second old ($(age "$lpid") s): slabtop_test $got" \
+    [ "$got" = 37 ]
+check "LD_PRELOAD alone: then with its server thread ($(threads "$lpid") threads)" \
+    [ "$(threads "$lpid")" = 2 ]
+finish late >/dev/null
+
 # ---- python3 --------------------------------------------------------------
 if [ -n "$python" ]; then
 	cat >"$dir/target.py" <<'EOF'
@@ -360,15 +415,15 @@ for _ in range(3000):
 print("done py")
 EOF
 	mkdir -p "$dir/py.d"
-	LD_PRELOAD="$preload" "$python" "$dir/target.py" "$dir/py.d" \
-	    >"$dir/py.out" 2>"$dir/py.err" &
+	USLUB_PRELOAD_LIB="$preload" "$run" "$python" "$dir/target.py" \
+	    "$dir/py.d" >"$dir/py.out" 2>"$dir/py.err" &
 	pyjob=$!
 	pids="$pids $pyjob"
 	wait_file "$dir/py.d/ready.py"
 	ppid=$(cat "$dir/py.d/ready.py" 2>/dev/null)
 	"$slabinfo" -p "$ppid" >"$dir/py.si" 2>&1
 	got=$(active py_cache <"$dir/py.si")
-	check "python3 under the preload library: py_cache $got" [ "$got" = 11 ]
+	check "python3 under uslub-run with no options: py_cache $got" [ "$got" = 11 ]
 	"$slabtop" -p "$ppid" -o >"$dir/py.top" 2>&1
 	check "uslub-slabtop --once on python3" \
 	    sh -c "grep -q 'Active / Total Objects' '$dir/py.top' &&
