@@ -118,7 +118,9 @@ USLUB_API void *uslub_aligned_alloc(size_t align, size_t size);
 USLUB_API void *uslub_memalign(size_t align, size_t size);
 USLUB_API void *uslub_valloc(size_t size);
 USLUB_API void *uslub_pvalloc(size_t size);
-/* The bytes usable at p (>= the size asked for), 0 for NULL. */
+/* The bytes usable at p (>= the size asked for), 0 for NULL.  Exactly
+ * the size asked for when p's kmalloc cache has red zones (USLUB_DEBUG
+ * with Z): the bytes after it are the kmalloc red zone. */
 USLUB_API size_t uslub_usable_size(const void *p);
 /* Give every free page back to the OS now (glibc's malloc_trim): runs
  * every shrinker at priority 0, flushes the calling thread's caches,

@@ -63,6 +63,10 @@ bool cache_object_freed(const char *func, const void *obj);
 /* caller: RET_IP of the entry point, for debug caches' tracks. */
 void *cache_alloc_slow(struct uslub_cache *s, uslub_gfp_t gfp,
 		       uintptr_t caller);
+/* cache_alloc_slow for kmalloc(size): a debug cache keeps size and red
+ * zones the bytes after it (debug.h). */
+void *cache_alloc_sized(struct uslub_cache *s, uslub_gfp_t gfp, size_t size,
+			uintptr_t caller);
 void cache_free_slow(struct uslub_cache *s, void *obj, uintptr_t caller);
 /* cache_free_slow and kfree_slow, reporting a bad pointer under func's
  * name (free, kfree, cache_free, ...); s NULL: any cache. */

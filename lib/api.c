@@ -127,7 +127,7 @@ USLUB_API void *uslub_krealloc(const void *p, size_t size, uslub_gfp_t gfp)
 	if (old == 0 || cache_object_freed("krealloc", p))
 		return NULL;			/* reported */
 	if (size <= old && size > old / 2 && size <= SMALL_MAX)
-		return (void *)p;		/* same class or close: keep */
+		return kmalloc_keep((void *)p, size);	/* same class or close */
 	n = kmalloc_fast(size, gfp & ~USLUB_GFP_ZERO);
 	if (!n)
 		return NULL;

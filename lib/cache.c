@@ -449,6 +449,12 @@ static void *alloc_refill(struct uslub_cache *s, struct kmem_cache_cpu *c,
 void *cache_alloc_slow(struct uslub_cache *s, uslub_gfp_t gfp,
 		       uintptr_t caller)
 {
+	return cache_alloc_sized(s, gfp, s->object_size, caller);
+}
+
+void *cache_alloc_sized(struct uslub_cache *s, uslub_gfp_t gfp, size_t size,
+			uintptr_t caller)
+{
 	struct thread_cache *tc = thread_cache;
 	struct kmem_cache_cpu *c;
 	void *p;
@@ -462,13 +468,15 @@ void *cache_alloc_slow(struct uslub_cache *s, uslub_gfp_t gfp,
 		return NULL;
 	}
 	if (cache_debug(s)) {
-		p = debug_alloc(s, c, &tc->pcache, caller);
+		p = debug_alloc(s, c, &tc->pcache, size, caller);
 		if (unlikely(!p)) {
 			errno = ENOMEM;
 			return NULL;
 		}
 		stat(c, ALLOC_SLOWPATH);
-		goto zero;
+		if (gfp & USLUB_GFP_ZERO)	/* not the kmalloc red zone */
+			memset(p, 0, debug_object_size(s, p));
+		return p;
 	}
 	p = sheaf_pop(c);
 	if (!p) {
@@ -481,7 +489,6 @@ void *cache_alloc_slow(struct uslub_cache *s, uslub_gfp_t gfp,
 	}
 	if (s->free_tag)
 		free_tag_clear(p);
-zero:
 	if (gfp & USLUB_GFP_ZERO)
 		memset(p, 0, s->object_size);
 	return p;

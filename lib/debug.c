@@ -53,6 +53,10 @@ unsigned int debug_calculate_layout(struct uslub_cache *s, unsigned int size)
 		s->track_off = size;
 		size += 2 * sizeof(struct track);
 	}
+	if (s->kmalloc_idx && (s->flags & USLUB_RED_ZONE)) {
+		s->orig_off = size;
+		size += sizeof(void *);
+	}
 	s->pad_off = size;
 	if (s->flags & USLUB_RED_ZONE) {
 		/* Keeps the object aligned: the slot stride is a multiple of
@@ -93,13 +97,33 @@ static void track_capture(const struct uslub_cache *s, struct track *t,
 
 /* ---- Object states --------------------------------------------------- */
 
+/* The size kmalloc was asked for (the kernel's get_orig_size): the bytes
+ * after it, up to object_size, are the kmalloc red zone of an allocated
+ * object.  object_size where the cache keeps no size. */
+static unsigned int get_orig_size(const struct uslub_cache *s, const void *obj)
+{
+	if (!s->orig_off)
+		return s->object_size;
+	return *(const unsigned int *)((const char *)obj + s->orig_off);
+}
+
+static void set_orig_size(const struct uslub_cache *s, void *obj,
+			  unsigned int size)
+{
+	if (s->orig_off)
+		*(unsigned int *)((char *)obj + s->orig_off) = size;
+}
+
 static void init_object(const struct uslub_cache *s, void *obj, uint8_t val)
 {
 	char *p = obj;
+	unsigned int orig = get_orig_size(s, obj);
 
 	if (s->flags & USLUB_RED_ZONE) {
 		memset(p - s->red_left_pad, val, s->red_left_pad);
 		memset(p + s->object_size, val, s->inuse - s->object_size);
+		if (val == RED_ACTIVE && orig < s->object_size)
+			memset(p + orig, val, s->object_size - orig);
 	}
 	if (object_poison(s) && val == RED_INACTIVE) {
 		memset(p, POISON_FREE, s->object_size - 1);
@@ -281,6 +305,10 @@ static bool check_object(struct report *r, struct slab *slab, void *obj,
 		ok &= check_bytes(r, slab, obj, "Right Redzone",
 				  p + s->object_size, val,
 				  s->inuse - s->object_size);
+		if (val == RED_ACTIVE && get_orig_size(s, obj) < s->object_size)
+			ok &= check_bytes(r, slab, obj, "kmalloc Redzone",
+					  p + get_orig_size(s, obj), val,
+					  s->object_size - get_orig_size(s, obj));
 	}
 	if (object_poison(s) && val == RED_INACTIVE) {
 		ok &= check_bytes(r, slab, obj, "Poison", p, POISON_FREE,
@@ -517,6 +545,7 @@ static struct slab *new_debug_slab(struct uslub_cache *s, struct page_cache *pc)
 
 		if (s->ctor)
 			s->ctor(p);
+		set_orig_size(s, p, s->object_size);
 		init_object(s, p, RED_INACTIVE);
 		if (s->flags & USLUB_STORE_USER)
 			memset(get_track(s, p, 0), 0, 2 * sizeof(struct track));
@@ -548,7 +577,7 @@ static void trace_line(struct report *r, const char *what, const void *obj,
 /* ---- Allocation and free --------------------------------------------- */
 
 void *debug_alloc(struct uslub_cache *s, struct kmem_cache_cpu *c,
-		  struct page_cache *pc, uintptr_t caller)
+		  struct page_cache *pc, size_t orig_size, uintptr_t caller)
 {
 	struct report r;
 	struct track t;
@@ -590,6 +619,8 @@ void *debug_alloc(struct uslub_cache *s, struct kmem_cache_cpu *c,
 		}
 		slab_remove_partial_locked(s, slab);
 	}
+	set_orig_size(s, obj, (unsigned int)MIN(orig_size,
+						 (size_t)s->object_size));
 	init_object(s, obj, RED_ACTIVE);
 	if (s->flags & USLUB_STORE_USER)
 		memcpy(get_track(s, obj, TRACK_ALLOC), &t, sizeof(t));
@@ -665,6 +696,23 @@ out:
 	if (discard)
 		slab_discard(s, c, pc, slab);
 	report_print(&r);
+}
+
+size_t debug_object_size(const struct uslub_cache *s, const void *obj)
+{
+	return get_orig_size(s, obj);
+}
+
+void debug_resize(struct uslub_cache *s, void *obj, size_t size)
+{
+	unsigned int orig = (unsigned int)MIN(size, (size_t)s->object_size);
+
+	if (!s->orig_off)
+		return;
+	lock_acquire(&s->list_lock);	/* validation reads it */
+	set_orig_size(s, obj, orig);
+	memset((char *)obj + orig, RED_ACTIVE, s->object_size - orig);
+	lock_release(&s->list_lock);
 }
 
 /* ---- Validation ------------------------------------------------------ */

@@ -10,9 +10,15 @@
  *
  * Object layout of a debug cache (offsets from the object pointer):
  *
- *  -red_left_pad   0            object_size      inuse  offset   track_off  pad_off
- *   | left red zone | object        | right red zone | fp     | 2 tracks  | padding |
- *     0xbb / 0xcc     0x6b.. 0xa5     0xbb / 0xcc     (P,Z)    (U)         0x5a
+ *  -red_left_pad   0            object_size      inuse  offset   track_off  orig_off   pad_off
+ *   | left red zone | object        | right red zone | fp     | 2 tracks  | orig size | padding |
+ *     0xbb / 0xcc     0x6b.. 0xa5     0xbb / 0xcc     (P,Z)    (U)         (kmalloc,Z) 0x5a
+ *
+ * A kmalloc cache with Z keeps the size kmalloc was asked for (the
+ * kernel's orig_size, Linux 6.1): the bytes of an allocated object from
+ * that size to object_size are its kmalloc red zone, 0xcc, checked on
+ * free and by validation ("kmalloc Redzone overwritten").  ksize and
+ * malloc_usable_size then report the size asked for.
  *
  * Reports follow the kernel's shape (BUG, INFO, hex dump, FIX) and are
  * written after the list_lock is released (symbolising takes the dynamic
@@ -55,9 +61,17 @@ static inline bool cache_debug(const struct uslub_cache *s)
 unsigned int debug_calculate_layout(struct uslub_cache *s, unsigned int size);
 
 /* One object for c's thread (stats go to c); NULL when out of memory.
+ * orig_size: the bytes asked for (kmalloc; object_size otherwise).
  * caller: the return address of the uslub entry point. */
 void *debug_alloc(struct uslub_cache *s, struct kmem_cache_cpu *c,
-		  struct page_cache *pc, uintptr_t caller);
+		  struct page_cache *pc, size_t orig_size, uintptr_t caller);
+
+/* The usable size of obj, an allocated object of debug cache s: the
+ * size asked of kmalloc where s keeps it, else object_size. */
+size_t debug_object_size(const struct uslub_cache *s, const void *obj);
+/* realloc kept obj in place for size bytes (<= object_size): its kmalloc
+ * red zone moves to size. */
+void debug_resize(struct uslub_cache *s, void *obj, size_t size);
 
 /*
  * Free of obj, whose block head is slab (a slab of s), asked of cache

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "debug.h"
 #include "init.h"
 #include "log.h"
 #include "options.h"
@@ -33,6 +34,7 @@ static const unsigned int class_size[NR_KMALLOC] = {
 };
 
 struct uslub_cache kmalloc_caches[NR_KMALLOC];
+bool kmalloc_sizes_kept;
 uint16_t kmalloc_cpu_off[SMALL_MAX >> 3];
 
 static void class_name(char *buf, size_t len, unsigned int size)
@@ -58,6 +60,8 @@ void kmalloc_init(void)
 		class_name(name, sizeof(name), size);
 		cache_setup(&kmalloc_caches[i], name, size, align, 0, NULL, i);
 		cache_register(&kmalloc_caches[i]);
+		if (kmalloc_caches[i].orig_off)
+			kmalloc_sizes_kept = true;
 	}
 	WRITE_ONCE(page_decay_hook, kept_decay);
 	for (i = 0; i < ARRAY_SIZE(kmalloc_cpu_off); i++) {
@@ -738,9 +742,9 @@ void *kmalloc_slow(size_t size, uslub_gfp_t gfp, uintptr_t caller)
 	if (size == 0)
 		return ZERO_SIZE_PTR;
 	if (size <= SMALL_MAX)
-		return cache_alloc_slow(
+		return cache_alloc_sized(
 			&kmalloc_caches[kmalloc_cpu_off[(size - 1) >> 3] >> CPU_SHIFT],
-			gfp, caller);
+			gfp, size, caller);
 	if (size > KMALLOC_MAX_SIZE) {
 		errno = ENOMEM;
 		return NULL;
@@ -865,7 +869,17 @@ size_t kmalloc_ksize_checked(const char *func, const void *p)
 		kmalloc_report_invalid(func, p, "not the start of an object");
 		return 0;
 	}
+	if (head->cache->orig_off)	/* the size asked for (debug.h) */
+		return debug_object_size(head->cache, p);
 	return head->cache->object_size;
+}
+
+void kmalloc_debug_resize(void *p, size_t size)
+{
+	struct slab *head = pagemap_head(p);
+
+	if (head && (block_flags(head) & PG_slab) && head->cache->orig_off)
+		debug_resize(head->cache, p, size);
 }
 
 size_t kmalloc_ksize(const void *p)
@@ -895,7 +909,11 @@ void *kmalloc_aligned(size_t size, size_t align, uslub_gfp_t gfp)
 			if (class_size[i] >= size && !(class_size[i] & (align - 1)))
 				break;
 		if (i < NR_KMALLOC) {
-			p = kmalloc_fast(class_size[i], gfp);
+			/* A debug cache red-zones the bytes after size. */
+			p = kmalloc_caches[i].orig_off ?
+			    cache_alloc_sized(&kmalloc_caches[i], gfp, size,
+					      RET_IP) :
+			    kmalloc_fast(class_size[i], gfp);
 			USLUB_BUG_ON(p && ((uintptr_t)p & (align - 1)));
 			return p;
 		}

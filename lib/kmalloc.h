@@ -20,6 +20,9 @@
 
 extern struct uslub_cache kmalloc_caches[NR_KMALLOC];
 extern uint16_t kmalloc_cpu_off[SMALL_MAX >> 3];
+/* Some kmalloc cache keeps the size asked for (USLUB_DEBUG with Z):
+ * realloc in place must tell it (kmalloc_debug_resize).  Set by init. */
+extern bool kmalloc_sizes_kept;
 
 void kmalloc_init(void);
 /* The class index (1..NR_KMALLOC-1) for 1 <= size <= SMALL_MAX. */
@@ -33,6 +36,17 @@ void kfree_slow(const void *p);
 size_t kmalloc_ksize(const void *p);
 /* ksize, reporting a bad pointer under func's name. */
 size_t kmalloc_ksize_checked(const char *func, const void *p);
+/* realloc or krealloc keeps p, an allocated block, for size bytes (no
+ * more than its ksize): where p's cache keeps the size asked for (a
+ * debug kmalloc cache), the red zone moves to size. */
+void kmalloc_debug_resize(void *p, size_t size);
+
+static inline void *kmalloc_keep(void *p, size_t size)
+{
+	if (unlikely(kmalloc_sizes_kept))
+		kmalloc_debug_resize(p, size);
+	return p;
+}
 /* size bytes aligned to align (power of two, <= 2^32); NULL + ENOMEM. */
 void *kmalloc_aligned(size_t size, size_t align, uslub_gfp_t gfp);
 /* Grow or shrink a huge block in place or by moving its pages; NULL if p

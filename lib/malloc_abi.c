@@ -126,14 +126,14 @@ void *malloc_realloc(void *p, size_t size)
 		return NULL;
 	}
 	if (size <= old && size >= old / 2)
-		return p;
+		return kmalloc_keep(p, size);
 	if (!pagemap_region(p) && size > (PAGE_SIZE << MAX_ORDER)) {
 		n = kmalloc_huge_resize(p, size);
 		if (n)
 			return n;
 	}
 	if (size <= old && old <= REALLOC_KEEP_MAX)
-		return p;			/* not worth a move */
+		return kmalloc_keep(p, size);	/* not worth a move */
 	if (old >= PAGE_SIZE && (size > old ? kmalloc_large_grow(p, size) :
 				 kmalloc_large_shrink(p, size)))
 		return p;

@@ -110,6 +110,7 @@ void slab_calculate_sizes(struct uslub_cache *s, unsigned int ncpus)
 
 	s->align = calculate_alignment(s->flags, s->align, s->object_size);
 	s->inuse = s->track_off = s->pad_off = s->red_left_pad = 0;
+	s->orig_off = 0;
 	/*
 	 * The free pointer lives in the middle of a free object, away from
 	 * the edges that small overflows of neighbours hit; after the object

@@ -305,6 +305,9 @@ struct uslub_cache {
 	unsigned int track_off;
 	unsigned int pad_off;
 	unsigned int red_left_pad;
+	/* kmalloc caches with Z: where the size asked of kmalloc is kept
+	 * (the kernel's orig_size), 0 when it is not */
+	unsigned int orig_off;
 	char name[CACHE_NAME_MAX];
 
 	/* under list_lock */
