@@ -622,7 +622,7 @@ void cache_free_checked(const char *func, struct uslub_cache *s, void *obj,
 		free_tag_set(obj);
 	}
 	memset(&tmp, 0, sizeof(tmp));
-	slab_free_slow(s, &tmp, NULL, slab, obj, obj, 1);
+	slab_free_slow(func, s, &tmp, NULL, slab, obj, obj, 1);
 	stat(&tmp, FREE_SLOWPATH);
 	fold_stats(s, &tmp);
 }
@@ -651,7 +651,8 @@ __noinline void cache_free_owned(void *p, struct kmem_cache_cpu *c,
 	if (c->main)
 		free_to_sheaf(s, c, tc, p);
 	else			/* no memory for a sheaf: straight back */
-		slab_free_slow(s, c, &tc->pcache, pagemap_head(p), p, p, 1);
+		slab_free_slow(func, s, c, &tc->pcache, pagemap_head(p), p, p,
+			       1);
 	stat(c, FREE_SLOWPATH);
 }
 

@@ -355,19 +355,21 @@ unsigned int slab_alloc_bulk(struct uslub_cache *s, struct kmem_cache_cpu *c,
 
 /* ---- Free slow path (SLUB's __slab_free) ----------------------------- */
 
-static __cold void report_double_free(struct uslub_cache *s, struct slab *slab,
-				      void *obj)
+/* In the words of kmalloc_report_invalid (kmalloc.c), one layer up. */
+static __cold void report_double_free(const char *func, struct uslub_cache *s,
+				      struct slab *slab, void *obj)
 {
 	log_heap_bug(1);
-	log_error("cache %s: double free of object %p (slab %p, %u objects)",
-		  s->name, obj, page_address(slab), s->objects);
+	log_error("%s: invalid pointer %p: double free (object of cache %s "
+		  "already first on the free list of slab %p)",
+		  func, obj, s->name, page_address(slab));
 	if (options_abort_invalid())
 		abort();
 }
 
-void slab_free_slow(struct uslub_cache *s, struct kmem_cache_cpu *c,
-		    struct page_cache *pc, struct slab *slab,
-		    void *head, void *tail, unsigned int cnt)
+void slab_free_slow(const char *func, struct uslub_cache *s,
+		    struct kmem_cache_cpu *c, struct page_cache *pc,
+		    struct slab *slab, void *head, void *tail, unsigned int cnt)
 {
 	union slab_counters old, new;
 	bool locked = false, on_node_partial = false;
@@ -381,7 +383,10 @@ void slab_free_slow(struct uslub_cache *s, struct kmem_cache_cpu *c,
 		prior = READ_ONCE(slab->freelist);
 		old.counters = READ_ONCE(slab->counters);
 		if (unlikely(prior == head)) {	/* SLUB's naive check */
-			report_double_free(s, slab, head);
+			report_double_free(func, s, slab, head);
+			/* The caller counted these cnt frees: the objects
+			 * stay in use (the active count as the slab's). */
+			stat_add(c, ALLOC_SLOWPATH, cnt);
 			return;
 		}
 		set_freepointer(s, tail, prior);
@@ -444,7 +449,10 @@ void slab_free_bulk(struct uslub_cache *s, struct kmem_cache_cpu *c,
 				heads[j] = NULL;
 				cnt++;
 			}
-			slab_free_slow(s, c, pc, slab, head, tail, cnt);
+			/* a sheaf's objects were freed earlier, by free,
+			 * kfree or cache_free: the flush finds it */
+			slab_free_slow("sheaf flush", s, c, pc, slab, head,
+				       tail, cnt);
 		}
 		objs += batch;
 		n -= batch;

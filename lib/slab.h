@@ -89,10 +89,11 @@ unsigned int slab_alloc_bulk(struct uslub_cache *s, struct kmem_cache_cpu *c,
 
 /* Free of the detached list head..tail (cnt objects) of one slab
  * (SLUB's __slab_free): one cmpxchg16b; list_lock only when the slab goes
- * from full to partial or becomes empty. */
-void slab_free_slow(struct uslub_cache *s, struct kmem_cache_cpu *c,
-		    struct page_cache *pc, struct slab *slab,
-		    void *head, void *tail, unsigned int cnt);
+ * from full to partial or becomes empty.  func names the entry point in
+ * the report of a double free (head already first on the free list). */
+void slab_free_slow(const char *func, struct uslub_cache *s,
+		    struct kmem_cache_cpu *c, struct page_cache *pc,
+		    struct slab *slab, void *head, void *tail, unsigned int cnt);
 
 /* Return n objects to their slabs, one slab_free_slow per slab. */
 void slab_free_bulk(struct uslub_cache *s, struct kmem_cache_cpu *c,

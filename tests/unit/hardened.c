@@ -18,7 +18,8 @@
  * free after a trim moved the object to its slab's free list; an object
  * freed by a thread without a thread state.  After each report (with
  * abort_on_error off) the heap hands out every object once.  Caches with
- * a ctor keep the naive check and their objects' contents while free.
+ * a ctor keep the naive check and their objects' contents while free;
+ * the slab layer's check reports under the operation's name.
  */
 #include "test.h"
 
@@ -401,6 +402,49 @@ TEST_BEGIN(test_ctor_cache_untouched)
 }
 TEST_END
 
+/* Free q into the ctor cache's sheaf, and shrink: the flush finds q
+ * already first on its slab's free list. */
+static void free_and_flush(void *arg)
+{
+	struct aba *x = arg;
+
+	x->release(x->arg, x->a);
+	uslub_cache_shrink(x->arg);
+}
+
+/*
+ * The slab layer's own check (SLUB's naive one in __slab_free): an
+ * object of a cache without the tag, freed, flushed to its slab by a
+ * shrink (first on the free list), freed again and flushed again.  The
+ * report names the operation that found it, as every report does.
+ */
+TEST_BEGIN(test_double_free_on_slab)
+{
+	struct uslub_cache *s = uslub_cache_create("hard_ctor2", 64, 0, 0,
+						   ctor_fill);
+	void *keep, *q;
+	char err[2048], want[160];
+
+	assert_ptr_not_null(s, "cache");
+	keep = uslub_cache_alloc(s, 0);		/* the slab stays */
+	q = uslub_cache_alloc(s, 0);
+	uslub_cache_free(s, q);
+	uslub_cache_shrink(s);
+	{
+		struct aba x = { c_alloc, c_free, s, 64, q, NULL };
+
+		with_reports(free_and_flush, &x, err, sizeof(err));
+	}
+	snprintf(want, sizeof(want), "uslub: sheaf flush: invalid pointer %p: "
+		 "double free (object of cache hard_ctor2 already first on the "
+		 "free list of slab %p)", q, page_address(pagemap_head(q)));
+	expect_str_contains(err, want, "one line: operation, pointer, cache");
+	expect_no_duplicates(c_alloc, c_free, s, 64, q);
+	uslub_cache_free(s, keep);
+	expect_d_eq(uslub_cache_destroy(s), 0, "destroyed");
+}
+TEST_END
+
 TEST_BEGIN(test_tagged_caches)
 {
 	struct uslub_cache *s = uslub_cache_create("hard_plain", 64, 0, 0,
@@ -429,5 +473,6 @@ int main(void)
 {
 	return test(test_free_pointers_encoded, test_uaf_write_cannot_steer,
 		    test_double_free_not_on_top, test_double_free_elsewhere,
-		    test_ctor_cache_untouched, test_tagged_caches, NULL);
+		    test_ctor_cache_untouched, test_double_free_on_slab,
+		    test_tagged_caches, NULL);
 }
