@@ -76,7 +76,7 @@ USLUB_API int uslub_cache_shrink(struct uslub_cache *s)
 
 USLUB_API unsigned long uslub_cache_validate(struct uslub_cache *s)
 {
-	return s ? debug_validate(s) : 0;
+	return s ? debug_validate(s, "cache_validate") : 0;
 }
 
 USLUB_API size_t uslub_cache_size(const struct uslub_cache *s)

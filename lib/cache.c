@@ -519,8 +519,8 @@ static struct slab *object_slab(const char *func, struct uslub_cache *s,
 }
 
 /* Every free of an object of a debug cache, or to one (want). */
-static void cache_free_debug(struct uslub_cache *want, struct slab *slab,
-			     void *obj, uintptr_t caller)
+static void cache_free_debug(const char *func, struct uslub_cache *want,
+			     struct slab *slab, void *obj, uintptr_t caller)
 {
 	struct uslub_cache *s = slab->cache;
 	struct thread_cache *tc = NULL;
@@ -529,11 +529,11 @@ static void cache_free_debug(struct uslub_cache *want, struct slab *slab,
 	if (thread_cache_for_free())
 		c = cache_cpu_get(s, &tc);
 	if (c) {
-		debug_free(s, want, c, &tc->pcache, slab, obj, caller);
+		debug_free(func, s, want, c, &tc->pcache, slab, obj, caller);
 		return;
 	}
 	memset(&tmp, 0, sizeof(tmp));
-	debug_free(s, want, &tmp, NULL, slab, obj, caller);
+	debug_free(func, s, want, &tmp, NULL, slab, obj, caller);
 	fold_stats(s, &tmp);
 }
 
@@ -599,7 +599,7 @@ void cache_free_checked(const char *func, struct uslub_cache *s, void *obj,
 	if (!slab)
 		return;
 	if (cache_debug(slab->cache) || (s && cache_debug(s))) {
-		cache_free_debug(s, slab, obj, caller);
+		cache_free_debug(func, s, slab, obj, caller);
 		return;
 	}
 	slab = object_slab(func, s, slab, obj);
@@ -812,7 +812,7 @@ int cache_shrink(struct uslub_cache *s)
 	return left != 0;
 }
 
-unsigned long cache_validate_debug(void)
+unsigned long cache_validate_debug(const char *func)
 {
 	struct uslub_cache *s;
 	unsigned long n = 0;
@@ -820,7 +820,7 @@ unsigned long cache_validate_debug(void)
 	lock_acquire(&slab_mutex);
 	list_for_each_entry(s, &slab_caches, list)
 		if (cache_debug(s))
-			n += debug_validate(s);
+			n += debug_validate(s, func);
 	lock_release(&slab_mutex);
 	return n;
 }
@@ -850,7 +850,7 @@ void cache_trim_all(void)
 		if (c == &tmp)
 			fold_stats(s, &tmp);
 		if (cache_debug(s))	/* a use after free, seen before reuse */
-			debug_validate(s);
+			debug_validate(s, "malloc_trim");
 	}
 	lock_release(&slab_mutex);
 	sheaf_pool_shrink();

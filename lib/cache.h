@@ -56,8 +56,9 @@ void cache_thread_exit_locked(struct thread_cache *tc);
 void cache_trim_all(void);
 /* Validate every debug cache (exit with USLUB_DEBUG; trim does it for
  * itself): poison overwritten in a free object is a use after free that
- * no reuse has shown yet.  Returns the problems reported. */
-unsigned long cache_validate_debug(void);
+ * no reuse has shown yet.  func names the caller in reports.  Returns
+ * the problems reported. */
+unsigned long cache_validate_debug(const char *func);
 /* Ask every thread to flush its sheaves on its next refill or overflow. */
 void cache_flush_sheaves_request(void);
 /* The request's generation (atomic); a new thread starts at the current

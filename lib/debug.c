@@ -140,6 +140,7 @@ static bool valid_pointer(const struct uslub_cache *s, const struct slab *slab,
 /* ---- Reports --------------------------------------------------------- */
 
 #define REPORT_PROBLEMS	4
+#define REPORT_FRAMES	16	/* of the call that found the problem */
 #define DUMP_OBJECT	128	/* bytes of the object shown */
 #define DUMP_EDGE	64	/* bytes of each red zone and the padding */
 
@@ -159,6 +160,8 @@ struct dump_section {
 
 struct report {
 	const struct uslub_cache *s;
+	const char *func;	/* the entry point that found it */
+	uintptr_t addr;		/* the pointer it was given, or 0 */
 	unsigned int nr;
 	struct problem p[REPORT_PROBLEMS];
 	/* the object, captured before any repair */
@@ -173,9 +176,12 @@ struct report {
 	bool trace_dump;	/* T on free: dump the object too */
 };
 
-static void report_init(struct report *r, const struct uslub_cache *s)
+static void report_init(struct report *r, const struct uslub_cache *s,
+			const char *func)
 {
 	r->s = s;
+	r->func = func;
+	r->addr = 0;
 	r->nr = 0;
 	r->have_object = false;
 	r->have_tracks = false;
@@ -418,11 +424,8 @@ static void print_track(struct log_buf *b, const char *what,
 			from = i + 1;
 			break;
 		}
-	for (i = from; i < t->nr; i++) {
-		log_buf_printf(b, " ");
-		print_sym(b, t->stack[i]);
-		log_buf_printf(b, "\n");
-	}
+	for (i = from; i < t->nr; i++)
+		log_buf_frame(b, t->stack[i]);
 }
 
 static void print_dump(struct log_buf *b, const struct report *r,
@@ -472,7 +475,35 @@ static void print_object(struct log_buf *b, const struct report *r)
 		print_dump(b, r, &r->sec[i]);
 }
 
-static void report_print(const struct report *r)
+/*
+ * The report's first line, in the words of the invalid-pointer reports:
+ * the entry point, the cache, the address, the first problem.  Then the
+ * stack of the call that found it, innermost first (the kernel's
+ * dump_stack), from this function's caller on.
+ */
+static void print_summary(struct log_buf *b, const struct report *r)
+{
+	uintptr_t stack[REPORT_FRAMES];
+	unsigned int i, n;
+	uintptr_t addr = r->have_object ? r->obj : r->addr;
+
+	log_buf_printf(b, "uslub: %s: %s ", r->func, r->s->name);
+	if (addr)
+		log_buf_printf(b, "object %#lx", (unsigned long)addr);
+	else
+		log_buf_printf(b, "slab");
+	log_buf_printf(b, ": %s", r->p[0].bug);
+	if (r->p[0].info[0])
+		log_buf_printf(b, " (%s)", r->p[0].info);
+	if (r->nr > 1)
+		log_buf_printf(b, " and %u more", r->nr - 1);
+	log_buf_printf(b, "\n");
+	n = os_stack_capture(stack, REPORT_FRAMES);
+	for (i = 1; i < n; i++)		/* stack[0] is report_print */
+		log_buf_frame(b, stack[i]);
+}
+
+static __noinline void report_print(const struct report *r)
 {
 	struct log_buf b;
 	unsigned int i;
@@ -481,6 +512,8 @@ static void report_print(const struct report *r)
 		return;
 	log_heap_bug(r->nr);
 	log_buf_init(&b, log_get_error_fd());
+	if (r->nr)
+		print_summary(&b, r);
 	if (r->trace[0]) {
 		log_buf_printf(&b, "%s\n", r->trace);
 		if (r->trace_dump && r->have_object)
@@ -585,7 +618,7 @@ void *debug_alloc(struct uslub_cache *s, struct kmem_cache_cpu *c,
 	void *obj, *next;
 
 	track_capture(s, &t, caller);
-	report_init(&r, s);
+	report_init(&r, s, "alloc");
 	lock_acquire(&s->list_lock);
 	for (;;) {
 		if (list_empty(&s->partial)) {
@@ -630,9 +663,10 @@ void *debug_alloc(struct uslub_cache *s, struct kmem_cache_cpu *c,
 	return obj;
 }
 
-void debug_free(struct uslub_cache *s, struct uslub_cache *want,
-		struct kmem_cache_cpu *c, struct page_cache *pc,
-		struct slab *slab, void *obj, uintptr_t caller)
+void debug_free(const char *func, struct uslub_cache *s,
+		struct uslub_cache *want, struct kmem_cache_cpu *c,
+		struct page_cache *pc, struct slab *slab, void *obj,
+		uintptr_t caller)
 {
 	struct report r;
 	struct track t;
@@ -641,7 +675,8 @@ void debug_free(struct uslub_cache *s, struct uslub_cache *want,
 	bool discard = false;
 
 	track_capture(s, &t, caller);
-	report_init(&r, s);
+	report_init(&r, s, func);
+	r.addr = (uintptr_t)obj;
 	lock_acquire(&s->list_lock);
 	if (want && want != s) {
 		p = add_problem(&r);
@@ -825,7 +860,7 @@ static void validate_plain_locked(struct report *r, struct slab *slab)
 		on_freelist(r, slab, NULL);
 }
 
-unsigned long debug_validate(struct uslub_cache *s)
+unsigned long debug_validate(struct uslub_cache *s, const char *func)
 {
 	unsigned int reg_i, nreg = region_count();
 	unsigned long problems = 0, i, fresh;
@@ -846,7 +881,7 @@ unsigned long debug_validate(struct uslub_cache *s)
 			if (!slab_of(d, s))
 				continue;
 			do {
-				report_init(&r, s);
+				report_init(&r, s, func);
 				lock_acquire(&s->list_lock);
 				more = false;
 				if (slab_of(d, s)) {

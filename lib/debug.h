@@ -20,7 +20,9 @@
  * free and by validation ("kmalloc Redzone overwritten").  ksize and
  * malloc_usable_size then report the size asked for.
  *
- * Reports follow the kernel's shape (BUG, INFO, hex dump, FIX) and are
+ * Reports open with one line naming the entry point, the cache, the
+ * address and the problem, then the stack of that call; then the
+ * kernel's shape (BUG, INFO, hex dump, FIX).  They are
  * written after the list_lock is released (symbolising takes the dynamic
  * loader's lock, which a thread inside dlopen holds while it allocates).
  */
@@ -79,13 +81,15 @@ void debug_resize(struct uslub_cache *s, void *obj, size_t size);
  * an object start, already free, red zones, padding; then poisons and
  * frees.  A bad free is reported and the object left as it was.
  */
-void debug_free(struct uslub_cache *s, struct uslub_cache *want,
-		struct kmem_cache_cpu *c, struct page_cache *pc,
-		struct slab *slab, void *obj, uintptr_t caller);
+void debug_free(const char *func, struct uslub_cache *s,
+		struct uslub_cache *want, struct kmem_cache_cpu *c,
+		struct page_cache *pc, struct slab *slab, void *obj,
+		uintptr_t caller);
 
 /* The kernel's validate_slab_cache: every slab, every object.  Returns
- * the number of problems found (each reported and repaired). */
-unsigned long debug_validate(struct uslub_cache *s);
+ * the number of problems found (each reported and repaired); func names
+ * who asked (cache_validate, malloc_trim, exit) in the reports. */
+unsigned long debug_validate(struct uslub_cache *s, const char *func);
 
 /* Destroy's list of remaining objects: with STORE_USER, where obj was
  * allocated (written to the error fd; allocation-free). */

@@ -98,7 +98,7 @@ __attribute__((destructor)) static void uslub_destructor(void)
 	if (!__atomic_load_n(&init_complete, __ATOMIC_ACQUIRE))
 		return;
 	if (debugging) {
-		cache_validate_debug();
+		cache_validate_debug("exit");
 		options_debug_warn_unmatched();
 	}
 	if (uslub_opt.stats_json)

@@ -771,6 +771,8 @@ void kmalloc_report_invalid(const char *func, const void *p, const char *what)
 {
 	log_heap_bug(1);
 	log_error("%s: invalid pointer %p: %s", func, p, what);
+	if (options_debugging())
+		log_stack();
 	if (options_abort_invalid())
 		abort();
 }

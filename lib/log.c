@@ -599,3 +599,33 @@ int log_buf_flush(struct log_buf *b)
 	errno = b->err;
 	return -1;
 }
+
+void log_buf_frame(struct log_buf *b, uintptr_t addr)
+{
+	struct os_symbol sym;
+
+	if (!os_symbolize_full(addr, &sym))
+		log_buf_printf(b, " %#lx\n", (unsigned long)addr);
+	else if (sym.name)
+		log_buf_printf(b, " %s+%#lx (%s+%#lx)\n", sym.name,
+			       (unsigned long)sym.offset, sym.module,
+			       (unsigned long)sym.module_offset);
+	else
+		log_buf_printf(b, " %s+%#lx\n", sym.module,
+			       (unsigned long)sym.module_offset);
+}
+
+#define LOG_STACK_FRAMES	16
+
+__attribute__((noinline)) void log_stack(void)
+{
+	uintptr_t stack[LOG_STACK_FRAMES];
+	struct log_buf b;
+	unsigned int i, n;
+
+	n = os_stack_capture(stack, LOG_STACK_FRAMES);
+	log_buf_init(&b, log_get_error_fd());
+	for (i = 1; i < n; i++)		/* stack[0] is here */
+		log_buf_frame(&b, stack[i]);
+	log_buf_flush(&b);
+}

@@ -10,6 +10,7 @@
 #define USLUB_LOG_H
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /*
  * snprintf semantics: always NUL-terminates when size > 0; returns the
@@ -58,5 +59,13 @@ void log_buf_printf(struct log_buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /* Writes what is buffered; 0, or -1 with errno if any write failed. */
 int log_buf_flush(struct log_buf *b);
+
+/* A stack line for the code address addr: " function+0xOFF
+ * (module+0xOFF)", the second part as `addr2line -e module 0xOFF` takes
+ * it; " module+0xOFF" when no symbol holds addr (os_symbolize_full). */
+void log_buf_frame(struct log_buf *b, uintptr_t addr);
+/* The caller's stack, innermost first, as log_buf_frame lines on the
+ * error fd: what follows a report in debug mode. */
+void log_stack(void);
 
 #endif

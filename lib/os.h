@@ -68,9 +68,23 @@ int os_gettid(void);
  */
 unsigned int os_stack_capture(uintptr_t *addrs, unsigned int max);
 void os_stack_warm(void);
-/* The dynamic symbol containing a code address (else its module's file
- * name) in *name, and addr's offset from its start; 0 if neither is
- * known.  Never allocates.  Symbols of the executable need -rdynamic. */
+/* Where a code address is, for reports. */
+struct os_symbol {
+	const char *name;		/* the function holding it, or NULL */
+	uintptr_t offset;		/* from the function's start */
+	const char *module;		/* path of the file mapped there */
+	uintptr_t module_offset;	/* from the file's load base: what
+					   `addr2line -e module` takes */
+};
+/*
+ * The function containing a code address: a dynamic symbol (dladdr), else
+ * one of the file's .symtab (static functions too; the file is mapped
+ * read-only once, the first time, never through malloc); and its module.
+ * 0 if addr is in no loaded file.  Never allocates.
+ */
+int os_symbolize_full(uintptr_t addr, struct os_symbol *sym);
+/* os_symbolize_full's function (else the module's file name) in *name,
+ * and addr's offset from its start; 0 if neither is known. */
 int os_symbolize(uintptr_t addr, const char **name, uintptr_t *offset);
 /* The program's name (/proc/self/comm) into buf, NUL-terminated. */
 void os_program_name(char *buf, size_t size);

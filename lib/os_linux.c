@@ -6,10 +6,13 @@
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#include <elf.h>
 #include <errno.h>
 #include <execinfo.h>
 #include <fcntl.h>
+#include <link.h>
 #include <sched.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <sys/auxv.h>
 #include <sys/resource.h>
@@ -309,23 +312,188 @@ void os_stack_warm(void)
 	os_stack_capture(a, 2);
 }
 
-int os_symbolize(uintptr_t addr, const char **name, uintptr_t *offset)
+/*
+ * The .symtab of each loaded file that a report named, found by its link
+ * map and path: the file mapped read-only (never through malloc), kept for
+ * the life of the process.  Slots are claimed with a compare-and-swap and
+ * published with a release store; two threads may map the same file once
+ * each, which only wastes a slot.  A file without .symtab (stripped) keeps
+ * its slot with no symbols.
+ */
+#define SYMTAB_FILES	32
+
+enum { SLOT_FREE, SLOT_FILLING, SLOT_READY };
+
+struct symtab_file {
+	int state;			/* SLOT_*, atomic */
+	const void *key;		/* struct link_map * */
+	const Elf64_Sym *syms;		/* NULL: no .symtab */
+	size_t nsyms;
+	const char *strs;
+	size_t strsize;
+	char path[256];
+};
+
+static struct symtab_file symtab_files[SYMTAB_FILES];
+
+/* The executable's path (its link map has an empty name). */
+static const char *exe_path(void)
 {
+	static char path[256];
+	static int done;		/* atomic: path is written once */
+	ssize_t n;
+
+	if (__atomic_load_n(&done, __ATOMIC_ACQUIRE))
+		return path;
+	n = readlink("/proc/self/exe", path, sizeof(path) - 1);
+	path[n > 0 ? n : 0] = '\0';
+	__atomic_store_n(&done, 1, __ATOMIC_RELEASE);
+	return path;
+}
+
+static bool elf_fits(size_t size, uint64_t off, uint64_t len)
+{
+	return off <= size && len <= size - off;
+}
+
+/* Map path and find its .symtab and the string table it links to. */
+static void symtab_load(struct symtab_file *f, const char *path)
+{
+	const Elf64_Ehdr *eh;
+	const Elf64_Shdr *sh;
+	struct stat st;
+	unsigned int i;
+	void *map;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (fstat(fd, &st) != 0 || st.st_size < (off_t)sizeof(*eh)) {
+		close(fd);
+		return;
+	}
+	map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
+	if (map == MAP_FAILED)
+		return;
+	eh = map;
+	if (memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0 ||
+	    eh->e_ident[EI_CLASS] != ELFCLASS64 ||
+	    eh->e_shentsize != sizeof(*sh) ||
+	    !elf_fits((size_t)st.st_size, eh->e_shoff,
+		      (uint64_t)eh->e_shnum * sizeof(*sh)))
+		goto none;
+	sh = (const Elf64_Shdr *)((const char *)map + eh->e_shoff);
+	for (i = 0; i < eh->e_shnum; i++) {
+		const Elf64_Shdr *str = sh + sh[i].sh_link;
+
+		if (sh[i].sh_type != SHT_SYMTAB || sh[i].sh_link >= eh->e_shnum ||
+		    !elf_fits((size_t)st.st_size, sh[i].sh_offset, sh[i].sh_size) ||
+		    !elf_fits((size_t)st.st_size, str->sh_offset, str->sh_size))
+			continue;
+		f->syms = (const Elf64_Sym *)((const char *)map + sh[i].sh_offset);
+		f->nsyms = sh[i].sh_size / sizeof(Elf64_Sym);
+		f->strs = (const char *)map + str->sh_offset;
+		f->strsize = str->sh_size;
+		return;
+	}
+none:
+	munmap(map, (size_t)st.st_size);
+}
+
+static struct symtab_file *symtab_get(const struct link_map *lm,
+				      const char *path)
+{
+	unsigned int i;
+
+	for (i = 0; i < SYMTAB_FILES; i++) {
+		struct symtab_file *f = &symtab_files[i];
+		int state = __atomic_load_n(&f->state, __ATOMIC_ACQUIRE);
+
+		if (state == SLOT_READY && f->key == lm &&
+		    strcmp(f->path, path) == 0)
+			return f;
+		if (state == SLOT_FREE &&
+		    __atomic_compare_exchange_n(&f->state, &state, SLOT_FILLING,
+						false, __ATOMIC_ACQUIRE,
+						__ATOMIC_RELAXED)) {
+			f->key = lm;
+			memcpy(f->path, path, MIN(strlen(path),
+						  sizeof(f->path) - 1));
+			symtab_load(f, path);
+			__atomic_store_n(&f->state, SLOT_READY, __ATOMIC_RELEASE);
+			return f;
+		}
+	}
+	return NULL;			/* every slot taken */
+}
+
+/* The function of f's .symtab holding rel (an address less the load
+ * base). */
+static const Elf64_Sym *symtab_find(const struct symtab_file *f, uintptr_t rel)
+{
+	size_t i;
+
+	for (i = 0; f->syms && i < f->nsyms; i++) {
+		const Elf64_Sym *s = &f->syms[i];
+
+		if (ELF64_ST_TYPE(s->st_info) == STT_FUNC &&
+		    s->st_shndx != SHN_UNDEF && s->st_name < f->strsize &&
+		    rel - s->st_value < s->st_size)
+			return s;
+	}
+	return NULL;
+}
+
+int os_symbolize_full(uintptr_t addr, struct os_symbol *sym)
+{
+	struct link_map *lm = NULL;
+	struct symtab_file *f;
+	const Elf64_Sym *s;
+	const char *path;
 	Dl_info info;
 	int saved = errno, ok;
 
 	memset(&info, 0, sizeof(info));
-	ok = dladdr((void *)addr, &info) && info.dli_fname;
+	ok = dladdr1((void *)addr, &info, (void **)&lm, RTLD_DL_LINKMAP) &&
+	     lm;
 	errno = saved;
 	if (!ok)
 		return 0;
+	path = lm->l_name && lm->l_name[0] ? lm->l_name : exe_path();
+	sym->module = path;
+	sym->module_offset = addr - lm->l_addr;
+	sym->name = NULL;
+	sym->offset = 0;
 	if (info.dli_sname && info.dli_saddr) {
-		*name = info.dli_sname;
-		*offset = addr - (uintptr_t)info.dli_saddr;
+		sym->name = info.dli_sname;
+		sym->offset = addr - (uintptr_t)info.dli_saddr;
+		return 1;
+	}
+	f = symtab_get(lm, path);
+	errno = saved;
+	s = f ? symtab_find(f, sym->module_offset) : NULL;
+	if (s) {
+		sym->name = f->strs + s->st_name;
+		sym->offset = sym->module_offset - s->st_value;
+	}
+	return 1;
+}
+
+int os_symbolize(uintptr_t addr, const char **name, uintptr_t *offset)
+{
+	struct os_symbol sym;
+
+	if (!os_symbolize_full(addr, &sym))
+		return 0;
+	if (sym.name) {
+		*name = sym.name;
+		*offset = sym.offset;
 	} else {
-		*name = strrchr(info.dli_fname, '/') ?
-			strrchr(info.dli_fname, '/') + 1 : info.dli_fname;
-		*offset = addr - (uintptr_t)info.dli_fbase;
+		*name = strrchr(sym.module, '/') ?
+			strrchr(sym.module, '/') + 1 : sym.module;
+		*offset = sym.module_offset;
 	}
 	return 1;
 }

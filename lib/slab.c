@@ -265,6 +265,8 @@ static __cold void report_freepointer(struct uslub_cache *s,
 		  "(decodes to %p, not an object of slab %p): its slab's free "
 		  "objects after it are dropped",
 		  s->name, obj, fp, page_address(slab));
+	if (options_debugging())
+		log_stack();
 	if (options_abort_invalid())
 		abort();
 }
@@ -363,6 +365,8 @@ static __cold void report_double_free(const char *func, struct uslub_cache *s,
 	log_error("%s: invalid pointer %p: double free (object of cache %s "
 		  "already first on the free list of slab %p)",
 		  func, obj, s->name, page_address(slab));
+	if (options_debugging())
+		log_stack();
 	if (options_abort_invalid())
 		abort();
 }
