@@ -25,6 +25,24 @@ int os_hugepages(void *addr, size_t size, int on);
 /* Give the pages back; the range stays mapped and reads as zero. */
 int os_discard(void *addr, size_t size);
 
+/*
+ * Fault injection, for tests (not exported): count the calls of the kinds
+ * in mask from now on (os_map and os_reserve_aligned are mmap, os_remap
+ * mremap, os_discard and os_hugepages madvise, os_unmap munmap), and make
+ * call n of them fail as the system call would with ENOMEM, and every
+ * later one too if after; n 0 only counts, mask 0 turns it off.
+ * os_fault_calls: calls counted so far.
+ */
+enum {
+	OS_FAULT_MMAP = 1,
+	OS_FAULT_MREMAP = 2,
+	OS_FAULT_MADVISE = 4,
+	OS_FAULT_MUNMAP = 8,
+	OS_FAULT_ALL = 15,
+};
+void os_fault_inject(unsigned int mask, unsigned long n, int after);
+unsigned long os_fault_calls(void);
+
 /* write(2) all of buf, retrying on EINTR and short writes: 0 or errno. */
 int os_write_all(int fd, const void *buf, size_t len);
 

@@ -31,12 +31,48 @@
 
 extern char **environ;
 
+/* Fault injection (os.h): one relaxed load per call when off. */
+static unsigned int fault_mask;		/* atomic */
+static unsigned long fault_at;		/* atomic */
+static unsigned long fault_calls;	/* atomic */
+static int fault_after;			/* atomic */
+
+void os_fault_inject(unsigned int mask, unsigned long n, int after)
+{
+	__atomic_store_n(&fault_mask, 0, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&fault_calls, 0, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&fault_at, n, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&fault_after, after, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&fault_mask, mask, __ATOMIC_SEQ_CST);
+}
+
+unsigned long os_fault_calls(void)
+{
+	return __atomic_load_n(&fault_calls, __ATOMIC_SEQ_CST);
+}
+
+/* Is this call of kind the one to fail? */
+static bool fault(unsigned int kind)
+{
+	unsigned long n, at;
+
+	if (!(__atomic_load_n(&fault_mask, __ATOMIC_RELAXED) & kind))
+		return false;
+	n = __atomic_add_fetch(&fault_calls, 1, __ATOMIC_SEQ_CST);
+	at = __atomic_load_n(&fault_at, __ATOMIC_SEQ_CST);
+	return at && (n == at ||
+		      (n > at && __atomic_load_n(&fault_after, __ATOMIC_SEQ_CST)));
+}
+
 void *os_map(size_t size)
 {
 	int saved = errno;
-	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	void *p;
 
+	if (fault(OS_FAULT_MMAP))
+		return NULL;
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	errno = saved;
 	return p == MAP_FAILED ? NULL : p;
 }
@@ -45,6 +81,8 @@ int os_unmap(void *addr, size_t size)
 {
 	int saved = errno, ret = 0;
 
+	if (fault(OS_FAULT_MUNMAP))
+		return ENOMEM;
 	if (munmap(addr, size) != 0)
 		ret = errno;
 	errno = saved;
@@ -78,6 +116,8 @@ int os_discard(void *addr, size_t size)
 {
 	int saved = errno, ret = 0;
 
+	if (fault(OS_FAULT_MADVISE))
+		return ENOMEM;
 	if (madvise(addr, size, MADV_DONTNEED) != 0)
 		ret = errno;
 	errno = saved;
@@ -87,8 +127,11 @@ int os_discard(void *addr, size_t size)
 void *os_remap(void *addr, size_t old_size, size_t new_size)
 {
 	int saved = errno;
-	void *p = mremap(addr, old_size, new_size, MREMAP_MAYMOVE);
+	void *p;
 
+	if (fault(OS_FAULT_MREMAP))
+		return NULL;
+	p = mremap(addr, old_size, new_size, MREMAP_MAYMOVE);
 	errno = saved;
 	return p == MAP_FAILED ? NULL : p;
 }
@@ -97,6 +140,8 @@ int os_hugepages(void *addr, size_t size, int on)
 {
 	int saved = errno, ret = 0;
 
+	if (fault(OS_FAULT_MADVISE))
+		return ENOMEM;
 	if (madvise(addr, size, on ? MADV_HUGEPAGE : MADV_NOHUGEPAGE) != 0)
 		ret = errno;
 	errno = saved;

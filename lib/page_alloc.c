@@ -299,8 +299,10 @@ static void park_locked(struct slab *b)
 	block_remove_locked(b);
 	r->parked[top / 64] |= 1ULL << (top % 64);
 	nr_parked++;
-	/* Every descriptor of the block: the head's page too. */
-	os_discard(b, (1UL << MAX_ORDER) * sizeof(struct slab));
+	/* Every descriptor of the block: the head's page too.  Unparking
+	 * wants them zero: cleared by hand if the OS refused. */
+	if (os_discard(b, (1UL << MAX_ORDER) * sizeof(struct slab)))
+		memset(b, 0, (1UL << MAX_ORDER) * sizeof(struct slab));
 }
 
 /* A parked block back on the free list (not dirty: its pages are zero),
@@ -387,7 +389,10 @@ static size_t purge_locked(bool all, uint64_t now)
 			break;
 		if (!all && thp_spares(b, now))
 			continue;
-		os_discard(page_address(b), PAGE_SIZE << b->order);
+		/* Refused (ENOMEM): the block stays dirty, its pages are
+		 * not zero; a later purge tries again. */
+		if (os_discard(page_address(b), PAGE_SIZE << b->order))
+			continue;
 		bytes += PAGE_SIZE << b->order;
 		if (b->order == MAX_ORDER) {	/* off every list */
 			park_locked(b);
