@@ -56,6 +56,7 @@
 
 #include "alloc.h"
 #include "debug.h"
+#include "debug_large.h"
 #include "sheaf.h"
 #include "region.h"
 #include "init.h"
@@ -822,6 +823,8 @@ unsigned long cache_validate_debug(const char *func)
 		if (cache_debug(s))
 			n += debug_validate(s, func);
 	lock_release(&slab_mutex);
+	if (debug_large_on)
+		n += debug_large_validate(func, false);
 	return n;
 }
 
@@ -853,6 +856,8 @@ void cache_trim_all(void)
 			debug_validate(s, "malloc_trim");
 	}
 	lock_release(&slab_mutex);
+	if (debug_large_on)	/* and the quarantine goes back */
+		debug_large_validate("malloc_trim", true);
 	sheaf_pool_shrink();
 	if (pc)
 		page_cache_drain(pc);

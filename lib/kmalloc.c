@@ -15,6 +15,7 @@
 
 #include "alloc.h"
 #include "debug.h"
+#include "debug_large.h"
 #include "init.h"
 #include "log.h"
 #include "options.h"
@@ -51,6 +52,7 @@ void kmalloc_init(void)
 {
 	unsigned int i, idx = 1;
 	char name[CACHE_NAME_MAX];
+	bool order_off;
 
 	for (i = 1; i < NR_KMALLOC; i++) {
 		unsigned int size = class_size[i];
@@ -63,6 +65,10 @@ void kmalloc_init(void)
 		if (kmalloc_caches[i].orig_off)
 			kmalloc_sizes_kept = true;
 	}
+	/* Blocks above the classes: the pseudo cache kmalloc-large. */
+	debug_large_init(options_debug_flags("kmalloc-large", &order_off));
+	if (debug_large_on)
+		kmalloc_sizes_kept = true;
 	WRITE_ONCE(page_decay_hook, kept_decay);
 	for (i = 0; i < ARRAY_SIZE(kmalloc_cpu_off); i++) {
 		while (class_size[idx] < (i + 1) * 8)
@@ -561,6 +567,8 @@ void *kmalloc_huge_resize(void *p, size_t size)
 	void *n = NULL;
 	long i;
 
+	if (debug_large_on)		/* moved, so it is checked */
+		return NULL;
 	lock_acquire(&huge_lock);
 	i = huge_find_locked((uintptr_t)p);
 	if (i < 0 || len < size)
@@ -637,7 +645,8 @@ bool kmalloc_large_grow(void *p, size_t size)
 	struct slab *d = pagemap_lookup(p), *head = d ? d->head : NULL;
 	unsigned int order, new_order = get_order(size);
 
-	if (!head || !(block_flags(head) & PG_large) || new_order > MAX_ORDER)
+	if (!head || !(block_flags(head) & PG_large) || new_order > MAX_ORDER ||
+	    debug_large_on)
 		return false;
 	order = head->order;
 	if (new_order <= order || !page_extend(head, order, new_order))
@@ -654,7 +663,8 @@ bool kmalloc_large_shrink(void *p, size_t size)
 	struct slab *d = pagemap_lookup(p), *head = d ? d->head : NULL;
 	unsigned int order, new_order = get_order(size);
 
-	if (!head || !(block_flags(head) & PG_large) || size <= SMALL_MAX)
+	if (!head || !(block_flags(head) & PG_large) || size <= SMALL_MAX ||
+	    debug_large_on)
 		return false;
 	order = head->order;
 	if (new_order >= order)
@@ -711,7 +721,7 @@ void *kmalloc_large_for_growth(size_t size)
 	bool zero;
 	void *p;
 
-	if (get_order(size) > MAX_ORDER)
+	if (get_order(size) > MAX_ORDER || debug_large_on)
 		return NULL;
 	p = large_alloc_order(get_order(size), PAGE_GROW, &zero);
 	if (!p)
@@ -731,6 +741,54 @@ void kmalloc_large_stats(unsigned long *large, unsigned long *huge,
 
 /* ---- Slow paths ------------------------------------------------------ */
 
+/*
+ * A large or huge block of size bytes aligned to align (0: its own
+ * order's) under USLUB_DEBUG's kmalloc-large: room for the red zone, and
+ * registered with debug_large.c, which checks its free.
+ */
+static __cold void *large_debug_alloc(size_t size, size_t align,
+				      uslub_gfp_t gfp)
+{
+	size_t want = size + debug_large_extra(), dirty, len;
+	unsigned int order = get_order(MAX(want, align));
+	bool zero;
+	void *p;
+
+	kept_decay(0);
+	if (order <= MAX_ORDER) {
+		p = large_alloc_order(order, 0, &zero);
+		len = PAGE_SIZE << order;
+	} else {
+		p = huge_alloc_aligned(want, MAX(align, (size_t)PAGE_SIZE),
+				       &dirty);
+		len = p ? huge_lookup(p, false) : 0;
+	}
+	if (!p) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	if (gfp & USLUB_GFP_ZERO)
+		memset(p, 0, size);
+	debug_large_alloc(p, size, len);
+	return p;
+}
+
+void kmalloc_large_release(void *p)
+{
+	struct thread_cache *tc;
+	struct slab *head;
+
+	if (!pagemap_region(p)) {
+		huge_free(p);
+		return;
+	}
+	head = pagemap_head(p);
+	tc = thread_cache_for_free();
+	large_account(-(long)(PAGE_SIZE << head->order));
+	page_free(tc ? &tc->pcache : NULL, head, head->order);
+	kept_decay(0);
+}
+
 void *kmalloc_slow(size_t size, uslub_gfp_t gfp, uintptr_t caller)
 {
 	size_t dirty;
@@ -749,6 +807,8 @@ void *kmalloc_slow(size_t size, uslub_gfp_t gfp, uintptr_t caller)
 		errno = ENOMEM;
 		return NULL;
 	}
+	if (unlikely(debug_large_on))
+		return large_debug_alloc(size, 0, gfp);
 	kept_decay(0);
 	if (get_order(size) > MAX_ORDER) {
 		/* Only a kept range's old bytes need clearing: pages new
@@ -818,6 +878,8 @@ void kfree_checked(const void *p, const char *func, uintptr_t caller)
 	if (p == NULL || p == ZERO_SIZE_PTR)
 		return;
 	if (!pagemap_region(p)) {
+		if (unlikely(debug_large_on) && debug_large_free(func, (void *)p))
+			return;
 		if (!huge_free(p))
 			kmalloc_report_invalid(func, p, "not allocated by uslub");
 		return;
@@ -833,6 +895,8 @@ void kfree_checked(const void *p, const char *func, uintptr_t caller)
 		kmalloc_report_invalid(func, p, "inside a large block, not its start");
 		return;
 	}
+	if (unlikely(debug_large_on) && debug_large_free(func, (void *)p))
+		return;
 	tc = thread_cache_for_free();
 	large_account(-(long)(PAGE_SIZE << head->order));
 	page_free(tc ? &tc->pcache : NULL, head, head->order);
@@ -850,6 +914,13 @@ size_t kmalloc_ksize_checked(const char *func, const void *p)
 
 	if (p == NULL || p == ZERO_SIZE_PTR)
 		return 0;
+	if (unlikely(debug_large_on)) {	/* the size asked for */
+		bool freed;
+		size_t size = debug_large_size(func, p, &freed);
+
+		if (size || freed)
+			return size;
+	}
 	if (!pagemap_region(p)) {
 		size_t len = huge_lookup(p, false);
 
@@ -880,6 +951,8 @@ void kmalloc_debug_resize(void *p, size_t size)
 {
 	struct slab *head = pagemap_head(p);
 
+	if (debug_large_on && debug_large_resize(p, size))
+		return;
 	if (head && (block_flags(head) & PG_slab) && head->cache->orig_off)
 		debug_resize(head->cache, p, size);
 }
@@ -920,6 +993,8 @@ void *kmalloc_aligned(size_t size, size_t align, uslub_gfp_t gfp)
 			return p;
 		}
 	}
+	if (unlikely(debug_large_on) && size <= KMALLOC_MAX_SIZE)
+		return large_debug_alloc(size, align, gfp);
 	order = get_order(MAX(size, align));
 	if (size <= KMALLOC_MAX_SIZE && order <= MAX_ORDER) {
 		p = large_alloc_order(order, 0, &zero);

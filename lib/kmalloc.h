@@ -78,6 +78,10 @@ void kmalloc_large_stats(unsigned long *large_bytes, unsigned long *huge_bytes,
  * (PG_slab, PG_large); otherwise NULL after reporting what p is. */
 struct slab *kmalloc_block_of(const char *func, const void *p, uint32_t want);
 
+/* Give the large or huge block at p (a block start) back for real: the
+ * end of a free that debug_large.c checked or quarantined. */
+void kmalloc_large_release(void *p);
+
 /* Reports a pointer uslub cannot free; aborts when abort_on_error. */
 void kmalloc_report_invalid(const char *func, const void *p, const char *what);
 

@@ -37,6 +37,7 @@ L5   cache.h cache.c thread.h thread.c kmalloc.h kmalloc.c alloc.h
      pages.h pages.c shrink.h shrink.c stats.h stats.c rcu.h rcu.c
      malloc_abi.h malloc_abi.c init.h init.c fork.h fork.c
      stats_json.h stats_json.c statsd.h statsd.c
+     debug_large.h debug_large.c
 L6   api.c
 '
 

@@ -34,7 +34,8 @@ exit_validate|7|USLUB_DEBUG=P,bug_cache USLUB_OPTIONS=exitcode=7
 trim_validate|0|
 debug_typo|0|USLUB_DEBUG=FZ,kmaloc-64
 kmalloc_redzone|23|USLUB_DEBUG=Z,kmalloc-*
-static_stack|134|USLUB_DEBUG=Z,bug_cache'
+static_stack|134|USLUB_DEBUG=Z,bug_cache
+large_block|23|USLUB_DEBUG=ZP,kmalloc-*'
 
 # Masked: addresses (6 hex digits or more), offsets into functions, the
 # objects per slab (the slab order depends on the number of CPUs).
