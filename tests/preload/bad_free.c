@@ -13,10 +13,16 @@
  *   xthread          free(p) in a thread, then free(p) in main
  *   realloc_freed    realloc() of a freed 100-byte block
  *   after_trim       free(p), malloc_trim(0), free(p)
+ *   kmalloc_redzone  malloc(30), a write to byte 30, free (run with
+ *                    USLUB_DEBUG=Z,kmalloc-32)
+ *   large_overflow   malloc(100000), 8 bytes written past it, free (run
+ *                    with USLUB_DEBUG=Z,kmalloc-large)
+ *   freelist         a use-after-free write over the free pointers of
+ *                    free 112-byte blocks on their slab, then malloc
  *
  * The program first prints "addr %p" with the pointer on stdout (flushed),
  * so tests/preload/robust.sh can compare it with the allocator's report on
- * stderr; then it makes the bad call.  If that returns (uslub with
+ * stderr ("freelist": the slab's address); then it makes the bad call.  If that returns (uslub with
  * USLUB_OPTIONS=abort_on_error=0), it checks the heap still works (for
  * "double": two new 64-byte blocks are distinct, the bad free was not
  * taken) and exits 0; "survived" on stdout says so.  Not TAP: the script
@@ -57,6 +63,32 @@ static int heap_works(void)
 	free(b);
 	free(c);
 	return ok;
+}
+
+/*
+ * Free 112-byte blocks sent back to their slab (malloc_trim flushes the
+ * thread's sheaves; one live block keeps the slab), then written over
+ * where a free block keeps its free pointer (the middle: offset 56): the
+ * next refill follows the chain, finds the pointer corrupt and cuts it.
+ */
+static void freelist_bug(void)
+{
+	enum { N = 200, SIZE = 112 };
+	static char *v[N];
+	unsigned int i;
+
+	for (i = 0; i < N; i++)
+		v[i] = malloc(SIZE);
+	for (i = 1; i < N; i++)
+		free(v[i]);
+	malloc_trim(0);
+	show(v[0]);
+	for (i = 1; i < N; i++)		/* use after free */
+		memset(*(char *volatile *)&v[i] + SIZE / 2, 0x41, 8);
+	for (i = 1; i < N; i++)
+		v[i] = malloc(SIZE);
+	for (i = 0; i < N; i++)
+		free(v[i]);
 }
 
 int main(int argc, char **argv)
@@ -124,11 +156,24 @@ int main(int argc, char **argv)
 		free(p);
 		malloc_trim(0);
 		free(*(char *volatile *)&p);
+	} else if (strcmp(what, "kmalloc_redzone") == 0) {
+		p = malloc(30);
+		show(p);
+		(*(char *volatile *)&p)[30] = 'X';
+		free(p);
+	} else if (strcmp(what, "large_overflow") == 0) {
+		p = malloc(100000);
+		show(p);
+		memset(*(char *volatile *)&p + 100000, 'X', 8);
+		free(p);
+	} else if (strcmp(what, "freelist") == 0) {
+		freelist_bug();
 	} else {
 		fprintf(stderr, "usage: %s foreign | interior | double | "
 			"realloc_foreign | usable_foreign | zero_size_ptr | "
 			"realloc_zsp | aba | xthread | realloc_freed | "
-			"after_trim\n", argv[0]);
+			"after_trim | kmalloc_redzone | large_overflow | "
+			"freelist\n", argv[0]);
 		return 2;
 	}
 	(void)sink;

@@ -9,7 +9,9 @@
 # program and the allocator ("abi [uslub]: ..."), plus one per run for its
 # exit status and plan.  bad_free must abort with exactly one report line
 # naming the function and the address, and survive with
-# USLUB_OPTIONS=abort_on_error=0.  Then USLUB_OPTIONS itself: stats,
+# USLUB_OPTIONS=abort_on_error=0; its heap bugs that are not invalid
+# pointers (a kmalloc red zone, a large block's overflow under USLUB_DEBUG,
+# a corrupt free list) likewise in both abort modes.  Then USLUB_OPTIONS itself: stats,
 # stats_file, an unknown key, and a list of known ones.  The plan comes
 # last.
 set -u
@@ -174,6 +176,49 @@ bad aba free
 bad xthread free
 bad realloc_freed realloc
 bad after_trim free
+
+# bad_debug CASE USLUB_DEBUG PATTERN: heap bugs that are not invalid
+# pointers, in both abort modes.  abort_on_error=1: SIGABRT after exactly
+# one "uslub:" line matching PATTERN (a glob; ADDR is what the program
+# printed), whatever lines of stack and dump follow it; =0: the same line,
+# then the program goes on and its heap works.
+bad_debug() {
+	local c=$1 dbg=$2 pat=$3 addr lines line mode
+	local what="bad_free $c"
+
+	for mode in 1 0; do
+		run env LD_PRELOAD="$preload" USLUB_DEBUG="$dbg" \
+			USLUB_OPTIONS=abort_on_error=$mode,exitcode=0 \
+			"$dir/bad_free" "$c"
+		addr=$(sed -n 's/^addr //p' "$tmp/out")
+		lines=$(grep -c '^uslub:' "$tmp/err")
+		line=$(grep -m 1 '^uslub:' "$tmp/err")
+		if [ $mode = 1 ]; then
+			[ "$status" -eq 134 ]
+			point $? "$what, abort_on_error=1: SIGABRT (status $status)"
+		else
+			[ "$status" -eq 0 ] && grep -qx survived "$tmp/out"
+			point $? "$what, abort_on_error=0: carries on, the heap \
+still works, exit 0 (status $status)"
+		fi
+		# shellcheck disable=SC2053
+		[ -n "$addr" ] && [ "$lines" -eq 1 ] &&
+			[[ $line == ${pat//ADDR/$addr} ]]
+		point $? "$what, abort_on_error=$mode: one line '$pat' \
+($lines lines)"
+		diag "$tmp/err"
+	done
+}
+
+bad_debug kmalloc_redzone Z,kmalloc-32 "uslub: free: kmalloc-32 object ADDR: \
+kmalloc Redzone overwritten (0x*-0x* @offset=30. First byte 0x58 instead of \
+0xcc)"
+bad_debug large_overflow Z,kmalloc-large "uslub: free: kmalloc-large object \
+ADDR (100000 bytes): Redzone overwritten (0x*-0x* @offset=100000. First byte \
+0x58 instead of 0xcc)"
+bad_debug freelist "" "uslub: alloc: cache kmalloc-112: free object 0x* has \
+a corrupt free pointer (decodes to 0x*, not an object of slab 0x*): its \
+slab's free objects after it are dropped"
 
 # ---- USLUB_OPTIONS -----------------------------------------------------
 
