@@ -220,6 +220,34 @@ bad_debug freelist "" "uslub: alloc: cache kmalloc-112: free object 0x* has \
 a corrupt free pointer (decodes to 0x*, not an object of slab 0x*): its \
 slab's free objects after it are dropped"
 
+# The stack under a report: a frame in the preload library (a shared
+# object: its offset is from its load base) and one in the program (PIE)
+# each give back their function through addr2line.
+frame_resolves() {		# frame_resolves PATTERN: 0 if addr2line agrees
+	local frame name module offset
+	frame=$(grep -m 1 "$1" "$tmp/err") || return 1
+	name=${frame%%+*}
+	name=${name# }
+	module=$(sed -n 's/^ [^ ]* (\(.*\)+0x[0-9a-f]*)$/\1/p' <<<"$frame")
+	offset=$(sed -n 's/^ [^ ]* (.*+\(0x[0-9a-f]*\))$/\1/p' <<<"$frame")
+	[ -f "$module" ] &&
+		[ "$(addr2line -f -e "$module" "$offset" | head -n 1)" = "$name" ]
+}
+run env LD_PRELOAD="$preload" USLUB_DEBUG=Z,kmalloc-32 \
+	USLUB_OPTIONS=abort_on_error=0,exitcode=0 "$dir/bad_free" kmalloc_redzone
+if command -v addr2line >/dev/null 2>&1; then
+	frame_resolves '^ debug_free+0x[0-9a-f]* (.*libuslub-preload\.so[.0-9]*+'
+	point $? "bad_free kmalloc_redzone: the stack's debug_free frame \
+(libuslub-preload.so+OFFSET) resolves with addr2line"
+	frame_resolves '^ main+0x[0-9a-f]* (.*/bad_free+'
+	point $? "bad_free kmalloc_redzone: the stack's main frame \
+(bad_free+OFFSET: a PIE, main only in its .symtab) resolves with \
+	addr2line"
+	diag "$tmp/err"
+else
+	point 0 "# SKIP addr2line not installed"
+fi
+
 # ---- USLUB_OPTIONS -----------------------------------------------------
 
 # The statistics are written at exit by a destructor: not for a program
