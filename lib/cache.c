@@ -447,10 +447,30 @@ static void *alloc_refill(struct uslub_cache *s, struct kmem_cache_cpu *c,
 	return p;
 }
 
-void *cache_alloc_slow(struct uslub_cache *s, uslub_gfp_t gfp,
-		       uintptr_t caller)
+/* A debug cache's object, checked by debug.c; size: what kmalloc was
+ * asked for (object_size otherwise). */
+static __noinline void *alloc_debug(struct uslub_cache *s, uslub_gfp_t gfp,
+				    size_t size, uintptr_t caller)
 {
-	return cache_alloc_sized(s, gfp, s->object_size, caller);
+	struct thread_cache *tc = thread_cache;
+	struct kmem_cache_cpu *c;
+	void *p;
+
+	if (!tc->live || !(c = cache_cpu(s, tc)))
+		c = cache_cpu_get(s, &tc);
+	if (unlikely(!c)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	p = debug_alloc(s, c, &tc->pcache, size, caller);
+	if (unlikely(!p)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	stat(c, ALLOC_SLOWPATH);
+	if (gfp & USLUB_GFP_ZERO)	/* not the kmalloc red zone */
+		memset(p, 0, debug_object_size(s, p));
+	return p;
 }
 
 void *cache_alloc_sized(struct uslub_cache *s, uslub_gfp_t gfp, size_t size,
@@ -460,6 +480,8 @@ void *cache_alloc_sized(struct uslub_cache *s, uslub_gfp_t gfp, size_t size,
 	struct kmem_cache_cpu *c;
 	void *p;
 
+	if (cache_debug(s))	/* first: size is dead after it */
+		return alloc_debug(s, gfp, size, caller);
 	statsd_ensure();		/* a pending statistics server */
 	if (!tc->live || !(c = cache_cpu(s, tc)))
 		c = cache_cpu_get(s, &tc);
@@ -467,17 +489,6 @@ void *cache_alloc_sized(struct uslub_cache *s, uslub_gfp_t gfp, size_t size,
 	if (unlikely(!c)) {
 		errno = ENOMEM;
 		return NULL;
-	}
-	if (cache_debug(s)) {
-		p = debug_alloc(s, c, &tc->pcache, size, caller);
-		if (unlikely(!p)) {
-			errno = ENOMEM;
-			return NULL;
-		}
-		stat(c, ALLOC_SLOWPATH);
-		if (gfp & USLUB_GFP_ZERO)	/* not the kmalloc red zone */
-			memset(p, 0, debug_object_size(s, p));
-		return p;
 	}
 	p = sheaf_pop(c);
 	if (!p) {
@@ -493,6 +504,12 @@ void *cache_alloc_sized(struct uslub_cache *s, uslub_gfp_t gfp, size_t size,
 	if (gfp & USLUB_GFP_ZERO)
 		memset(p, 0, s->object_size);
 	return p;
+}
+
+void *cache_alloc_slow(struct uslub_cache *s, uslub_gfp_t gfp,
+		       uintptr_t caller)
+{
+	return cache_alloc_sized(s, gfp, s->object_size, caller);
 }
 
 /* The slab of obj if obj is an object start of cache s (any cache when
