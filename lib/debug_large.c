@@ -245,17 +245,16 @@ static void poison_block(const struct large_entry *e)
 void debug_large_alloc(void *p, size_t size, size_t len)
 {
 	struct large_entry e = { (uintptr_t)p, size, len };
-	bool ok;
 
+	/* Before validation can find it.  Without room in the table the
+	 * block is not debugged (its free finds no entry and frees it
+	 * plainly); the red zone is then only bytes. */
+	if (red_zone)
+		memset((char *)p + size, RED_ACTIVE, len - size);
 	lock_acquire(&huge_lock);
-	ok = (table_count + 1) * 2 <= table_cap || grow_locked();
-	if (ok)
+	if ((table_count + 1) * 2 <= table_cap || grow_locked())
 		insert_locked(&e);
 	lock_release(&huge_lock);
-	/* Without room in the table the block is not debugged (its free
-	 * finds no entry and frees it plainly). */
-	if (ok && red_zone)
-		memset((char *)p + size, RED_ACTIVE, len - size);
 }
 
 /* Take the oldest quarantined block out (under huge_lock) into *out. */
@@ -354,18 +353,19 @@ bool debug_large_resize(void *p, size_t size)
 	size_t len = 0;
 	long k;
 
+	/* Under the lock: validation must not see the new size before
+	 * the red zone that goes with it. */
 	lock_acquire(&huge_lock);
 	k = find_locked((uintptr_t)p);
 	if (k >= 0 && size + debug_large_extra() <= table[k].len) {
-		table[k].size = size;
 		len = table[k].len;
+		if (red_zone && size < table[k].size)
+			memset((char *)p + size, RED_ACTIVE,
+			       table[k].size - size);
+		table[k].size = size;
 	}
 	lock_release(&huge_lock);
-	if (!len)
-		return false;
-	if (red_zone)
-		memset((char *)p + size, RED_ACTIVE, len - size);
-	return true;
+	return len != 0;
 }
 
 unsigned long debug_large_validate(const char *func, bool release_all)
