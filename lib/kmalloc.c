@@ -773,20 +773,22 @@ static __cold void *large_debug_alloc(size_t size, size_t align,
 	return p;
 }
 
-void kmalloc_large_release(void *p)
+/* The large block whose head is head back to the buddy allocator. */
+static void large_free(struct slab *head)
 {
-	struct thread_cache *tc;
-	struct slab *head;
+	struct thread_cache *tc = thread_cache_for_free();
 
-	if (!pagemap_region(p)) {
-		huge_free(p);
-		return;
-	}
-	head = pagemap_head(p);
-	tc = thread_cache_for_free();
 	large_account(-(long)(PAGE_SIZE << head->order));
 	page_free(tc ? &tc->pcache : NULL, head, head->order);
 	kept_decay(0);
+}
+
+void kmalloc_large_release(void *p)
+{
+	if (pagemap_region(p))
+		large_free(pagemap_head(p));
+	else
+		huge_free(p);
 }
 
 void *kmalloc_slow(size_t size, uslub_gfp_t gfp, uintptr_t caller)
@@ -873,7 +875,6 @@ struct slab *kmalloc_block_of(const char *func, const void *p, uint32_t want)
 void kfree_checked(const void *p, const char *func, uintptr_t caller)
 {
 	struct slab *head;
-	struct thread_cache *tc;
 
 	if (p == NULL || p == ZERO_SIZE_PTR)
 		return;
@@ -897,10 +898,7 @@ void kfree_checked(const void *p, const char *func, uintptr_t caller)
 	}
 	if (unlikely(debug_large_on) && debug_large_free(func, (void *)p))
 		return;
-	tc = thread_cache_for_free();
-	large_account(-(long)(PAGE_SIZE << head->order));
-	page_free(tc ? &tc->pcache : NULL, head, head->order);
-	kept_decay(0);
+	large_free(head);
 }
 
 void kfree_slow(const void *p)
