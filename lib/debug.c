@@ -481,7 +481,8 @@ static void print_object(struct log_buf *b, const struct report *r)
  * stack of the call that found it, innermost first (the kernel's
  * dump_stack), from this function's caller on.
  */
-static void print_summary(struct log_buf *b, const struct report *r)
+static __always_inline void print_summary(struct log_buf *b,
+					  const struct report *r)
 {
 	uintptr_t stack[REPORT_FRAMES];
 	unsigned int i, n;
@@ -499,7 +500,7 @@ static void print_summary(struct log_buf *b, const struct report *r)
 		log_buf_printf(b, " and %u more", r->nr - 1);
 	log_buf_printf(b, "\n");
 	n = os_stack_capture(stack, REPORT_FRAMES);
-	for (i = 1; i < n; i++)		/* stack[0] is report_print */
+	for (i = 1; i < n; i++)	/* stack[0]: report_print, where this is */
 		log_buf_frame(b, stack[i]);
 }
 
