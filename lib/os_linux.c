@@ -491,23 +491,17 @@ static const Elf64_Sym *symtab_find(const struct symtab_file *f, uintptr_t rel)
 	return NULL;
 }
 
-int os_symbolize_full(uintptr_t addr, struct os_symbol *sym)
+static int symbolize(uintptr_t addr, struct os_symbol *sym)
 {
 	struct link_map *lm = NULL;
 	struct symtab_file *f;
 	const Elf64_Sym *s;
-	const char *path;
 	Dl_info info;
-	int saved = errno, ok;
 
 	memset(&info, 0, sizeof(info));
-	ok = dladdr1((void *)addr, &info, (void **)&lm, RTLD_DL_LINKMAP) &&
-	     lm;
-	errno = saved;
-	if (!ok)
+	if (!dladdr1((void *)addr, &info, (void **)&lm, RTLD_DL_LINKMAP) || !lm)
 		return 0;
-	path = lm->l_name && lm->l_name[0] ? lm->l_name : exe_path();
-	sym->module = path;
+	sym->module = lm->l_name && lm->l_name[0] ? lm->l_name : exe_path();
 	sym->module_offset = addr - lm->l_addr;
 	sym->name = NULL;
 	sym->offset = 0;
@@ -516,14 +510,21 @@ int os_symbolize_full(uintptr_t addr, struct os_symbol *sym)
 		sym->offset = addr - (uintptr_t)info.dli_saddr;
 		return 1;
 	}
-	f = symtab_get(lm, path);
-	errno = saved;
+	f = symtab_get(lm, sym->module);
 	s = f ? symtab_find(f, sym->module_offset) : NULL;
 	if (s) {
 		sym->name = f->strs + s->st_name;
 		sym->offset = sym->module_offset - s->st_value;
 	}
 	return 1;
+}
+
+int os_symbolize_full(uintptr_t addr, struct os_symbol *sym)
+{
+	int saved = errno, ret = symbolize(addr, sym);
+
+	errno = saved;
+	return ret;
 }
 
 int os_symbolize(uintptr_t addr, const char **name, uintptr_t *offset)
