@@ -283,6 +283,16 @@ USLUB_API int uslub_malloc_stats_write(int fd);
  */
 USLUB_API int uslub_page_owner_write(int fd);
 
+/*
+ * USLUB_OPTIONS=prof=1 (read at start): the sampling heap profiler (see
+ * doc/profiling.md).  Writes the heap profile, in gperftools' text format
+ * (google-pprof --text PROGRAM FILE reads it), to path, or with path NULL
+ * to <prof_prefix>.<pid>.<n>.heap in the working directory (n counts the
+ * dumps from 0).  0, or -1 with errno: EINVAL while prof is off, or
+ * open's and write's.
+ */
+USLUB_API int uslub_prof_dump(const char *path);
+
 /* Statistics, in the formats of the kernel's files.  0 or -1 with errno. */
 USLUB_API int uslub_slabinfo_write(int fd);	/* /proc/slabinfo 2.1 */
 USLUB_API int uslub_meminfo_write(int fd);	/* Slab:, SReclaimable:, SUnreclaim: (kB) */

@@ -12,6 +12,7 @@
 #include "log.h"
 #include "malloc_abi.h"
 #include "page_owner.h"
+#include "prof.h"
 #include "pages.h"
 #include "shrink.h"
 #include "stats.h"
@@ -216,6 +217,12 @@ USLUB_API int uslub_page_owner_write(int fd)
 {
 	init_ensure();
 	return page_owner_write(fd);
+}
+
+USLUB_API int uslub_prof_dump(const char *path)
+{
+	init_ensure();
+	return prof_dump(path);
 }
 
 /* ---- Shrinkers and reclaim ------------------------------------------- */

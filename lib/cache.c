@@ -63,6 +63,7 @@
 #include "log.h"
 #include "options.h"
 #include "os.h"
+#include "prof.h"
 #include "rcu.h"
 #include "statsd.h"
 #include "assert.h"
@@ -266,7 +267,7 @@ static bool slot_alloc_prepare(struct uslub_cache *s, struct thread_cache *tc,
 			       struct slot_alloc *a)
 {
 	memset(a, 0, sizeof(*a));
-	if (s->sheaf_capacity)
+	if (s->sheaf_capacity && prof_slot_sheaves(s))
 		a->main = sheaf_new(s->sheaf_capacity);	/* NULL: slow only */
 	if (s->cpu_slot)
 		return true;
@@ -656,6 +657,7 @@ __noinline void cache_free_owned(void *p, struct kmem_cache_cpu *c,
 	struct uslub_cache *s = c->cache;
 	struct thread_cache *tc = thread_cache;
 
+	prof_free(p);
 	if (s->free_tag) {
 		if (unlikely(free_tagged(p))) {
 			cache_report_double_free(func, s, p);

@@ -7,8 +7,8 @@
  * rcu.c's rcu_lock, held across liburcu's own locked sections and the RCU
  * worker's batches, and which a shrinker may take through rcu_barrier;
  * then cache.c's essay: init, slab_mutex, each cache's barn lock and
- * list_lock, huge_lock, sheaf_pool_lock, page_lock), so no other thread
- * is inside a locked section when the address space is copied.  Parent
+ * list_lock, huge_lock, sheaf_pool_lock, page_lock; last prof.c's
+ * prof_lock, a leaf), so no other thread is inside a locked section when the address space is copied.  Parent
  * and child release them; the child then reclaims the thread states of the threads
  * that did not come along (thread_reclaim_others) and forgets the RCU
  * worker, which did not come along either (rcu_fork_child), and the
@@ -28,6 +28,7 @@
 #include "init.h"
 #include "kmalloc.h"
 #include "page_alloc.h"
+#include "prof.h"
 #include "rcu.h"
 #include "sheaf.h"
 #include "shrink.h"
@@ -49,12 +50,14 @@ static void fork_prepare(void)
 	lock_acquire(&huge_lock);
 	lock_acquire(&sheaf_pool_lock);
 	lock_acquire(&page_lock);
+	lock_acquire(&prof_lock);
 }
 
 static void fork_release(void)
 {
 	struct uslub_cache *s;
 
+	lock_release(&prof_lock);
 	lock_release(&page_lock);
 	lock_release(&sheaf_pool_lock);
 	lock_release(&huge_lock);

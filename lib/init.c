@@ -16,6 +16,7 @@
 #include "options.h"
 #include "os.h"
 #include "page_alloc.h"
+#include "prof.h"
 #include "rcu.h"
 #include "shrink.h"
 #include "slab.h"
@@ -38,6 +39,7 @@ static void options_apply(void)
 	options_parse_debug(os_getenv("USLUB_DEBUG"));
 	page_set_decay_ms(uslub_opt.decay_ms);
 	stats_setup();
+	prof_init();
 }
 
 void init_slow(void)
@@ -69,6 +71,7 @@ void init_slow(void)
 	fork_register();
 	if (uslub_opt.page_owner)
 		os_stack_warm();
+	prof_warm();
 }
 
 __attribute__((constructor)) static void uslub_constructor(void)
@@ -81,6 +84,7 @@ __attribute__((constructor)) static void uslub_constructor(void)
 	if (uslub_opt.page_owner)
 		os_stack_warm();
 	statsd_start();
+	prof_warm();
 }
 
 /*
@@ -105,6 +109,7 @@ __attribute__((destructor)) static void uslub_destructor(void)
 		stats_json_exit_report();
 	else if (uslub_opt.stats)
 		stats_exit_report();
+	prof_exit();
 	if (debugging && uslub_opt.exitcode && log_heap_bugs())
 		os_exit_now(uslub_opt.exitcode);
 }

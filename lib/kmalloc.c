@@ -21,6 +21,7 @@
 #include "options.h"
 #include "os.h"
 #include "statsd.h"
+#include "prof.h"
 #include "assert.h"
 
 /* ---- Size classes ---------------------------------------------------- */
@@ -791,7 +792,8 @@ void kmalloc_large_release(void *p)
 		huge_free(p);
 }
 
-void *kmalloc_slow(size_t size, uslub_gfp_t gfp, uintptr_t caller)
+static void *kmalloc_slow_unsampled(size_t size, uslub_gfp_t gfp,
+				    uintptr_t caller)
 {
 	size_t dirty;
 	bool zero;
@@ -826,6 +828,16 @@ void *kmalloc_slow(size_t size, uslub_gfp_t gfp, uintptr_t caller)
 	}
 	if (!p)
 		errno = ENOMEM;
+	return p;
+}
+
+/* The heap profiler sees every allocation that leaves the fast path,
+ * which with prof on is every one (prof.h). */
+void *kmalloc_slow(size_t size, uslub_gfp_t gfp, uintptr_t caller)
+{
+	void *p = kmalloc_slow_unsampled(size, gfp, caller);
+
+	prof_alloc(p, size, caller);
 	return p;
 }
 
@@ -878,6 +890,7 @@ void kfree_checked(const void *p, const char *func, uintptr_t caller)
 
 	if (p == NULL || p == ZERO_SIZE_PTR)
 		return;
+	prof_free(p);
 	if (!pagemap_region(p)) {
 		if (unlikely(debug_large_on) && debug_large_free(func, (void *)p))
 			return;
@@ -1005,5 +1018,6 @@ void *kmalloc_aligned(size_t size, size_t align, uslub_gfp_t gfp)
 	}
 	if (!p)
 		errno = ENOMEM;
+	prof_alloc(p, size, RET_IP);
 	return p;
 }

@@ -20,6 +20,7 @@
 #include "malloc_abi.h"
 #include "init.h"
 #include "page_alloc.h"
+#include "prof.h"
 #include "slab.h"
 
 /* glibc's MALLOC_ALIGNMENT on x86-64. */
@@ -129,14 +130,18 @@ void *malloc_realloc(void *p, size_t size)
 		return kmalloc_keep(p, size);
 	if (!pagemap_region(p) && size > (PAGE_SIZE << MAX_ORDER)) {
 		n = kmalloc_huge_resize(p, size);
-		if (n)
+		if (n) {
+			prof_realloc(p, n, size);
 			return n;
+		}
 	}
 	if (size <= old && old <= REALLOC_KEEP_MAX)
 		return kmalloc_keep(p, size);	/* not worth a move */
 	if (old >= PAGE_SIZE && (size > old ? kmalloc_large_grow(p, size) :
-				 kmalloc_large_shrink(p, size)))
+				 kmalloc_large_shrink(p, size))) {
+		prof_realloc(p, p, size);
 		return p;
+	}
 	n = NULL;
 	if (size > old && size <= REALLOC_SLAB_GROW_MAX)
 		n = malloc_fast(size * 2);	/* headroom for the next step */

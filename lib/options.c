@@ -19,6 +19,8 @@ struct uslub_options uslub_opt = {
 	/* ThreadSanitizer kills a fork child that starts a thread when its
 	 * parent had several; TSan builds test the API, not the server. */
 	.slabtop = USLUB_CONFIG_TSAN ? 0 : -1,
+	.prof_sample = 512 << 10,
+	.prof_prefix = "uslub",
 };
 
 static bool parse_ulong(const char *v, size_t len, unsigned long *out)
@@ -142,6 +144,27 @@ static bool option_set(const char *k, size_t klen, const char *v, size_t vlen)
 		return parse_size(v, vlen, &uslub_opt.limit);
 	if (key_is(k, klen, "page_owner"))
 		return parse_bool(v, vlen, &uslub_opt.page_owner);
+	if (key_is(k, klen, "prof"))
+		return parse_bool(v, vlen, &uslub_opt.prof);
+	if (key_is(k, klen, "prof_leak"))
+		return parse_bool(v, vlen, &uslub_opt.prof_leak);
+	if (key_is(k, klen, "prof_sample")) {
+		unsigned long bytes;
+
+		if (!parse_size(v, vlen, &bytes) || bytes == 0)
+			return false;
+		uslub_opt.prof_sample = bytes;
+		return true;
+	}
+	if (key_is(k, klen, "prof_seed"))
+		return parse_ulong(v, vlen, &uslub_opt.prof_seed);
+	if (key_is(k, klen, "prof_prefix")) {
+		if (vlen == 0 || vlen >= sizeof(uslub_opt.prof_prefix))
+			return false;
+		memcpy(uslub_opt.prof_prefix, v, vlen);
+		uslub_opt.prof_prefix[vlen] = '\0';
+		return true;
+	}
 	return false;
 }
 

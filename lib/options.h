@@ -32,6 +32,15 @@ struct uslub_options {
 	/* exitcode=N: with USLUB_DEBUG set, a run that reported a heap bug
 	 * exits with N at the end (0: its own status) */
 	int exitcode;
+	/* the heap profiler (prof.c): prof=1 samples about one allocation
+	 * per prof_sample bytes (> 0) and writes <prof_prefix>.<pid>.heap at
+	 * exit; prof_leak=1 adds the leak report; prof_seed=N (not 0) makes
+	 * the sampling repeat from run to run */
+	bool prof;
+	bool prof_leak;
+	unsigned long prof_sample;
+	unsigned long prof_seed;
+	char prof_prefix[200];
 };
 
 extern struct uslub_options uslub_opt;

@@ -74,6 +74,10 @@ int os_fd_identity(int fd, uint64_t *dev, uint64_t *ino);
 /* The text of an error number ("No such file or directory"), as strerror
  * gives it untranslated; never allocates. */
 const char *os_strerror(int err);
+/* Create or truncate path for writing (0644): fd, or -errno. */
+int os_create(const char *path);
+/* Copy the file at path (/proc files too) to fd: 0 or errno. */
+int os_copy_file(const char *path, int fd);
 int os_getpid(void);
 int os_gettid(void);
 /*

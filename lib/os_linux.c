@@ -272,6 +272,45 @@ int os_open_append(const char *path)
 	return ret;
 }
 
+int os_create(const char *path)
+{
+	int saved = errno, ret;
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+	ret = fd < 0 ? -errno : fd;
+	errno = saved;
+	return ret;
+}
+
+int os_copy_file(const char *path, int fd)
+{
+	int saved = errno, in, ret = 0;
+	char buf[4096];
+	ssize_t n;
+
+	in = open(path, O_RDONLY | O_CLOEXEC);
+	if (in < 0) {
+		ret = errno;
+		errno = saved;
+		return ret;
+	}
+	for (;;) {
+		n = read(in, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			ret = n < 0 ? errno : 0;
+			break;
+		}
+		ret = os_write_all(fd, buf, (size_t)n);
+		if (ret)
+			break;
+	}
+	close(in);
+	errno = saved;
+	return ret;
+}
+
 void os_close(int fd)
 {
 	int saved = errno;

@@ -38,6 +38,7 @@ L5   cache.h cache.c thread.h thread.c kmalloc.h kmalloc.c alloc.h
      malloc_abi.h malloc_abi.c init.h init.c fork.h fork.c
      stats_json.h stats_json.c statsd.h statsd.c
      debug_large.h debug_large.c
+     prof.h prof.c
 L6   api.c
 '
 
