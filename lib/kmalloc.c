@@ -792,9 +792,12 @@ void kmalloc_large_release(void *p)
 		huge_free(p);
 }
 
-static void *kmalloc_slow_unsampled(size_t size, uslub_gfp_t gfp,
-				    uintptr_t caller)
+/* The heap profiler sees every allocation that leaves the fast path,
+ * which with prof on is every one (prof.h); with prof off the small path
+ * still tail-calls cache_alloc_slow. */
+void *kmalloc_slow(size_t size, uslub_gfp_t gfp, uintptr_t caller)
 {
+	struct uslub_cache *s;
 	size_t dirty;
 	bool zero;
 	void *p;
@@ -803,10 +806,14 @@ static void *kmalloc_slow_unsampled(size_t size, uslub_gfp_t gfp,
 	statsd_ensure();		/* a fork child's server */
 	if (size == 0)
 		return ZERO_SIZE_PTR;
-	if (size <= SMALL_MAX)
-		return cache_alloc_sized(
-			&kmalloc_caches[kmalloc_cpu_off[(size - 1) >> 3] >> CPU_SHIFT],
-			gfp, size, caller);
+	if (size <= SMALL_MAX) {
+		s = &kmalloc_caches[kmalloc_cpu_off[(size - 1) >> 3] >> CPU_SHIFT];
+		if (likely(!READ_ONCE(prof_active)))
+			return cache_alloc_sized(s, gfp, size, caller);
+		p = cache_alloc_sized(s, gfp, size, caller);
+		prof_alloc(p, size, caller);
+		return p;
+	}
 	if (size > KMALLOC_MAX_SIZE) {
 		errno = ENOMEM;
 		return NULL;
@@ -828,15 +835,6 @@ static void *kmalloc_slow_unsampled(size_t size, uslub_gfp_t gfp,
 	}
 	if (!p)
 		errno = ENOMEM;
-	return p;
-}
-
-/* The heap profiler sees every allocation that leaves the fast path,
- * which with prof on is every one (prof.h). */
-void *kmalloc_slow(size_t size, uslub_gfp_t gfp, uintptr_t caller)
-{
-	void *p = kmalloc_slow_unsampled(size, gfp, caller);
-
 	prof_alloc(p, size, caller);
 	return p;
 }
