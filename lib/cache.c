@@ -267,7 +267,7 @@ static bool slot_alloc_prepare(struct uslub_cache *s, struct thread_cache *tc,
 			       struct slot_alloc *a)
 {
 	memset(a, 0, sizeof(*a));
-	if (s->sheaf_capacity && prof_slot_sheaves(s))
+	if (s->sheaf_capacity)
 		a->main = sheaf_new(s->sheaf_capacity);	/* NULL: slow only */
 	if (s->cpu_slot)
 		return true;
@@ -657,7 +657,6 @@ __noinline void cache_free_owned(void *p, struct kmem_cache_cpu *c,
 	struct uslub_cache *s = c->cache;
 	struct thread_cache *tc = thread_cache;
 
-	prof_free(p);
 	if (s->free_tag) {
 		if (unlikely(free_tagged(p))) {
 			cache_report_double_free(func, s, p);
@@ -668,11 +667,24 @@ __noinline void cache_free_owned(void *p, struct kmem_cache_cpu *c,
 		cache_report_double_free(func, s, p);
 		return;
 	}
-	if (c->main)
+	if (c->main) {
+		bool prof = prof_slot(c);	/* the heap profiler's (prof.h) */
+
+		if (unlikely(prof)) {
+			prof_free(p);
+			if (prof_slot_push(c, p))
+				goto out;
+			prof_slot_open(c);
+		}
 		free_to_sheaf(s, c, tc, p);
-	else			/* no memory for a sheaf: straight back */
+		if (unlikely(prof))
+			prof_slot_close(c);
+	} else {		/* no memory for a sheaf: straight back */
+		prof_free(p);
 		slab_free_slow(func, s, c, &tc->pcache, pagemap_head(p), p, p,
 			       1);
+	}
+out:
 	stat(c, FREE_SLOWPATH);
 }
 

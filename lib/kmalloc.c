@@ -794,7 +794,7 @@ void kmalloc_large_release(void *p)
 
 /* The heap profiler sees every allocation that leaves the fast path,
  * which with prof on is every one (prof.h); with prof off the small path
- * still tail-calls cache_alloc_slow. */
+ * still tail-calls cache_alloc_sized. */
 void *kmalloc_slow(size_t size, uslub_gfp_t gfp, uintptr_t caller)
 {
 	struct uslub_cache *s;
@@ -810,9 +810,7 @@ void *kmalloc_slow(size_t size, uslub_gfp_t gfp, uintptr_t caller)
 		s = &kmalloc_caches[kmalloc_cpu_off[(size - 1) >> 3] >> CPU_SHIFT];
 		if (likely(!READ_ONCE(prof_active)))
 			return cache_alloc_sized(s, gfp, size, caller);
-		p = cache_alloc_sized(s, gfp, size, caller);
-		prof_alloc(p, size, caller);
-		return p;
+		return prof_kmalloc(s, size, gfp, caller);
 	}
 	if (size > KMALLOC_MAX_SIZE) {
 		errno = ENOMEM;

@@ -3,11 +3,14 @@
  *
  * Sampling: each thread counts the bytes it allocates down from an
  * exponentially distributed interval of mean prof_sample (xorshift64*,
- * seeded per thread); the allocation that crosses zero is sampled.  An
- * allocation of s bytes is then sampled with probability
- * 1 - exp(-s / prof_sample), and counts as 1 / (1 - exp(-s / prof_sample))
- * objects of s bytes (gperftools' and jemalloc's unbiasing), so that the
- * expected totals are the true ones.
+ * seeded per thread), one countdown per kmalloc class (in struct
+ * thread_cache, bytes of the class's size: prof.h tells how the fast path
+ * is made to stop at the allocation that crosses zero) and one for large
+ * and huge blocks (bytes asked for); the allocation that crosses zero is
+ * sampled.  An allocation of s bytes is then sampled with probability
+ * 1 - exp(-s / prof_sample), and counts as w = 1 / (1 - exp(-s /
+ * prof_sample)) objects of the size it asked for (gperftools' and
+ * jemalloc's unbiasing), so that the expected totals are the true ones.
  *
  * Records: the stack table (deduplicated stacks, their scaled live and
  * allocated totals) and the object table (address -> size, stack;
@@ -22,14 +25,15 @@
  * and go unsampled).  A sample that finds a table full is dropped and
  * counted.
  *
- * Entry points: prof_init, prof_alloc_sample, prof_free_sample,
- * prof_realloc_sample, prof_dump, prof_exit.
+ * Entry points: prof_init, prof_kmalloc, prof_slot_push/open/close,
+ * prof_alloc_sample, prof_free_sample, prof_realloc_sample, prof_dump,
+ * prof_exit.
  */
 #include <errno.h>
 #include <string.h>
 
 #include "prof.h"
-#include "kmalloc.h"
+#include "alloc.h"
 #include "log.h"
 #include "options.h"
 #include "os.h"
@@ -40,7 +44,6 @@
 #define PROF_CAPTURE	48		/* captured: allocator frames too */
 #define STACK_SLOTS	(1u << 15)	/* distinct stacks */
 #define OBJ_SLOTS	(1u << 20)	/* live sampled objects, 3/4 used */
-#define FILTER_SLOTS	(1u << 14)
 #define WEIGHT_SHIFT	16		/* object counts: fixed point */
 
 /* ---- Types ----------------------------------------------------------- */
@@ -59,12 +62,14 @@ struct prof_stack {			/* under prof_lock */
 struct prof_obj {			/* under prof_lock */
 	uintptr_t addr;			/* 0: slot unused */
 	size_t size;			/* bytes asked for */
+	uint64_t weight;		/* objects it stands for, fixed point */
 	uint32_t stack;			/* index in stacks */
 };
 
 struct prof_tls {
 	uint64_t rng;			/* 0: not seeded yet */
-	long left;			/* bytes to the next sample */
+	long left;			/* large blocks' bytes to the next
+					   sample */
 	bool busy;			/* inside the profiler */
 };
 
@@ -80,7 +85,7 @@ static unsigned long nr_stacks, nr_objs;	/* under prof_lock */
 static unsigned long dropped;		/* under prof_lock */
 static unsigned long dump_seq;		/* under prof_lock */
 static uint64_t seed_seq;		/* atomic */
-static uint32_t filter[FILTER_SLOTS];	/* atomic; writes under prof_lock */
+uint32_t prof_filter[PROF_FILTER_SLOTS];	/* atomic; written under prof_lock */
 
 /* ---- Arithmetic without libm ------------------------------------------ */
 
@@ -197,12 +202,6 @@ static long next_interval(struct prof_tls *t)
 
 /* ---- Tables, under prof_lock ----------------------------------------- */
 
-static size_t filter_slot(uintptr_t addr)
-{
-	return (size_t)(((addr >> 4) * 0x9e3779b97f4a7c15ULL) >> 50) &
-	       (FILTER_SLOTS - 1);
-}
-
 static size_t obj_slot(uintptr_t addr)
 {
 	return (size_t)(((addr >> 4) * 0xff51afd7ed558ccdULL) >> 40) &
@@ -284,43 +283,43 @@ static void obj_delete_locked(size_t hole)
 	nr_objs--;
 }
 
-static void stack_account_locked(uint32_t idx, size_t size, bool add)
+static void stack_account_locked(const struct prof_obj *o, bool add)
 {
-	struct prof_stack *st = &stacks[idx];
-	uint64_t w = sample_weight(size), b = scaled_bytes(w, size);
+	struct prof_stack *st = &stacks[o->stack];
+	uint64_t b = scaled_bytes(o->weight, o->size);
 
 	if (add) {
-		st->live_count += w;
+		st->live_count += o->weight;
 		st->live_bytes += b;
 		st->live_samples++;
 	} else {
-		st->live_count -= w;
+		st->live_count -= o->weight;
 		st->live_bytes -= b;
 		st->live_samples--;
 	}
 }
 
-static void obj_insert_locked(uintptr_t addr, size_t size, uint32_t stack)
+static void obj_insert_locked(const struct prof_obj *o)
 {
-	size_t i = obj_slot(addr);
+	size_t i = obj_slot(o->addr);
 
 	while (objs[i].addr)
 		i = (i + 1) & (OBJ_SLOTS - 1);
-	objs[i].addr = addr;
-	objs[i].size = size;
-	objs[i].stack = stack;
+	objs[i] = *o;
 	nr_objs++;
-	__atomic_fetch_add(&filter[filter_slot(addr)], 1, __ATOMIC_RELAXED);
-	stack_account_locked(stack, size, true);
+	__atomic_fetch_add(&prof_filter[prof_filter_slot(o->addr)], 1,
+			   __ATOMIC_RELAXED);
+	stack_account_locked(o, true);
 }
 
 static void obj_remove_locked(size_t i)
 {
 	uintptr_t addr = objs[i].addr;
 
-	stack_account_locked(objs[i].stack, objs[i].size, false);
+	stack_account_locked(&objs[i], false);
 	obj_delete_locked(i);
-	__atomic_fetch_sub(&filter[filter_slot(addr)], 1, __ATOMIC_RELAXED);
+	__atomic_fetch_sub(&prof_filter[prof_filter_slot(addr)], 1,
+			   __ATOMIC_RELAXED);
 }
 
 /* ---- Hooks ----------------------------------------------------------- */
@@ -334,12 +333,6 @@ void prof_warm(void)
 {
 	if (READ_ONCE(prof_active))
 		os_stack_warm();
-}
-
-bool prof_slot_sheaves(const struct uslub_cache *s)
-{
-	return !READ_ONCE(prof_active) || s < kmalloc_caches ||
-	       s >= kmalloc_caches + NR_KMALLOC;
 }
 
 /* Is pc inside an entry point of the malloc family (a dynamic symbol:
@@ -385,8 +378,14 @@ static unsigned int capture(uintptr_t *pc, uintptr_t caller)
 	return n;
 }
 
-static void record(void *p, size_t size, uintptr_t caller)
+/* p (size bytes) was sampled, with probability 1 - exp(-basis / rate). */
+static void record(void *p, size_t size, size_t basis, uintptr_t caller)
 {
+	struct prof_obj o = {
+		.addr = (uintptr_t)p,
+		.size = size,
+		.weight = sample_weight(basis),
+	};
 	uintptr_t pc[PROF_FRAMES];
 	unsigned int n = capture(pc, caller);
 	struct prof_stack *st;
@@ -404,38 +403,182 @@ static void record(void *p, size_t size, uintptr_t caller)
 		return;
 	}
 	st = &stacks[idx];
-	st->alloc_count += sample_weight(size);
-	st->alloc_bytes += scaled_bytes(sample_weight(size), size);
-	obj_insert_locked((uintptr_t)p, size, (uint32_t)idx);
+	st->alloc_count += o.weight;
+	st->alloc_bytes += scaled_bytes(o.weight, size);
+	o.stack = (uint32_t)idx;
+	obj_insert_locked(&o);
 	lock_release(&prof_lock);
 }
 
-void prof_alloc_sample(void *p, size_t size, uintptr_t caller)
+static void record_outside(void *p, size_t size, size_t basis,
+			   uintptr_t caller)
 {
 	struct prof_tls *t = &prof_tls;
 
 	if (t->busy || lock_depth)	/* uslub's own allocations */
 		return;
+	t->busy = true;
+	record(p, size, basis, caller);
+	t->busy = false;
+}
+
+static struct prof_tls *tls_seeded(void)
+{
+	struct prof_tls *t = &prof_tls;
+
 	if (unlikely(!t->rng)) {
 		rng_seed(t);
 		t->left = next_interval(t);
 	}
-	t->left -= (long)MIN(size, (size_t)1 << 62);
+	return t;
+}
+
+/* The thread's own countdown, over basis bytes per allocation. */
+static void thread_countdown(void *p, size_t size, size_t basis,
+			     uintptr_t caller)
+{
+	struct prof_tls *t = tls_seeded();
+
+	t->left -= (long)MIN(basis, (size_t)1 << 62);
 	if (t->left > 0)
 		return;
 	t->left = next_interval(t);
-	t->busy = true;
-	record(p, size, caller);
-	t->busy = false;
+	record_outside(p, size, basis, caller);
+}
+
+/* Large and huge blocks. */
+void prof_alloc_sample(void *p, size_t size, uintptr_t caller)
+{
+	thread_countdown(p, size, size, caller);
+}
+
+/* ---- The kmalloc classes' slots (prof.h) ------------------------------ */
+
+/* Take the fast path's allocations since the slot was last seen off the
+ * countdown.  A countdown at or below zero here is new (or the fast path
+ * overran it, which the slots' discipline prevents): it starts afresh. */
+static void slot_sync(struct prof_slot *ps, const struct kmem_cache_cpu *c,
+		      size_t cs)
+{
+	unsigned long now = READ_ONCE(c->stat[ALLOC_PCS]);
+	unsigned long pops = now - ps->base;
+
+	ps->base = now;
+	if (ps->left > 0 && pops < (1UL << 32))
+		ps->left -= (long)(pops * cs);
+	if (ps->left <= 0)
+		ps->left = next_interval(tls_seeded());
+}
+
+/* Main may hold only objects the fast path can hand out before the
+ * allocation that crosses zero: size * cs < left.  The others go back to
+ * their slabs; then the fast path's free check fails again. */
+static void slot_trim(struct uslub_cache *s, struct kmem_cache_cpu *c,
+		      struct thread_cache *tc, const struct prof_slot *ps)
+{
+	unsigned long keep = ((unsigned long)ps->left - 1) / s->object_size;
+
+	if (keep < c->size) {
+		slab_free_bulk(s, c, &tc->pcache, c->objects + keep,
+			       (unsigned int)(c->size - keep));
+		WRITE_ONCE(c->size, keep);
+	}
+	WRITE_ONCE(c->capacity, 0);
+}
+
+bool prof_slot_push(struct kmem_cache_cpu *c, void *p)
+{
+	struct thread_cache *tc = thread_cache;
+	struct uslub_cache *s = c->cache;
+	struct prof_slot *ps = &tc->prof[s->cpu_slot];
+	unsigned long n = c->size;
+
+	if (ps->open)
+		return false;
+	WRITE_ONCE(c->capacity, 0);	/* a slot set up by this free */
+	slot_sync(ps, c, s->object_size);
+	if (n >= c->main->capacity ||
+	    (n + 1) * s->object_size >= (unsigned long)ps->left)
+		return false;
+	c->objects[n] = p;
+	WRITE_ONCE(c->size, n + 1);
+	return true;
+}
+
+void prof_slot_open(struct kmem_cache_cpu *c)
+{
+	struct prof_slot *ps = &thread_cache->prof[c->cache->cpu_slot];
+
+	if (!ps->open++)
+		WRITE_ONCE(c->capacity, c->main->capacity);
+}
+
+void prof_slot_close(struct kmem_cache_cpu *c)
+{
+	struct thread_cache *tc = thread_cache;
+	struct uslub_cache *s = c->cache;
+	struct prof_slot *ps = &tc->prof[s->cpu_slot];
+
+	if (ps->open && --ps->open)
+		return;
+	slot_sync(ps, c, s->object_size);
+	slot_trim(s, c, tc, ps);
+}
+
+void *prof_kmalloc(struct uslub_cache *s, size_t size, uslub_gfp_t gfp,
+		   uintptr_t caller)
+{
+	struct thread_cache *tc = thread_cache;
+	struct kmem_cache_cpu *c = &tc->kcpu[s->cpu_slot];
+	size_t cs = s->object_size;
+	struct prof_slot *ps;
+	bool sample;
+	void *p;
+
+	bool opened = tc->live && prof_slot(c);
+
+	if (opened) {
+		slot_sync(&tc->prof[s->cpu_slot], c, cs);
+		prof_slot_open(c);
+	}
+	p = cache_alloc_slow(s, gfp, caller);
+	tc = thread_cache;		/* the first allocation makes it */
+	c = &tc->kcpu[s->cpu_slot];
+	if (!tc->live || !prof_slot(c)) {
+		/* no thread state or no sheaf: every allocation comes here */
+		if (p)
+			thread_countdown(p, size, cs, caller);
+		return p;
+	}
+	ps = &tc->prof[s->cpu_slot];
+	if (opened && ps->open && --ps->open) {
+		/* inside another slow path of this slot, which closes it */
+		if (p)
+			thread_countdown(p, size, cs, caller);
+		return p;
+	}
+	if (!ps->left)			/* the slot is new */
+		ps->left = next_interval(tls_seeded());
+	/* A pop of the slow path counted as the fast path's is this one. */
+	ps->base = READ_ONCE(c->stat[ALLOC_PCS]);
+	sample = false;
+	if (p) {
+		ps->left -= (long)cs;
+		if (ps->left <= 0) {
+			ps->left = next_interval(tls_seeded());
+			sample = true;
+		}
+	}
+	slot_trim(s, c, tc, ps);
+	if (sample)
+		record_outside(p, size, cs, caller);
+	return p;
 }
 
 void prof_free_sample(const void *p)
 {
 	long i;
 
-	if (!__atomic_load_n(&filter[filter_slot((uintptr_t)p)],
-			     __ATOMIC_RELAXED))
-		return;
 	lock_acquire(&prof_lock);
 	i = obj_find_locked((uintptr_t)p);
 	if (i >= 0)
@@ -445,18 +588,19 @@ void prof_free_sample(const void *p)
 
 void prof_realloc_sample(const void *old, void *p, size_t size)
 {
-	uint32_t stack;
+	struct prof_obj o;
 	long i;
 
-	if (!__atomic_load_n(&filter[filter_slot((uintptr_t)old)],
-			     __ATOMIC_RELAXED))
+	if (!prof_maybe_sampled(old))
 		return;
 	lock_acquire(&prof_lock);
 	i = obj_find_locked((uintptr_t)old);
 	if (i >= 0) {
-		stack = objs[i].stack;
+		o = objs[i];
 		obj_remove_locked((size_t)i);
-		obj_insert_locked((uintptr_t)p, size, stack);
+		o.addr = (uintptr_t)p;
+		o.size = size;
+		obj_insert_locked(&o);
 	}
 	lock_release(&prof_lock);
 }

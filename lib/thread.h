@@ -14,6 +14,13 @@
 #include "types.h"
 #include "page_alloc.h"
 
+/* The heap profiler's countdown for one kmalloc class (prof.c). */
+struct prof_slot {
+	long left;			/* bytes to the next sample; 0: unset */
+	unsigned long base;		/* the slot's ALLOC_PCS when last seen */
+	unsigned long open;		/* slow paths using the slot, nested */
+};
+
 struct thread_cache {
 	/* slot 0: never set up (it fails every free); 1..NR_KMALLOC-1: kmalloc;
 	 * NR_KMALLOC..NR_CPU_SLOTS-1: the first user caches (cpu_slot) */
@@ -29,6 +36,7 @@ struct thread_cache {
 	uint32_t upkeep_calls;		/* sheaf slow paths; owner only */
 	uint64_t now_ms;		/* os_now_ms() lately; owner only */
 	bool live;			/* false only for the empty state */
+	struct prof_slot prof[NR_KMALLOC];	/* owner only */
 };
 
 extern __thread_ie struct thread_cache *thread_cache;
