@@ -530,12 +530,10 @@ void *prof_kmalloc(struct uslub_cache *s, size_t size, uslub_gfp_t gfp,
 {
 	struct thread_cache *tc = thread_cache;
 	struct kmem_cache_cpu *c = &tc->kcpu[s->cpu_slot];
+	bool opened = tc->live && prof_slot(c), sample = false;
 	size_t cs = s->object_size;
 	struct prof_slot *ps;
-	bool sample;
 	void *p;
-
-	bool opened = tc->live && prof_slot(c);
 
 	if (opened) {
 		slot_sync(&tc->prof[s->cpu_slot], c, cs);
@@ -561,7 +559,6 @@ void *prof_kmalloc(struct uslub_cache *s, size_t size, uslub_gfp_t gfp,
 		ps->left = next_interval(tls_seeded());
 	/* A pop of the slow path counted as the fast path's is this one. */
 	ps->base = READ_ONCE(c->stat[ALLOC_PCS]);
-	sample = false;
 	if (p) {
 		ps->left -= (long)cs;
 		if (ps->left <= 0) {
