@@ -4,6 +4,7 @@
  * before anything is allocated from uslub): known bytes allocated from
  * known functions show up in the dumped profile, scaled, within a
  * tolerance of the truth; objects freed leave the live totals, exactly;
+ * a site that churns beside one that keeps its blocks in the same class;
  * large and huge blocks, realloc by mremap, threads allocating and
  * freeing while the main thread dumps (TSan), a fork's child that
  * samples and dumps on its own; EINVAL while prof is off.
@@ -195,6 +196,46 @@ TEST_BEGIN(test_totals_and_frees)
 }
 TEST_END
 
+/*
+ * One site keeps its blocks while another, of the same size class, frees
+ * each at once, twenty times as often: the kept site's live bytes must
+ * be its own (the samples land on the allocation that crosses the
+ * countdown, not on whichever allocation next leaves the fast path,
+ * which here would always be a kept one), and the churning site's none.
+ */
+#define NKEEP	20000
+#define CHURN	20
+
+TEST_BEGIN(test_churn_beside_leak)
+{
+	void **keep = calloc(NKEEP, sizeof(*keep));
+	struct profile a0, c0, a1, c1;
+	unsigned int i, j;
+
+	dump_and_parse(prof_site_a, &a0);
+	dump_and_parse(prof_site_c, &c0);
+	for (i = 0; i < NKEEP; i++) {
+		keep[i] = prof_site_a(64);
+		for (j = 0; j < CHURN; j++)
+			uslub_free(prof_site_c(64));
+	}
+	dump_and_parse(prof_site_a, &a1);
+	dump_and_parse(prof_site_c, &c1);
+	/* About 310 samples kept, 6250 churned. */
+	expect_near(a1.site.live_bytes - a0.site.live_bytes, NKEEP * 64UL, 25,
+		    "the kept site's live bytes");
+	expect_near(a1.site.alloc_bytes - a0.site.alloc_bytes, NKEEP * 64UL,
+		    25, "the kept site's bytes allocated");
+	expect_u_eq(c1.site.live_bytes - c0.site.live_bytes, 0,
+		    "the churning site holds nothing");
+	expect_near(c1.site.alloc_bytes - c0.site.alloc_bytes,
+		    NKEEP * CHURN * 64UL, 10, "the churning site's bytes");
+	for (i = 0; i < NKEEP; i++)
+		uslub_free(keep[i]);
+	free(keep);
+}
+TEST_END
+
 /* Large blocks are all but certain to be sampled (weight ~1); a huge one
  * moved by realloc's mremap is followed to its new address and size. */
 TEST_BEGIN(test_large_huge_realloc)
@@ -250,9 +291,10 @@ TEST_BEGIN(test_threads)
 {
 	static void *keep[THREADS][KEEP];
 	pthread_t t[THREADS];
-	struct profile pr;
+	struct profile pr, pr0;
 	unsigned int i, j;
 
+	dump_and_parse(prof_site_c, &pr0);
 	for (i = 0; i < THREADS; i++)
 		expect_d_eq(pthread_create(&t[i], NULL, worker, keep[i]), 0,
 			    "thread %u", i);
@@ -261,15 +303,16 @@ TEST_BEGIN(test_threads)
 	for (i = 0; i < THREADS; i++)
 		pthread_join(t[i], NULL);
 	dump_and_parse(prof_site_c, &pr);
-	expect_near(pr.site.live_bytes, THREADS * KEEP * 128UL, 20,
-		    "live bytes of all threads");
-	expect_near(pr.site.alloc_bytes, THREADS * KEEP * 5 * 128UL, 20,
+	expect_near(pr.site.live_bytes - pr0.site.live_bytes,
+		    THREADS * KEEP * 128UL, 20, "live bytes of all threads");
+	expect_near(pr.site.alloc_bytes - pr0.site.alloc_bytes,
+		    THREADS * KEEP * 5 * 128UL, 20,
 		    "bytes allocated by all threads");
 	for (i = 0; i < THREADS; i++)
 		for (j = 0; j < KEEP; j++)
 			uslub_free(keep[i][j]);
 	dump_and_parse(prof_site_c, &pr);
-	expect_u_eq(pr.site.live_bytes, 0, "all freed");
+	expect_u_eq(pr.site.live_bytes, pr0.site.live_bytes, "all freed");
 }
 TEST_END
 
@@ -328,9 +371,9 @@ int main(void)
 	if (options_parse("prof=1,prof_sample=4096,prof_seed=7"))
 		return 1;
 	prof_init();
-	ret = test(test_totals_and_frees, test_large_huge_realloc,
-		   test_threads, test_fork_child, test_off, test_bad_path,
-		   NULL);
+	ret = test(test_totals_and_frees, test_churn_beside_leak,
+		   test_large_huge_realloc, test_threads, test_fork_child,
+		   test_off, test_bad_path, NULL);
 	WRITE_ONCE(prof_active, false);		/* no profile at exit */
 	return ret;
 }
