@@ -457,8 +457,9 @@ void prof_alloc_sample(void *p, size_t size, uintptr_t caller)
 /* Take the fast path's allocations since the slot was last seen off the
  * countdown.  A countdown at or below zero here is new (or the fast path
  * overran it, which the slots' discipline prevents): it starts afresh. */
-static void slot_sync(struct prof_slot *ps, const struct kmem_cache_cpu *c,
-		      size_t cs)
+static __always_inline void slot_sync(struct prof_slot *ps,
+				      const struct kmem_cache_cpu *c,
+				      size_t cs)
 {
 	unsigned long now = READ_ONCE(c->stat[ALLOC_PCS]);
 	unsigned long pops = now - ps->base;
@@ -488,17 +489,15 @@ static void slot_trim(struct uslub_cache *s, struct kmem_cache_cpu *c,
 
 bool prof_slot_push(struct kmem_cache_cpu *c, void *p)
 {
-	struct thread_cache *tc = thread_cache;
-	struct uslub_cache *s = c->cache;
-	struct prof_slot *ps = &tc->prof[s->cpu_slot];
+	struct prof_slot *ps = &thread_cache->prof[c->cpu_off >> CPU_SHIFT];
+	size_t cs = c->cache->object_size;
 	unsigned long n = c->size;
 
 	if (ps->open)
 		return false;
 	WRITE_ONCE(c->capacity, 0);	/* a slot set up by this free */
-	slot_sync(ps, c, s->object_size);
-	if (n >= c->main->capacity ||
-	    (n + 1) * s->object_size >= (unsigned long)ps->left)
+	slot_sync(ps, c, cs);
+	if (n >= c->main->capacity || (n + 1) * cs >= (unsigned long)ps->left)
 		return false;
 	c->objects[n] = p;
 	WRITE_ONCE(c->size, n + 1);
