@@ -478,29 +478,30 @@ static void slot_trim(struct uslub_cache *s, struct kmem_cache_cpu *c,
 		      struct thread_cache *tc, const struct prof_slot *ps)
 {
 	unsigned long keep = ((unsigned long)ps->left - 1) / s->object_size;
+	unsigned long n = cpu_size(c);
 
-	if (keep < c->size) {
+	if (keep < n) {
 		slab_free_bulk(s, c, &tc->pcache, c->objects + keep,
-			       (unsigned int)(c->size - keep));
-		WRITE_ONCE(c->size, keep);
+			       (unsigned int)(n - keep));
+		cpu_set_size(c, keep);
 	}
-	WRITE_ONCE(c->capacity, 0);
+	WRITE_ONCE(c->end, c->objects);	/* every free's fast path fails */
 }
 
 bool prof_slot_push(struct kmem_cache_cpu *c, void *p)
 {
 	struct prof_slot *ps = &thread_cache->prof[c->cpu_off >> CPU_SHIFT];
 	size_t cs = c->cache->object_size;
-	unsigned long n = c->size;
+	unsigned long n = cpu_size(c);
 
 	if (ps->open)
 		return false;
-	WRITE_ONCE(c->capacity, 0);	/* a slot set up by this free */
+	WRITE_ONCE(c->end, c->objects);	/* a slot set up by this free */
 	slot_sync(ps, c, cs);
 	if (n >= c->main->capacity || (n + 1) * cs >= (unsigned long)ps->left)
 		return false;
-	c->objects[n] = p;
-	WRITE_ONCE(c->size, n + 1);
+	*c->top = p;
+	WRITE_ONCE(c->top, c->top + 1);
 	return true;
 }
 
@@ -509,7 +510,7 @@ void prof_slot_open(struct kmem_cache_cpu *c)
 	struct prof_slot *ps = &thread_cache->prof[c->cache->cpu_slot];
 
 	if (!ps->open++)
-		WRITE_ONCE(c->capacity, c->main->capacity);
+		WRITE_ONCE(c->end, c->objects + c->main->capacity);
 }
 
 void prof_slot_close(struct kmem_cache_cpu *c)

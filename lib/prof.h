@@ -14,9 +14,9 @@
  * is one test of prof_active on a slow path.
  *
  * With prof on, a kmalloc class's thread slot keeps its sheaves, but its
- * capacity reads 0 outside the slow paths (prof_slot_open restores it
- * for them, prof_slot_close sets it back): every free fails the fast
- * path's room check and goes through cache_free_owned, and the main sheaf
+ * end is its objects outside the slow paths, a capacity of 0
+ * (prof_slot_open restores it for them, prof_slot_close sets it back):
+ * every free fails the fast path's room check and goes through cache_free_owned, and the main sheaf
  * only grows there.  So the slow paths decide how many allocations the
  * fast path may make before the next one that must be sampled: main
  * holds fewer objects than that (prof_slot_close gives the others back
