@@ -80,6 +80,7 @@ static bool key_is(const char *k, size_t klen, const char *name)
 /* stats, stats=0|1, stats=all (empty caches listed too), stats=json. */
 static bool parse_stats(const char *v, size_t vlen)
 {
+	uslub_opt.stats_all = uslub_opt.stats_json = false;
 	if (key_is(v, vlen, "all")) {
 		uslub_opt.stats = uslub_opt.stats_all = true;
 		return true;

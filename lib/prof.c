@@ -645,9 +645,28 @@ static void write_profile_locked(struct log_buf *b)
 	log_buf_printf(b, "\nMAPPED_LIBRARIES:\n");
 }
 
-static int dump_to(const char *path)
+/* The profile and the memory map to fd: 0, or -1 with errno. */
+static int write_to(int fd)
 {
 	struct log_buf b;
+	int err;
+
+	log_buf_init(&b, fd);
+	lock_acquire(&prof_lock);
+	write_profile_locked(&b);
+	lock_release(&prof_lock);
+	if (log_buf_flush(&b))
+		return -1;
+	err = os_copy_file("/proc/self/maps", fd);
+	if (err) {
+		errno = err;
+		return -1;
+	}
+	return 0;
+}
+
+static int dump_to(const char *path)
+{
 	int fd, ret, err;
 
 	fd = os_create(path);
@@ -655,18 +674,20 @@ static int dump_to(const char *path)
 		errno = -fd;
 		return -1;
 	}
-	log_buf_init(&b, fd);
-	lock_acquire(&prof_lock);
-	write_profile_locked(&b);
-	lock_release(&prof_lock);
-	ret = log_buf_flush(&b);
-	err = ret ? errno : os_copy_file("/proc/self/maps", fd);
+	ret = write_to(fd);
+	err = errno;
 	os_close(fd);
-	if (err) {
-		errno = err;
+	errno = err;
+	return ret;
+}
+
+int prof_write(int fd)
+{
+	if (!READ_ONCE(prof_active)) {
+		errno = EINVAL;
 		return -1;
 	}
-	return 0;
+	return write_to(fd);
 }
 
 int prof_dump(const char *path)

@@ -103,6 +103,8 @@ void prof_slot_close(struct kmem_cache_cpu *c);
 /* The profile to path (NULL: <prof_prefix>.<pid>.<n>.heap): 0, or -1
  * with errno (EINVAL while prof is off). */
 int prof_dump(const char *path);
+/* The same profile to fd (the statistics server's "prof" request). */
+int prof_write(int fd);
 
 /* At exit: the profile to <prof_prefix>.<pid>.heap and, with prof_leak,
  * the leak report to the error fd. */

@@ -49,6 +49,7 @@
 #include "os.h"
 #include "stats.h"
 #include "stats_json.h"
+#include "prof.h"
 
 #define STATSD_LINE_MAX		64	/* request line, newline included */
 #define STATSD_TIMEOUT_MS	1000	/* per receive and per send */
@@ -59,18 +60,24 @@
 static int help_write(int fd);
 
 /* The requests, by name.  A request renders its whole reply into fd (a
- * memory file) and returns 0, or -1 with errno. */
+ * memory file) and returns 0, or -1 with errno; fail, if set, is what
+ * the reader is told then. */
 static const struct statsd_request {
 	const char *name;
 	int (*write)(int fd);
+	const char *fail;
 } statsd_requests[] = {
-	{ "slabinfo", stats_slabinfo_write },	/* /proc/slabinfo 2.1 */
-	{ "meminfo", stats_meminfo_write },	/* Slab:, SReclaimable:, ... */
-	{ "stats", stats_counters_write },	/* event counters, sheaves */
-	{ "json", stats_json_write },		/* all of it, doc/stats-json.md */
-	{ "buddyinfo", stats_buddyinfo_write },
-	{ "malloc_stats", stats_malloc_stats_write },
-	{ "help", help_write },			/* these names */
+	/* /proc/slabinfo 2.1; Slab:, SReclaimable:, ...; event counters and
+	 * sheaves; all of it as JSON (doc/stats-json.md) */
+	{ "slabinfo", stats_slabinfo_write, NULL },
+	{ "meminfo", stats_meminfo_write, NULL },
+	{ "stats", stats_counters_write, NULL },
+	{ "json", stats_json_write, NULL },
+	{ "buddyinfo", stats_buddyinfo_write, NULL },
+	{ "malloc_stats", stats_malloc_stats_write, NULL },
+	{ "prof", prof_write,			/* prof=1's heap profile */
+	  "no heap profile: the profiler is off (USLUB_OPTIONS=prof=1)" },
+	{ "help", help_write, NULL },		/* these names */
 };
 
 int statsd_state;				/* enum statsd_state, atomic */
@@ -194,7 +201,8 @@ static void serve(int fd, unsigned int uid)
 	if (r->write(mfd) == 0)
 		send_file(fd, mfd, deadline);
 	else
-		reply_error(fd, "writing the statistics", 0);
+		reply_error(fd, r->fail ? r->fail : "writing the statistics",
+			    0);
 	os_close(mfd);
 }
 

@@ -16,13 +16,15 @@ static const char *prog = "uslub-slabinfo";
 static void usage(FILE *f)
 {
 	fprintf(f,
-"Usage: %s -p PID [--json | --meminfo | --stats | --request NAME]\n"
+"Usage: %s -p PID [--json | --meminfo | --stats | --prof | --request NAME]\n"
 "Print the slabinfo (version 2.1) of process PID, which uses uslub.\n"
 "\n"
 "  -p, --pid PID        the process to read\n"
 "  -j, --json           the statistics as JSON (doc/stats-json.md)\n"
 "  -m, --meminfo        the Slab, SReclaimable and SUnreclaim lines\n"
 "  -s, --stats          SLUB event counters, sheaf and barn occupancy\n"
+"  -P, --prof           the heap profile now (the process runs with prof=1),\n"
+"                       for google-pprof --text PROGRAM FILE\n"
 "  -r, --request NAME   any request of the server (\"help\" lists them)\n"
 "  -h, --help           this text\n"
 "  -V, --version        the version\n", prog);
@@ -35,6 +37,7 @@ int main(int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },
 		{ "meminfo", no_argument, NULL, 'm' },
 		{ "stats", no_argument, NULL, 's' },
+		{ "prof", no_argument, NULL, 'P' },
 		{ "request", required_argument, NULL, 'r' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -45,7 +48,7 @@ int main(int argc, char **argv)
 	char *reply;
 	int c, pid = 0;
 
-	while ((c = getopt_long(argc, argv, "p:jmsr:hV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "p:jmsPr:hV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			pid = client_parse_pid(prog, optarg);
@@ -55,6 +58,7 @@ int main(int argc, char **argv)
 		case 'j': request = "json"; break;
 		case 'm': request = "meminfo"; break;
 		case 's': request = "stats"; break;
+		case 'P': request = "prof"; break;
 		case 'r': request = optarg; break;
 		case 'h': usage(stdout); return 0;
 		case 'V': printf("%s (uslub) %s\n", prog, PACKAGE_VERSION); return 0;

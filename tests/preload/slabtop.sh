@@ -9,7 +9,8 @@
 # header, table, sorting and one frame when piped, JSON that parses and
 # agrees with the text, a fork child and an exec'd image viewable under
 # their pids, readers that stall, send garbage or an endless line while
-# the target keeps allocating, another uid refused, slabtop=0, a process
+# the target keeps allocating, another uid refused, slabtop=0, the heap
+# profile of a live process (prof=1) and its absence without, a process
 # under LD_PRELOAD alone serving only once it is a second old, and every
 # target exiting normally.  Targets run under uslub-run, as a user runs
 # them, which makes them serve from their start.  Run from the build
@@ -30,7 +31,7 @@ fi
 python=${PYTHON3:-python3}
 "$python" -c 'import json, socket' 2>/dev/null || python=
 
-echo "1..28"
+echo "1..31"
 n=0
 rc=0
 ok() {
@@ -353,6 +354,35 @@ status=$?
 check "slabtop=0: $(cat "$dir/off")" \
     sh -c "[ $status -eq 1 ] && grep -qx 'uslub-slabinfo: no uslub statistics server in process $opid: Connection refused' '$dir/off'"
 finish off >/dev/null
+
+# ---- the heap profile of a running process --------------------------------
+start prof USLUB_OPTIONS=prof=1,prof_sample=4k
+wait_file "$dir/prof.d/ready.prof"
+ppid=$(cat "$dir/prof.d/ready.prof" 2>/dev/null)
+sleep 0.3			# some rounds of work, sampled
+"$slabinfo" -p "$ppid" --prof >"$dir/live.heap" 2>"$dir/live.err"
+status=$?
+check "uslub-slabinfo --prof: a heap profile of the live process ($(head -n 1 "$dir/live.heap" "$dir/live.err" | tr '\n' ' '))" \
+    sh -c "[ $status -eq 0 ] && head -n 1 '$dir/live.heap' | grep -Eq '^heap profile: +[0-9]+: +[0-9]+ \\[ *[0-9]+: +[0-9]+\\] @ heapprofile\$' && grep -qx 'MAPPED_LIBRARIES:' '$dir/live.heap'"
+pprof=$(command -v google-pprof || true)
+if [ -n "$pprof" ]; then
+	# The target frees what it allocates: the allocated space shows it.
+	"$pprof" --text --alloc_space "$target" "$dir/live.heap" \
+	    >"$dir/live.txt" 2>&1
+	check "google-pprof --text --alloc_space reads it: $(grep -m 1 '^Total' "$dir/live.txt"), $(grep -m 1 -o 'round_of_work' "$dir/live.txt")" \
+	    sh -c "grep -q '^Total: ' '$dir/live.txt' &&
+		grep -Eq ' round_of_work\$' '$dir/live.txt'"
+else
+	skip "google-pprof not installed"
+fi
+finish prof >/dev/null
+start noprof
+wait_file "$dir/noprof.d/ready.noprof"
+"$slabinfo" -p "$(cat "$dir/noprof.d/ready.noprof")" --prof >"$dir/noprof" 2>&1
+status=$?
+check "--prof without prof=1: $(cat "$dir/noprof")" \
+    sh -c "[ $status -eq 1 ] && grep -q 'the profiler is off (USLUB_OPTIONS=prof=1)' '$dir/noprof'"
+finish noprof >/dev/null
 
 # ---- LD_PRELOAD alone: a server once the process is a second old ---------
 # age PID: seconds since PID started, to a hundredth.

@@ -292,8 +292,8 @@ TEST_BEGIN(test_options)
 {
 	struct uslub_options saved = uslub_opt;
 
-	expect_b_eq(uslub_opt.slabtop, !USLUB_CONFIG_TSAN,
-		    "the server is on by default (but under TSan)");
+	expect_d_eq(uslub_opt.slabtop, USLUB_CONFIG_TSAN ? 0 : -1,
+		    "the server is pending by default (off under TSan)");
 	expect_d_eq(options_parse("stats=json"), 0);
 	expect_true(uslub_opt.stats && uslub_opt.stats_json);
 	expect_d_eq(options_parse("stats=1"), 0);
@@ -301,7 +301,13 @@ TEST_BEGIN(test_options)
 	expect_d_eq(options_parse("stats=0,slabtop=0"), 0);
 	expect_false(uslub_opt.stats || uslub_opt.slabtop);
 	expect_d_eq(options_parse("slabtop"), 0);
-	expect_true(uslub_opt.slabtop, "a bare key means on");
+	expect_d_eq(uslub_opt.slabtop, 1, "a bare key means on: at once");
+	expect_d_eq(options_parse("stats=all"), 0);
+	expect_true(uslub_opt.stats && uslub_opt.stats_all &&
+		    !uslub_opt.stats_json, "stats=all");
+	expect_d_eq(options_parse("stats=json"), 0);
+	expect_true(uslub_opt.stats && uslub_opt.stats_json &&
+		    !uslub_opt.stats_all, "the last stats= wins");
 	expect_d_eq(options_parse("stats=jsonl,slabtop=2"), 2,
 		    "bad values warn");
 	uslub_opt = saved;
