@@ -417,6 +417,7 @@ static uint64_t sheaf_upkeep(struct thread_cache *tc)
 	now = tc->now_ms;
 	if (lock_depth)
 		return now;
+	statsd_ensure(now);		/* a pending statistics server */
 	if (unlikely(tc->flush_gen != gen)) {
 		tc->flush_gen = gen;
 		thread_flush_sheaves(tc);
@@ -483,7 +484,6 @@ void *cache_alloc_sized(struct uslub_cache *s, uslub_gfp_t gfp, size_t size,
 
 	if (cache_debug(s))	/* first: size is dead after it */
 		return alloc_debug(s, gfp, size, caller);
-	statsd_ensure();		/* a pending statistics server */
 	if (!tc->live || !(c = cache_cpu(s, tc)))
 		c = cache_cpu_get(s, &tc);
 
@@ -589,7 +589,6 @@ static void free_to_sheaf(struct uslub_cache *s, struct kmem_cache_cpu *c,
 	uint64_t now;
 
 	if (c->top == c->end) {
-		statsd_ensure();
 		now = sheaf_upkeep(tc);
 		if (c->top == c->end) {
 			sheaf_overflow_push(s, c, &tc->pcache, obj, now);

@@ -803,7 +803,7 @@ void *kmalloc_slow(size_t size, uslub_gfp_t gfp, uintptr_t caller)
 	void *p;
 
 	init_ensure();			/* the class table is empty before */
-	statsd_ensure();		/* a fork child's server */
+	statsd_ensure(thread_cache->now_ms);	/* a pending server */
 	if (size == 0)
 		return ZERO_SIZE_PTR;
 	if (size <= SMALL_MAX) {

@@ -1,9 +1,9 @@
 /*
  * statsd.c - L5: the statistics server.  uslub-slabtop and uslub-slabinfo
  * read the statistics of a running process through it.  Entry points:
- * statsd_start (the library constructor), statsd_ensure (kmalloc's slow
- * path, while the server is pending), statsd_fork_child.  Uses stats.c and
- * stats_json.c for the text, os.h for the socket.
+ * statsd_start (the library constructor), statsd_ensure (the slow paths,
+ * while the server is pending), statsd_fork_child.  Uses stats.c,
+ * stats_json.c and prof.c for the text, os.h for the socket.
  *
  * The channel: a stream socket in the abstract Unix namespace named
  * "uslub/<pid>" (no file to create or clean up; the kernel removes the
@@ -321,11 +321,11 @@ void statsd_start(void)
 }
 
 /* pthread_create allocates: not under a lock of ours. */
-__cold void statsd_start_pending(void)
+__cold void statsd_start_pending(uint64_t now)
 {
 	uint64_t after = __atomic_load_n(&statsd_after, __ATOMIC_RELAXED);
 
-	if (!lock_depth && (!after || os_now_ms() >= after))
+	if (!lock_depth && now >= after)
 		start_from(STATSD_PENDING);
 }
 

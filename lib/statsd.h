@@ -6,10 +6,12 @@
 #ifndef USLUB_STATSD_H
 #define USLUB_STATSD_H
 
+#include <stdint.h>
+
 #include "compiler.h"
 
-/* STATSD_PENDING: a process that has no server yet but will, at a kmalloc
- * slow path from statsd_after on (atomic). */
+/* STATSD_PENDING: a process that has no server yet but will, at a slow
+ * path from statsd_after on (atomic). */
 enum statsd_state {
 	STATSD_IDLE, STATSD_PENDING, STATSD_STARTING, STATSD_RUNNING,
 	STATSD_OFF,
@@ -19,18 +21,20 @@ extern int statsd_state;
 /* The library constructor: start the server now, or make it pending. */
 void statsd_start(void);
 /* A pending server, started on a slow path with no uslub lock held, once
- * the process is old enough (statsd_ensure). */
-void statsd_start_pending(void);
+ * the process is old enough (statsd_ensure): now is the thread's recent
+ * os_now_ms() (struct thread_cache's now_ms), so that no slow path reads
+ * the clock for it. */
+void statsd_start_pending(uint64_t now);
 /* fork.c's child handler: close the parent's sockets, start lazily. */
 void statsd_fork_child(void);
 
 /* On the allocation slow paths and a free's sheaf overflow: one load
  * while there is nothing to do. */
-static inline void statsd_ensure(void)
+static inline void statsd_ensure(uint64_t now)
 {
 	if (unlikely(__atomic_load_n(&statsd_state, __ATOMIC_RELAXED) ==
 		     STATSD_PENDING))
-		statsd_start_pending();
+		statsd_start_pending(now);
 }
 
 #endif /* USLUB_STATSD_H */
