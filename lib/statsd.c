@@ -80,9 +80,14 @@ static const struct statsd_request {
 	{ "help", help_write, NULL },		/* these names */
 };
 
-int statsd_state;				/* enum statsd_state, atomic */
-static uint64_t statsd_after;			/* PENDING: os_now_ms() from
-						   which it starts (atomic) */
+/* IDLE (not decided yet), PENDING (statsd_due says when), STARTING,
+ * RUNNING or OFF (atomic). */
+enum statsd_state {
+	STATSD_IDLE, STATSD_PENDING, STATSD_STARTING, STATSD_RUNNING,
+	STATSD_OFF,
+};
+static int statsd_state;
+uint64_t statsd_due = UINT64_MAX;
 /* This process's sockets, for a fork child to close (atomic). */
 static int statsd_listen_fd = -1, statsd_conn_fd = -1;
 
@@ -264,6 +269,7 @@ static void start_from(int from)
 					 false, __ATOMIC_ACQ_REL,
 					 __ATOMIC_RELAXED))
 		return;				/* started, starting or off */
+	__atomic_store_n(&statsd_due, UINT64_MAX, __ATOMIC_RELAXED);
 	if (!uslub_opt.slabtop) {
 		__atomic_store_n(&statsd_state, STATSD_OFF, __ATOMIC_RELEASE);
 		return;
@@ -303,10 +309,12 @@ static bool run_by_uslub_run(void)
 /* Pending, from delay_ms from now (0: the next kmalloc slow path). */
 static void make_pending(int from, uint64_t delay_ms)
 {
-	__atomic_store_n(&statsd_after, delay_ms ? os_now_ms() + delay_ms : 0,
-			 __ATOMIC_RELAXED);
-	__atomic_compare_exchange_n(&statsd_state, &from, STATSD_PENDING,
-				    false, __ATOMIC_RELEASE, __ATOMIC_RELAXED);
+	if (__atomic_compare_exchange_n(&statsd_state, &from, STATSD_PENDING,
+					false, __ATOMIC_RELEASE,
+					__ATOMIC_RELAXED))
+		__atomic_store_n(&statsd_due,
+				 delay_ms ? os_now_ms() + delay_ms : 0,
+				 __ATOMIC_RELAXED);
 }
 
 void statsd_start(void)
@@ -323,9 +331,7 @@ void statsd_start(void)
 /* pthread_create allocates: not under a lock of ours. */
 __cold void statsd_start_pending(uint64_t now)
 {
-	uint64_t after = __atomic_load_n(&statsd_after, __ATOMIC_RELAXED);
-
-	if (!lock_depth && now >= after)
+	if (!lock_depth && now >= __atomic_load_n(&statsd_due, __ATOMIC_RELAXED))
 		start_from(STATSD_PENDING);
 }
 
@@ -342,7 +348,7 @@ void statsd_fork_child(void)
 	__atomic_store_n(&statsd_listen_fd, -1, __ATOMIC_RELAXED);
 	if (__atomic_load_n(&statsd_state, __ATOMIC_RELAXED) == STATSD_IDLE)
 		return;
-	__atomic_store_n(&statsd_after, uslub_opt.slabtop == 1 ? 0 :
-			 os_now_ms() + STATSD_DELAY_MS, __ATOMIC_RELAXED);
 	__atomic_store_n(&statsd_state, STATSD_PENDING, __ATOMIC_RELAXED);
+	__atomic_store_n(&statsd_due, uslub_opt.slabtop == 1 ? 0 :
+			 os_now_ms() + STATSD_DELAY_MS, __ATOMIC_RELAXED);
 }

@@ -10,13 +10,9 @@
 
 #include "compiler.h"
 
-/* STATSD_PENDING: a process that has no server yet but will, at a slow
- * path from statsd_after on (atomic). */
-enum statsd_state {
-	STATSD_IDLE, STATSD_PENDING, STATSD_STARTING, STATSD_RUNNING,
-	STATSD_OFF,
-};
-extern int statsd_state;
+/* While the server is pending, the os_now_ms() from which a slow path
+ * starts it; UINT64_MAX otherwise (atomic). */
+extern uint64_t statsd_due;
 
 /* The library constructor: start the server now, or make it pending. */
 void statsd_start(void);
@@ -32,8 +28,7 @@ void statsd_fork_child(void);
  * while there is nothing to do. */
 static inline void statsd_ensure(uint64_t now)
 {
-	if (unlikely(__atomic_load_n(&statsd_state, __ATOMIC_RELAXED) ==
-		     STATSD_PENDING))
+	if (unlikely(now >= __atomic_load_n(&statsd_due, __ATOMIC_RELAXED)))
 		statsd_start_pending(now);
 }
 
