@@ -650,7 +650,10 @@ bool kmalloc_large_grow(void *p, size_t size)
 	    debug_large_on)
 		return false;
 	order = head->order;
-	if (new_order <= order || !page_extend(head, order, new_order))
+	if (new_order <= order)
+		return false;
+	if (!page_grow_extend(&thread_cache->pcache, head, new_order) &&
+	    !page_extend(head, order, new_order))
 		return false;
 	large_account((long)((PAGE_SIZE << new_order) - (PAGE_SIZE << order)));
 	return true;
@@ -670,6 +673,8 @@ bool kmalloc_large_shrink(void *p, size_t size)
 	order = head->order;
 	if (new_order >= order)
 		return false;
+	if (page_grow_lent(&thread_cache->pcache, head))
+		page_grow_release(&thread_cache->pcache);  /* head is its own */
 	page_shrink(head, order, new_order);
 	large_account(-(long)((PAGE_SIZE << order) - (PAGE_SIZE << new_order)));
 	return true;
@@ -719,12 +724,21 @@ static void *large_alloc_order(unsigned int order, unsigned int how,
 
 void *kmalloc_large_for_growth(size_t size)
 {
+	struct thread_cache *tc = thread_cache_get();
+	unsigned int order = get_order(size);
+	struct slab *b;
 	bool zero;
 	void *p;
 
-	if (get_order(size) > MAX_ORDER || debug_large_on)
+	if (order > MAX_ORDER || debug_large_on)
 		return NULL;
-	p = large_alloc_order(get_order(size), PAGE_GROW, &zero);
+	b = tc ? page_grow_lend(&tc->pcache, order) : NULL;
+	if (b) {			/* from the thread's reservation */
+		WRITE_ONCE(b->head, b);
+		large_account((long)(PAGE_SIZE << order));
+		return page_address(b);
+	}
+	p = large_alloc_order(order, PAGE_GROW, &zero);
 	if (!p)
 		errno = ENOMEM;
 	return p;

@@ -645,21 +645,28 @@ bool page_extend(struct slab *head, unsigned int order, unsigned int new_order)
  * block), leaving head's block at the lower end.  Their descriptors are
  * clear already: a large block stamps its head page alone.
  */
-void page_shrink(struct slab *head, unsigned int order, unsigned int new_order)
+/* The upper halves of base's block from order from up to order to back
+ * to the free areas; base's own pages and descriptor stay as they are. */
+static void free_upper(struct slab *base, unsigned int from, unsigned int to)
 {
 	uint64_t now = os_now_ms();
 	unsigned int o;
 
-	USLUB_ASSERT(new_order < order && (block_flags(head) & PG_large));
 	lock_acquire(&page_lock);
-	WRITE_ONCE(head->order, (uint8_t)new_order);
-	for (o = new_order; o < order; o++) {
+	for (o = from; o < to; o++) {
 		used_pages -= 1UL << o;
-		buddy_free_locked(head + (1UL << o), o, now);
+		buddy_free_locked(base + (1UL << o), o, now);
 	}
 	maybe_purge_locked(now);
 	lock_release(&page_lock);
-	page_uncharge((PAGE_SIZE << order) - (PAGE_SIZE << new_order));
+	page_uncharge((PAGE_SIZE << to) - (PAGE_SIZE << from));
+}
+
+void page_shrink(struct slab *head, unsigned int order, unsigned int new_order)
+{
+	USLUB_ASSERT(new_order < order && (block_flags(head) & PG_large));
+	WRITE_ONCE(head->order, (uint8_t)new_order);
+	free_upper(head, new_order, order);
 	if (unlikely(READ_ONCE(uslub_opt.page_owner)))
 		page_owner_record(head, new_order);
 }
@@ -748,6 +755,8 @@ void page_free(struct page_cache *pc, struct slab *head, unsigned int order)
 
 	if (unlikely(READ_ONCE(uslub_opt.page_owner)))
 		page_owner_clear(head);
+	if (page_grow_free(pc, head))
+		return;
 	block_clear(head, order);
 	if (!pc || order >= PCACHE_ORDERS) {
 		buddy_free_batch(&head, 1, order);
@@ -762,10 +771,80 @@ void page_free(struct page_cache *pc, struct slab *head, unsigned int order)
 	pc->blocks[order][pc->count[order]++] = head;
 }
 
+/* ---- The growth reservation (page_alloc.h) --------------------------- */
+
+struct slab *page_grow_lend(struct page_cache *pc, unsigned int order)
+{
+	unsigned int want = MIN(MAX(order + PAGE_GROW_ORDERS,
+				    PAGE_GROW_MIN_ORDER), MAX_ORDER);
+	struct slab *b;
+	bool zero;
+
+	if (pc->grow && (pc->grow_lent != GROW_NONE || order > pc->grow_order))
+		page_grow_release(pc);
+	if (!pc->grow) {
+		b = page_alloc_how(NULL, want, 0, &zero);
+		if (!b)
+			return NULL;
+		block_set_flags(b, PG_large);
+		pc->grow = b;
+		pc->grow_order = (uint8_t)want;
+	}
+	b = pc->grow;
+	pc->grow_lent = (uint8_t)order;
+	WRITE_ONCE(b->order, (uint8_t)order);
+	if (unlikely(READ_ONCE(uslub_opt.page_owner)))
+		page_owner_record(b, order);
+	return b;
+}
+
+bool page_grow_extend(struct page_cache *pc, struct slab *head,
+		      unsigned int new_order)
+{
+	if (!page_grow_lent(pc, head) || READ_ONCE(head->head) != head)
+		return false;
+	if (new_order > pc->grow_order) {
+		page_grow_release(pc);	/* head keeps its pages */
+		return false;
+	}
+	WRITE_ONCE(head->order, (uint8_t)new_order);
+	pc->grow_lent = (uint8_t)new_order;
+	if (unlikely(READ_ONCE(uslub_opt.page_owner)))
+		page_owner_record(head, new_order);
+	return true;
+}
+
+bool page_grow_free(struct page_cache *pc, struct slab *head)
+{
+	if (!page_grow_lent(pc, head))
+		return false;
+	WRITE_ONCE(head->head, NULL);
+	WRITE_ONCE(head->order, pc->grow_order);
+	pc->grow_lent = GROW_NONE;
+	return true;
+}
+
+void page_grow_release(struct page_cache *pc)
+{
+	struct slab *b = pc->grow;
+
+	if (!b)
+		return;
+	pc->grow = NULL;
+	if (pc->grow_lent == GROW_NONE) {
+		block_clear(b, pc->grow_order);
+		buddy_free_batch(&b, 1, pc->grow_order);
+	} else if (pc->grow_lent < pc->grow_order) {
+		free_upper(b, pc->grow_lent, pc->grow_order);
+	}
+	pc->grow_lent = GROW_NONE;
+}
+
 void page_cache_drain(struct page_cache *pc)
 {
 	unsigned int o;
 
+	page_grow_release(pc);
 	for (o = 0; o < PCACHE_ORDERS; o++) {
 		if (pc->count[o])
 			buddy_free_batch(pc->blocks[o], pc->count[o], o);

@@ -28,7 +28,16 @@
 struct page_cache {
 	unsigned int count[PCACHE_ORDERS];		/* owner thread only */
 	struct slab *blocks[PCACHE_ORDERS][PCACHE_MAX];	/* owner thread only */
+	/* The growth reservation (page_grow_lend), owner thread only: a
+	 * block of 2^grow_order pages taken from the buddy allocator, or
+	 * NULL; grow_lent is the order of the large block lent at its start,
+	 * GROW_NONE while none is. */
+	struct slab *grow;
+	uint8_t grow_order;
+	uint8_t grow_lent;
 };
+
+#define GROW_NONE	0xff
 
 extern struct lock page_lock;
 
@@ -66,6 +75,39 @@ bool page_extend(struct slab *head, unsigned int order, unsigned int new_order);
 /* Shrink an allocated large block in place to new_order; its upper
  * halves become free blocks. */
 void page_shrink(struct slab *head, unsigned int order, unsigned int new_order);
+/*
+ * realloc's growth without page_lock.  A thread that moves a growing block
+ * to pages takes a reservation, a block of 2^PAGE_GROW_MIN_ORDER pages at
+ * least (PAGE_GROW_ORDERS above the order asked for), and lends the
+ * growing block from its start: the doublings that follow extend it in
+ * place inside the reservation, and its free hands it back, with no lock
+ * and no charge (the reservation was charged whole).  One block is lent
+ * at a time; a second growing block takes the PAGE_GROW path.
+ *
+ * page_grow_lend: a block of 2^order pages at the reservation's start
+ * (head pointer clear: the caller stamps it), or NULL.  page_grow_extend:
+ * true if head is the lent block and new_order fits the reservation (its
+ * order is set); if head is the lent block but does not fit, the
+ * reservation is released first (head keeps its pages) and false lets
+ * the caller try page_extend.  page_grow_free: true if head was the lent
+ * block, now back in the reservation (page_free calls it).
+ * page_grow_release: the reservation back to the buddy allocator, all of
+ * it, or its part above a block still lent (page_cache_drain calls it).
+ * A lent block freed or shrunk by another thread stays theirs: the
+ * reservation keeps only what lies above the order it lent.
+ */
+struct slab *page_grow_lend(struct page_cache *pc, unsigned int order);
+bool page_grow_extend(struct page_cache *pc, struct slab *head,
+		      unsigned int new_order);
+bool page_grow_free(struct page_cache *pc, struct slab *head);
+void page_grow_release(struct page_cache *pc);
+/* head is the block pc's reservation lends. */
+static inline bool page_grow_lent(const struct page_cache *pc,
+				  const struct slab *head)
+{
+	return pc && pc->grow == head && pc->grow_lent == head->order;
+}
+
 /* Return a thread's cached blocks to the buddy allocator. */
 void page_cache_drain(struct page_cache *pc);
 

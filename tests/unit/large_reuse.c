@@ -360,6 +360,182 @@ TEST_BEGIN(test_realloc_grows_in_place)
 }
 TEST_END
 
+/* How many of the first n bytes of p are byte (n if all are). */
+static size_t check_pattern(const unsigned char *p, size_t n, int byte)
+{
+	size_t i;
+
+	for (i = 0; i < n && p[i] == (unsigned char)byte; i++)
+		;
+	return i;
+}
+
+static unsigned long used_pages_now(void)
+{
+	struct page_stats st;
+
+	page_get_stats(&st, -1);
+	return st.used_pages;
+}
+
+/* Doubles p (16 bytes) to 1 MiB; the block it grew in from 2 KiB on,
+ * the number of moves after that, and the pattern checked at each step. */
+static unsigned char *double_to_mib(unsigned char **pages, int *late_moves)
+{
+	unsigned char *p = uslub_malloc(16), *n;
+	size_t size = 16;
+
+	*pages = NULL;
+	*late_moves = 0;
+	if (!p)
+		return NULL;
+	p[0] = 0x5a;
+	while (size < MiB) {
+		size *= 2;
+		n = uslub_realloc(p, size);
+		if (!n)
+			return NULL;
+		expect_d_eq(n[0], 0x5a, "contents kept at %zu", size);
+		if (size == 2 * KiB)
+			*pages = n;
+		else if (*pages && n != p)
+			(*late_moves)++;
+		n[size - 1] = 1;
+		p = n;
+	}
+	return p;
+}
+
+/*
+ * The growth reservation (page_alloc.h): a doubling buffer moved to pages
+ * is lent from the start of a block the thread keeps, grows in place
+ * inside it and goes back to it when freed, so the next buffer grows at
+ * the same address with no page_lock; trim gives the reservation back.
+ */
+TEST_BEGIN(test_grow_reservation)
+{
+	unsigned char *p, *at1, *at2;
+	unsigned long used0;
+	int moves;
+
+	trim();
+	used0 = used_pages_now();
+	p = double_to_mib(&at1, &moves);
+	assert_ptr_not_null(p, "first buffer");
+	expect_d_eq(moves, 0, "in place from 2 KiB to 1 MiB");
+	expect_ptr_eq(p, at1, "the lent block is the 1 MiB block");
+	uslub_free(p);
+	expect_lu_ge(used_pages_now(), used0 + 256,
+		     "freed, it stays in the reservation (1 MiB at least)");
+	p = double_to_mib(&at2, &moves);
+	assert_ptr_not_null(p, "second buffer");
+	expect_ptr_eq(at2, at1, "lent from the same reservation again");
+	expect_d_eq(moves, 0, "in place again");
+	uslub_free(p);
+	trim();
+	expect_lu_le(used_pages_now(), used0,
+		     "trim hands the reservation back");
+}
+TEST_END
+
+/* A lent block freed by another thread is that thread's to free: the
+ * reservation keeps only what lies above it, nothing is handed out twice,
+ * and the owner's next growth and exit leave the pages consistent. */
+struct grow_handoff {
+	unsigned char *lent;
+	size_t size;
+};
+
+static void *free_elsewhere(void *arg)
+{
+	struct grow_handoff *h = arg;
+	unsigned char *b[4];
+	unsigned int i;
+
+	expect_zu_eq(check_pattern(h->lent, h->size, 0x11), h->size,
+		     "the lent block as its owner wrote it");
+	uslub_free(h->lent);
+	for (i = 0; i < 4; i++) {	/* reuse what it freed, and more */
+		b[i] = uslub_malloc((64 * KiB) << i);
+		assert_ptr_not_null(b[i], "block %u", i);
+		memset(b[i], 0x20 + (int)i, (64 * KiB) << i);
+	}
+	for (i = 0; i < 4; i++)
+		if (check_pattern(b[i], (64 * KiB) << i, 0x20 + (int)i) !=
+		    (64 * KiB) << i)
+			return (void *)1;
+	for (i = 0; i < 4; i++)
+		uslub_free(b[i]);
+	return NULL;
+}
+
+static void *grow_owner(void *arg)
+{
+	struct grow_handoff *h = arg;
+	unsigned char *at, *q;
+	pthread_t t;
+	void *bad;
+	int moves;
+
+	h->lent = uslub_malloc(1 * KiB);
+	assert_ptr_not_null(h->lent, "1 KiB");
+	h->lent = uslub_realloc(h->lent, 200 * KiB);	/* lent, order 6 */
+	assert_ptr_not_null(h->lent, "grown to 200 KiB");
+	h->size = 200 * KiB;
+	memset(h->lent, 0x11, h->size);
+	assert_d_eq(pthread_create(&t, NULL, free_elsewhere, h), 0, "thread");
+	assert_d_eq(pthread_join(t, &bad), 0, "join");
+	expect_ptr_null(bad, "the other thread's blocks kept their bytes");
+	q = double_to_mib(&at, &moves);
+	assert_ptr_not_null(q, "a second buffer on the owner");
+	memset(q, 0x33, MiB);
+	expect_zu_eq(check_pattern(q, MiB, 0x33), MiB, "its bytes");
+	uslub_free(q);
+	return NULL;			/* exit releases the reservation */
+}
+
+TEST_BEGIN(test_grow_lent_block_freed_elsewhere)
+{
+	struct grow_handoff h = { NULL, 0 };
+	unsigned long used0;
+	pthread_t t;
+
+	trim();
+	used0 = used_pages_now();
+	assert_d_eq(pthread_create(&t, NULL, grow_owner, &h), 0, "owner");
+	assert_d_eq(pthread_join(t, NULL), 0, "join");
+	trim();
+	expect_lu_le(used_pages_now(), used0,
+		     "every page back after the owner's exit and a trim");
+}
+TEST_END
+
+/* Shrinking the lent block below its reservation's start hands the
+ * reservation back first; the block stays its owner's. */
+TEST_BEGIN(test_grow_lent_block_shrunk)
+{
+	unsigned char *p, *at, *q;
+	unsigned long used0;
+	int moves;
+
+	trim();
+	used0 = used_pages_now();
+	p = double_to_mib(&at, &moves);
+	assert_ptr_not_null(p, "1 MiB");
+	memset(p, 0x44, 40 * KiB);
+	q = uslub_realloc(p, 40 * KiB);
+	expect_ptr_eq(q, p, "shrunk in place");
+	expect_zu_eq(check_pattern(q, 40 * KiB, 0x44), 40 * KiB, "its bytes");
+	q = uslub_realloc(q, 300 * KiB);
+	assert_ptr_not_null(q, "grown again");
+	expect_zu_eq(check_pattern(q, 40 * KiB, 0x44), 40 * KiB,
+		     "bytes after growing again");
+	uslub_free(q);
+	trim();
+	expect_lu_le(used_pages_now(), used0, "every page back");
+}
+TEST_END
+
 TEST_BEGIN(test_realloc_shrinks_in_place)
 {
 	unsigned char *p, *q;
@@ -512,6 +688,8 @@ int main(void)
 		    test_grow_kept_by_remap, test_trim_and_decay_give_back,
 		    test_kept_bounded_by_live, test_kept_gives_way_to_growth,
 		    test_limit, test_calloc_zero, test_realloc_grows_in_place,
+		    test_grow_reservation, test_grow_lent_block_freed_elsewhere,
+		    test_grow_lent_block_shrunk,
 		    test_realloc_shrinks_in_place, test_huge_realloc_remaps,
 		    test_thp_purge_spares_small_blocks, test_threads_never_share,
 		    NULL);
