@@ -749,6 +749,23 @@ static void buddy_free_batch(struct slab **blocks, unsigned int count,
 	page_decay_others(0);
 }
 
+/*
+ * The thread's page cache keeps only count[order] blocks from now on.
+ * Written before the others go back to the buddy allocator: a fork child
+ * drains the page caches of the threads that did not come along (thread.c)
+ * from whatever state fork caught them in, and a count lowered after the
+ * free (as it was) let the child free the same blocks a second time
+ * (seen as buddy list corruption in a fork child, about one run in three
+ * of tests/preload/fork_threads with realloc's growth reservation).  Now a
+ * fork in between only leaks those blocks in the child.  Release: the
+ * compiler keeps the store before the free's.
+ */
+static void pcache_forget(struct page_cache *pc, unsigned int order,
+			  unsigned int count)
+{
+	__atomic_store_n(&pc->count[order], count, __ATOMIC_RELEASE);
+}
+
 void page_free(struct page_cache *pc, struct slab *head, unsigned int order)
 {
 	unsigned int keep;
@@ -764,14 +781,27 @@ void page_free(struct page_cache *pc, struct slab *head, unsigned int order)
 	}
 	if (pc->count[order] == PCACHE_MAX) {
 		keep = PCACHE_MAX / 2;
-		buddy_free_batch(&pc->blocks[order][keep],
-				 pc->count[order] - keep, order);
-		pc->count[order] = keep;
+		/* The count first: see pcache_forget. */
+		pcache_forget(pc, order, keep);
+		buddy_free_batch(&pc->blocks[order][keep], PCACHE_MAX - keep,
+				 order);
 	}
 	pc->blocks[order][pc->count[order]++] = head;
 }
 
 /* ---- The growth reservation (page_alloc.h) --------------------------- */
+
+/*
+ * Only the owner thread changes its reservation, without a lock; but a
+ * fork child releases the reservations of the threads that did not come
+ * along, from whatever state fork caught them in.  So each change leaves
+ * the fields, in the order it writes them, such that a release at any
+ * point gives back only pages that no block covers (it may leak some in
+ * the child, never hand out a block's pages): grow is published after
+ * grow_order and grow_lent, grow_lent grows before the lent block's
+ * order does (release stores: the compiler keeps them in that order, and
+ * x86 makes stores visible in program order).
+ */
 
 struct slab *page_grow_lend(struct page_cache *pc, unsigned int order)
 {
@@ -787,12 +817,13 @@ struct slab *page_grow_lend(struct page_cache *pc, unsigned int order)
 		if (!b)
 			return NULL;
 		block_set_flags(b, PG_large);
-		pc->grow = b;
 		pc->grow_order = (uint8_t)want;
+		pc->grow_lent = GROW_NONE;
+		__atomic_store_n(&pc->grow, b, __ATOMIC_RELEASE);
 	}
 	b = pc->grow;
-	pc->grow_lent = (uint8_t)order;
-	WRITE_ONCE(b->order, (uint8_t)order);
+	WRITE_ONCE(pc->grow_lent, (uint8_t)order);
+	__atomic_store_n(&b->order, (uint8_t)order, __ATOMIC_RELEASE);
 	if (unlikely(READ_ONCE(uslub_opt.page_owner)))
 		page_owner_record(b, order);
 	return b;
@@ -801,14 +832,14 @@ struct slab *page_grow_lend(struct page_cache *pc, unsigned int order)
 bool page_grow_extend(struct page_cache *pc, struct slab *head,
 		      unsigned int new_order)
 {
-	if (!page_grow_lent(pc, head) || READ_ONCE(head->head) != head)
+	if (!page_grow_lent(pc, head))
 		return false;
 	if (new_order > pc->grow_order) {
 		page_grow_release(pc);	/* head keeps its pages */
 		return false;
 	}
-	WRITE_ONCE(head->order, (uint8_t)new_order);
-	pc->grow_lent = (uint8_t)new_order;
+	WRITE_ONCE(pc->grow_lent, (uint8_t)new_order);
+	__atomic_store_n(&head->order, (uint8_t)new_order, __ATOMIC_RELEASE);
 	if (unlikely(READ_ONCE(uslub_opt.page_owner)))
 		page_owner_record(head, new_order);
 	return true;
@@ -820,7 +851,7 @@ bool page_grow_free(struct page_cache *pc, struct slab *head)
 		return false;
 	WRITE_ONCE(head->head, NULL);
 	WRITE_ONCE(head->order, pc->grow_order);
-	pc->grow_lent = GROW_NONE;
+	__atomic_store_n(&pc->grow_lent, GROW_NONE, __ATOMIC_RELEASE);
 	return true;
 }
 
@@ -830,7 +861,7 @@ void page_grow_release(struct page_cache *pc)
 
 	if (!b)
 		return;
-	pc->grow = NULL;
+	WRITE_ONCE(pc->grow, NULL);
 	if (pc->grow_lent == GROW_NONE) {
 		block_clear(b, pc->grow_order);
 		buddy_free_batch(&b, 1, pc->grow_order);
@@ -846,9 +877,11 @@ void page_cache_drain(struct page_cache *pc)
 
 	page_grow_release(pc);
 	for (o = 0; o < PCACHE_ORDERS; o++) {
-		if (pc->count[o])
-			buddy_free_batch(pc->blocks[o], pc->count[o], o);
-		pc->count[o] = 0;
+		unsigned int n = pc->count[o];
+
+		pcache_forget(pc, o, 0);
+		if (n)
+			buddy_free_batch(pc->blocks[o], n, o);
 	}
 }
 

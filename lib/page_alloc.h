@@ -101,11 +101,16 @@ bool page_grow_extend(struct page_cache *pc, struct slab *head,
 		      unsigned int new_order);
 bool page_grow_free(struct page_cache *pc, struct slab *head);
 void page_grow_release(struct page_cache *pc);
-/* head is the block pc's reservation lends. */
+/* head is the block pc's reservation lends: a live large block at its
+ * start of the order it lent.  (Freed by another thread, that block's
+ * pages may come back as anything -- a slab, another large block -- and
+ * only a large block of that order may be taken for it.) */
 static inline bool page_grow_lent(const struct page_cache *pc,
 				  const struct slab *head)
 {
-	return pc && pc->grow == head && pc->grow_lent == head->order;
+	return pc && pc->grow == head && pc->grow_lent == head->order &&
+	       READ_ONCE(head->head) == head &&
+	       (block_flags(head) & PG_large);
 }
 
 /* Return a thread's cached blocks to the buddy allocator. */

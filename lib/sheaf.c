@@ -285,23 +285,31 @@ static void push_main(struct kmem_cache_cpu *c, void *obj)
 	WRITE_ONCE(c->top, top + 1);
 }
 
-/* Objects of sh back to the slabs; sh stays, empty. */
+/*
+ * Objects of sh back to the slabs; sh stays, empty.  The count is cleared
+ * before the objects go (a release store): a fork child flushes the
+ * sheaves of the threads that did not come along from whatever state fork
+ * caught them in, and must never free an object twice (it may leak one).
+ */
 static void sheaf_flush(struct uslub_cache *s, struct kmem_cache_cpu *c,
 			struct page_cache *pc, struct slab_sheaf *sh)
 {
-	if (!sh->size)
+	unsigned int n = sh->size;
+
+	if (!n)
 		return;
-	slab_free_bulk(s, c, pc, sh->objects, sh->size);
-	stat_add(c, SHEAF_FLUSH, sh->size);
-	sh->size = 0;
+	__atomic_store_n(&sh->size, 0, __ATOMIC_RELEASE);
+	slab_free_bulk(s, c, pc, sh->objects, n);
+	stat_add(c, SHEAF_FLUSH, n);
 }
 
+/* Main emptied the same way: the slot's top first. */
 static void flush_main(struct uslub_cache *s, struct kmem_cache_cpu *c,
 		       struct page_cache *pc)
 {
 	main_save(c);
+	__atomic_store_n(&c->top, c->objects, __ATOMIC_RELEASE);
 	sheaf_flush(s, c, pc, c->main);
-	cpu_set_size(c, 0);
 }
 
 /* ---- Barn ------------------------------------------------------------ */
