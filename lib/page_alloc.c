@@ -810,8 +810,11 @@ struct slab *page_grow_lend(struct page_cache *pc, unsigned int order)
 	struct slab *b;
 	bool zero;
 
+	if (pc->grow && pc->grow_lent != GROW_NONE &&
+	    page_grow_lent(pc, pc->grow))
+		return NULL;		/* one at a time: the others take PAGE_GROW */
 	if (pc->grow && (pc->grow_lent != GROW_NONE || order > pc->grow_order))
-		page_grow_release(pc);
+		page_grow_release(pc);	/* freed elsewhere, or too small */
 	if (!pc->grow) {
 		b = page_alloc_how(NULL, want, 0, &zero);
 		if (!b)

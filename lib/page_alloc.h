@@ -82,7 +82,10 @@ void page_shrink(struct slab *head, unsigned int order, unsigned int new_order);
  * growing block from its start: the doublings that follow extend it in
  * place inside the reservation, and its free hands it back, with no lock
  * and no charge (the reservation was charged whole).  One block is lent
- * at a time; a second growing block takes the PAGE_GROW path.
+ * at a time: while it lives, another growing block takes the PAGE_GROW
+ * path (several buffers grown in turn keep their places; handing the
+ * reservation on at each new buffer took 67 thousand page faults where
+ * 3 thousand do).
  *
  * page_grow_lend: a block of 2^order pages at the reservation's start
  * (head pointer clear: the caller stamps it), or NULL.  page_grow_extend:

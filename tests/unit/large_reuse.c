@@ -438,6 +438,44 @@ TEST_BEGIN(test_grow_reservation)
 }
 TEST_END
 
+/* Two buffers grown in turn: the first is lent from the reservation and
+ * stays lent while it lives, the second takes the buddy path; each grows
+ * in place from 2 KiB to 512 KiB, and neither disturbs the other. */
+TEST_BEGIN(test_grow_two_in_turn)
+{
+	unsigned char *p[2], *at[2] = { NULL, NULL }, *n;
+	size_t size = 1024;
+	int i, moves = 0;
+
+	trim();
+	for (i = 0; i < 2; i++) {
+		p[i] = uslub_malloc(size);
+		assert_ptr_not_null(p[i], "buffer %d", i);
+		memset(p[i], 0x60 + i, size);
+	}
+	while (size < 512 * KiB) {
+		size *= 2;
+		for (i = 0; i < 2; i++) {
+			n = uslub_realloc(p[i], size);
+			assert_ptr_not_null(n, "buffer %d to %zu", i, size);
+			if (!at[i])
+				at[i] = n;
+			else if (n != at[i])
+				moves++;
+			memset(n + size / 2, 0x60 + i, size / 2);
+			p[i] = n;
+		}
+	}
+	expect_d_eq(moves, 0, "both in place from 2 KiB to 512 KiB");
+	for (i = 0; i < 2; i++) {
+		expect_zu_eq(check_pattern(p[i], size, 0x60 + i), size,
+			     "buffer %d's bytes", i);
+		uslub_free(p[i]);
+	}
+	trim();
+}
+TEST_END
+
 /* A lent block freed by another thread is that thread's to free: the
  * reservation keeps only what lies above it, nothing is handed out twice,
  * and the owner's next growth and exit leave the pages consistent. */
@@ -688,7 +726,8 @@ int main(void)
 		    test_grow_kept_by_remap, test_trim_and_decay_give_back,
 		    test_kept_bounded_by_live, test_kept_gives_way_to_growth,
 		    test_limit, test_calloc_zero, test_realloc_grows_in_place,
-		    test_grow_reservation, test_grow_lent_block_freed_elsewhere,
+		    test_grow_reservation, test_grow_two_in_turn,
+		    test_grow_lent_block_freed_elsewhere,
 		    test_grow_lent_block_shrunk,
 		    test_realloc_shrinks_in_place, test_huge_realloc_remaps,
 		    test_thp_purge_spares_small_blocks, test_threads_never_share,
