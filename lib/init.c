@@ -105,9 +105,7 @@ __attribute__((destructor)) static void uslub_destructor(void)
 		cache_validate_debug("exit");
 		options_debug_warn_unmatched();
 	}
-	if (uslub_opt.stats_json)
-		stats_json_exit_report();
-	else if (uslub_opt.stats)
+	if (uslub_opt.stats)
 		stats_exit_report();
 	prof_exit();
 	if (debugging && uslub_opt.exitcode && log_heap_bugs())

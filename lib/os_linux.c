@@ -262,24 +262,25 @@ size_t os_peak_rss_bytes(void)
 	return parse_ulong(p) * 1024;
 }
 
-int os_open_append(const char *path)
+/* open(path, O_WRONLY | O_CREAT | O_CLOEXEC | how, 0644): fd or -errno. */
+static int open_for_writing(const char *path, int how)
 {
 	int saved = errno, ret;
-	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | how, 0644);
 
 	ret = fd < 0 ? -errno : fd;
 	errno = saved;
 	return ret;
 }
 
+int os_open_append(const char *path)
+{
+	return open_for_writing(path, O_APPEND);
+}
+
 int os_create(const char *path)
 {
-	int saved = errno, ret;
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-
-	ret = fd < 0 ? -errno : fd;
-	errno = saved;
-	return ret;
+	return open_for_writing(path, O_TRUNC);
 }
 
 int os_copy_file(const char *path, int fd)

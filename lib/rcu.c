@@ -35,10 +35,8 @@
  * wait in rcu_barrier or destroy a cache with RCU work pending while it is
  * inside a read-side critical section.
  */
-#define _GNU_SOURCE			/* pthread_setname_np */
 #include <pthread.h>
 #include <semaphore.h>
-#include <signal.h>
 #include <string.h>
 #include <urcu/urcu-memb.h>
 
@@ -46,6 +44,7 @@
 #include "alloc.h"
 #include "kmalloc.h"
 #include "log.h"
+#include "thread.h"
 #include "assert.h"
 
 /*
@@ -184,27 +183,15 @@ static void *rcu_worker(void *arg)
 	return NULL;
 }
 
-/* Signals go to the program's threads, never to ours. */
 static bool worker_create(void)
 {
-	pthread_attr_t attr;
-	pthread_t tid;
-	sigset_t all, old;
-	int err;
+	int err = thread_start_detached(rcu_worker, NULL, 0, "uslub-rcu");
 
-	sigfillset(&all);
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	err = pthread_create(&tid, &attr, rcu_worker, NULL);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	pthread_attr_destroy(&attr);
 	if (err) {
 		log_error("rcu: cannot start the worker thread (%s); deferred "
 			  "frees wait for rcu_barrier", strerror(err));
 		return false;
 	}
-	pthread_setname_np(tid, "uslub-rcu");
 	return true;
 }
 

@@ -16,6 +16,7 @@
 #include "pages.h"
 #include "region.h"
 #include "sheaf.h"
+#include "stats_json.h"
 
 const char *const stat_item_names[NR_SLUB_STAT_ITEMS] = {
 #define X(name, str) str,
@@ -354,6 +355,10 @@ void stats_exit_report(void)
 	fd = report_open(&opened);
 	if (fd < 0)
 		return;
+	if (uslub_opt.stats_json) {	/* the same places, as one document */
+		stats_json_write(fd);
+		goto out;
+	}
 	os_program_name(comm, sizeof(comm));
 	log_buf_init(&b, fd);
 	log_buf_printf(&b, "uslub: statistics at exit of pid %d (%s)\n",
@@ -369,6 +374,7 @@ void stats_exit_report(void)
 			       "shows them)", hidden);
 	log_buf_printf(&b, "\n");
 	log_buf_flush(&b);
+out:
 	if (opened)
 		os_close(fd);
 }

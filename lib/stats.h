@@ -24,7 +24,8 @@ void stats_summary_line(struct log_buf *b, const struct uslub_heap_stats *h);
  * keep a duplicate of stderr for the exit report; note USLUB_STATS_PID. */
 void stats_setup(void);
 /* USLUB_OPTIONS=stats: slabinfo (empty caches hidden unless stats=all),
- * meminfo and the summary, to the stderr of the start or stats_file. */
+ * meminfo and the summary, or with stats=json the JSON document, to the
+ * stderr of the start or stats_file. */
 void stats_exit_report(void);
 
 #endif /* USLUB_STATS_H */

@@ -4,7 +4,7 @@
  * column of every cache, its sheaf and barn occupancy and SLUB event
  * counters, the meminfo totals and the heap summary.  Read under the
  * locks the text writers take; written through a log_buf, so nothing
- * allocates.  Entry points: stats_json_write, stats_json_exit_report.
+ * allocates.  Entry point: stats_json_write.
  */
 #include <string.h>
 
@@ -154,41 +154,4 @@ int stats_json_write(int fd)
 	heap_object(&b);
 	log_buf_printf(&b, "}\n");
 	return log_buf_flush(&b);
-}
-
-/* stats_file with "%p" replaced by the pid, as the text report does. */
-static void exit_report_path(char *buf, size_t size)
-{
-	const char *f = uslub_opt.stats_file;
-	size_t n = 0;
-
-	for (; *f && n + 1 < size; f++) {
-		if (f[0] == '%' && f[1] == 'p') {
-			n += log_format(buf + n, size - n, "%d", os_getpid());
-			n = MIN(n, size - 1);
-			f++;
-			continue;
-		}
-		buf[n++] = *f;
-	}
-	buf[n] = '\0';
-}
-
-void stats_json_exit_report(void)
-{
-	char path[sizeof(uslub_opt.stats_file) + 16];
-	int fd = 2;
-
-	if (uslub_opt.stats_file[0]) {
-		exit_report_path(path, sizeof(path));
-		fd = os_open_append(path);
-		if (fd < 0) {
-			log_error("stats_file %s: cannot open: %s", path,
-				  strerror(-fd));
-			return;
-		}
-	}
-	stats_json_write(fd);
-	if (uslub_opt.stats_file[0])
-		os_close(fd);
 }

@@ -8,10 +8,8 @@
 
 #define STATS_JSON_VERSION	1
 
-/* The document and a newline; 0, or -1 with errno. */
+/* The document and a newline; 0, or -1 with errno.  USLUB_OPTIONS=
+ * stats=json's exit report (stats_exit_report) writes it. */
 int stats_json_write(int fd);
-/* USLUB_OPTIONS=stats=json at exit: the document to stderr, or to
- * stats_file ("%p" becomes the pid). */
-void stats_json_exit_report(void);
 
 #endif /* USLUB_STATS_JSON_H */

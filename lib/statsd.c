@@ -35,10 +35,8 @@
  * the parent's) and becomes pending in the same way (at once with
  * slabtop=1), so a child that only execs never starts one.
  */
-#define _GNU_SOURCE			/* pthread_setname_np */
 #include <errno.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -49,6 +47,7 @@
 #include "os.h"
 #include "stats.h"
 #include "stats_json.h"
+#include "thread.h"
 #include "prof.h"
 
 #define STATSD_LINE_MAX		64	/* request line, newline included */
@@ -236,26 +235,15 @@ static void *statsd_main(void *arg)
 
 static bool thread_create(int lfd)
 {
-	pthread_attr_t attr;
-	pthread_t tid;
-	sigset_t all, old;
-	int err;
+	int err = thread_start_detached(statsd_main, (void *)(intptr_t)lfd,
+					STATSD_STACK_SIZE, "uslub-statsd");
 
-	sigfillset(&all);
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	pthread_attr_setstacksize(&attr, STATSD_STACK_SIZE);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	err = pthread_create(&tid, &attr, statsd_main, (void *)(intptr_t)lfd);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	pthread_attr_destroy(&attr);
 	if (err) {
 		if (uslub_opt.verbose)
 			log_error("slabtop: cannot start the statistics server "
 				  "thread: %s", strerror(err));
 		return false;
 	}
-	pthread_setname_np(tid, "uslub-statsd");
 	return true;
 }
 

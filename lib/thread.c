@@ -7,9 +7,12 @@
  * destructor; if a later destructor of another library allocates again,
  * the thread gets a fresh state and the key is set again, so glibc runs our
  * destructor once more.  The registry, the index bitmap and the key are
- * under slab_mutex.
+ * under slab_mutex.  Also: thread_start_detached, the one way lib/ starts
+ * a thread of its own (the RCU worker, the statistics server).
  */
+#define _GNU_SOURCE			/* pthread_setname_np */
 #include <pthread.h>
+#include <signal.h>
 #include <string.h>
 
 #include "alloc.h"
@@ -234,4 +237,28 @@ void thread_cache_exit(void)
 	if (exit_key_ready)
 		pthread_setspecific(exit_key, NULL);
 	thread_release(tc);
+}
+
+/* ---- Threads of uslub's own ------------------------------------------ */
+
+int thread_start_detached(void *(*fn)(void *), void *arg, size_t stack,
+			  const char *name)
+{
+	pthread_attr_t attr;
+	pthread_t tid;
+	sigset_t all, old;
+	int err;
+
+	sigfillset(&all);
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	if (stack)
+		pthread_attr_setstacksize(&attr, stack);
+	pthread_sigmask(SIG_SETMASK, &all, &old);	/* inherited */
+	err = pthread_create(&tid, &attr, fn, arg);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_attr_destroy(&attr);
+	if (!err)
+		pthread_setname_np(tid, name);
+	return err;
 }

@@ -54,6 +54,12 @@ struct thread_cache *thread_cache_for_free(void);
 /* Flush and release the calling thread's state (TLS destructor; tests). */
 void thread_cache_exit(void);
 
+/* A detached thread of uslub's running fn(arg), with every signal blocked
+ * (signals go to the program's threads, never to ours), stack bytes of
+ * stack (0: the default) and name: 0, or pthread_create's error. */
+int thread_start_detached(void *(*fn)(void *), void *arg, size_t stack,
+			  const char *name);
+
 /* fork() child: release the states of the threads that did not survive
  * the fork (all but the caller's).  Locks must be usable again. */
 void thread_reclaim_others(void);

@@ -10,7 +10,7 @@
 #     wrapper script forks; --stats-children and plain USLUB_OPTIONS=stats
 #     make every process report;
 #   - empty caches are hidden, and counted on the summary line, unless
-#     stats=all;
+#     stats=all; stats=json reaches the same stderr as one JSON document;
 #   - stats_file that cannot be opened: one line with the error's text;
 #   - uslub-run --version, and --help naming every option of uslub-run and
 #     every USLUB_OPTIONS key of lib/options.c.
@@ -155,6 +155,17 @@ run "$run_" --stats=all "$prog" close
 	[ "$(rows "$tmp/err")" -eq $(($(rows "$tmp/default") + ${hidden:-0})) ] &&
 	! grep -q 'empty caches hidden' "$tmp/err"
 point $? "stats=all: the hidden caches are listed, nothing said hidden" ||
+	diag "$tmp/err"
+
+# stats=json goes the same way: one JSON document, to the stderr of the
+# start after the program closed fd 2, and only from the named program.
+run "$run_" --stats=json "$prog" close
+[ "$status" -eq 0 ] && python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+sys.exit(d["uslub_stats_version"] != 1 or not d["caches"])' "$tmp/err"
+point $? "stats=json: one JSON document on the stderr the program started \
+with, after it closed fd 2" ||
 	diag "$tmp/err"
 
 run env LD_PRELOAD="$preload" USLUB_OPTIONS=stats=2 /bin/true
