@@ -728,9 +728,9 @@ void debug_free(const char *func, struct uslub_cache *s,
 	}
 	stat(c, FREE_SLOWPATH);
 out:
-	lock_release(&s->list_lock);
-	if (discard)
+	if (discard)		/* under the lock: see debug_validate */
 		slab_discard(s, c, pc, slab);
+	lock_release(&s->list_lock);
 	report_print(&r);
 }
 
@@ -757,8 +757,8 @@ void debug_resize(struct uslub_cache *s, void *obj, size_t size)
  * caches' slabs change under us. */
 static bool slab_of(const struct slab *d, const struct uslub_cache *s)
 {
-	return READ_ONCE(d->head) == d && (block_flags(d) & PG_slab) &&
-	       READ_ONCE(d->cache) == s;
+	return (block_flags_acquire(d) & PG_slab) &&
+	       READ_ONCE(d->head) == d && READ_ONCE(d->cache) == s;
 }
 
 /*
@@ -861,6 +861,13 @@ static void validate_plain_locked(struct report *r, struct slab *slab)
 		on_freelist(r, slab, NULL);
 }
 
+/*
+ * Every slab of s, found through the page descriptors.  A slab read under
+ * list_lock is whole: a new one is published (flags, release) only once
+ * made, and slabs are given back (debug_free, slab_shrink_partial,
+ * slab_release_all) before list_lock is released, so a descriptor that
+ * says "slab of s" under the lock is not being freed or reused meanwhile.
+ */
 unsigned long debug_validate(struct uslub_cache *s, const char *func)
 {
 	unsigned int reg_i, nreg = region_count();

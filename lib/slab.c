@@ -469,12 +469,11 @@ unsigned long slab_shrink_partial(struct uslub_cache *s,
 				  struct kmem_cache_cpu *c,
 				  struct page_cache *pc)
 {
-	struct list_head promote[SHRINK_PROMOTE_MAX], discard;
+	struct list_head promote[SHRINK_PROMOTE_MAX];
 	struct slab *slab;
 	union slab_counters cnt;
 	unsigned int i, free;
 
-	list_init(&discard);
 	for (i = 0; i < SHRINK_PROMOTE_MAX; i++)
 		list_init(&promote[i]);
 	lock_acquire(&s->list_lock);
@@ -483,7 +482,7 @@ unsigned long slab_shrink_partial(struct uslub_cache *s,
 		free = cnt.objects - cnt.inuse;
 		if (free == cnt.objects) {
 			slab_remove_partial_locked(s, slab);
-			list_add(&slab->slab_list, &discard);
+			slab_discard(s, c, pc, slab);
 		} else if (free && free <= SHRINK_PROMOTE_MAX) {
 			list_del(&slab->slab_list);
 			list_add(&slab->slab_list, &promote[free - 1]);
@@ -501,28 +500,18 @@ unsigned long slab_shrink_partial(struct uslub_cache *s,
 		h->next->prev = &s->partial;
 	}
 	lock_release(&s->list_lock);
-	list_for_each_entry_safe(slab, &discard, slab_list) {
-		list_del(&slab->slab_list);
-		slab_discard(s, c, pc, slab);
-	}
 	return READ_ONCE(s->nr_slabs);
 }
 
 void slab_release_all(struct uslub_cache *s, struct kmem_cache_cpu *c,
 		      struct page_cache *pc)
 {
-	struct list_head all;
 	struct slab *slab;
 
-	list_init(&all);
 	lock_acquire(&s->list_lock);
 	list_for_each_entry_safe(slab, &s->partial, slab_list) {
 		slab_remove_partial_locked(s, slab);
-		list_add(&slab->slab_list, &all);
-	}
-	lock_release(&s->list_lock);
-	list_for_each_entry_safe(slab, &all, slab_list) {
-		list_del(&slab->slab_list);
 		slab_discard(s, c, pc, slab);
 	}
+	lock_release(&s->list_lock);
 }

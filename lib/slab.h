@@ -100,7 +100,10 @@ void slab_free_bulk(struct uslub_cache *s, struct kmem_cache_cpu *c,
 		    struct page_cache *pc, void **objs, unsigned int n);
 
 /* Free every empty slab on s->partial and order the rest fullest first.
- * Returns the number of slabs left in the cache. */
+ * Returns the number of slabs left in the cache.  This and
+ * slab_release_all give slabs back under list_lock: debug_validate finds
+ * a cache's slabs through the page descriptors and reads them under that
+ * lock, so it must never meet one that is half given back. */
 unsigned long slab_shrink_partial(struct uslub_cache *s,
 				  struct kmem_cache_cpu *c,
 				  struct page_cache *pc);

@@ -119,6 +119,13 @@ static inline uint32_t block_flags(const struct slab *d)
 	return READ_ONCE(d->flags);
 }
 
+/* An acquire read: pairs with the release store that publishes a block
+ * made before its flags (new_debug_slab), so the reader sees its contents. */
+static inline uint32_t block_flags_acquire(const struct slab *d)
+{
+	return __atomic_load_n(&d->flags, __ATOMIC_ACQUIRE);
+}
+
 static inline void block_set_flags(struct slab *d, uint32_t flags)
 {
 	WRITE_ONCE(d->flags, flags);
