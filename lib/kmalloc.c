@@ -635,22 +635,29 @@ static unsigned long large_bytes_sum(void)
 	return sum > 0 ? (unsigned long)sum : 0;
 }
 
-/*
- * Grow the large block at p (a block start, already checked by the caller)
- * to hold size bytes without moving it, when the buddies it needs are
- * free: realloc's growth by doubling then copies nothing.  false, with p
- * unchanged, when p is not a large block or a buddy is in use.
- */
-bool kmalloc_large_grow(void *p, size_t size)
+struct slab *kmalloc_large_head(const void *p)
 {
-	struct slab *d = pagemap_lookup(p), *head = d ? d->head : NULL;
-	unsigned int order, new_order = get_order(size);
+	struct slab *d;
 
-	if (!head || !(block_flags(head) & PG_large) || new_order > MAX_ORDER ||
-	    debug_large_on)
-		return false;
-	order = head->order;
-	if (new_order <= order)
+	if (((uintptr_t)p & (PAGE_SIZE - 1)) || debug_large_on)
+		return NULL;
+	d = pagemap_lookup(p);
+	if (!d || READ_ONCE(d->head) != d || !(block_flags(d) & PG_large))
+		return NULL;
+	return d;
+}
+
+/*
+ * Grow the large block at head to hold size bytes without moving it, when
+ * the pages it needs are free (the thread's growth reservation, else the
+ * buddies above it): realloc's growth by doubling then copies nothing.
+ * false, with the block unchanged, when they are not.
+ */
+bool kmalloc_large_grow(struct slab *head, size_t size)
+{
+	unsigned int order = head->order, new_order = get_order(size);
+
+	if (new_order > MAX_ORDER || new_order <= order)
 		return false;
 	if (!page_grow_extend(&thread_cache->pcache, head, new_order) &&
 	    !page_extend(head, order, new_order))
@@ -659,19 +666,13 @@ bool kmalloc_large_grow(void *p, size_t size)
 	return true;
 }
 
-/* Shrink the large block at p (a block start) in place to hold size
- * bytes, giving its upper halves back; false if p is not a large block
- * or size needs a slab or the same order. */
-bool kmalloc_large_shrink(void *p, size_t size)
+/* Shrink the large block at head in place to hold size bytes, giving
+ * its upper halves back; false if size needs a slab or the same order. */
+bool kmalloc_large_shrink(struct slab *head, size_t size)
 {
-	struct slab *d = pagemap_lookup(p), *head = d ? d->head : NULL;
-	unsigned int order, new_order = get_order(size);
+	unsigned int order = head->order, new_order = get_order(size);
 
-	if (!head || !(block_flags(head) & PG_large) || size <= SMALL_MAX ||
-	    debug_large_on)
-		return false;
-	order = head->order;
-	if (new_order >= order)
+	if (size <= SMALL_MAX || new_order >= order)
 		return false;
 	if (page_grow_lent(&thread_cache->pcache, head))
 		page_grow_release(&thread_cache->pcache);  /* head is its own */

@@ -52,15 +52,21 @@ void *kmalloc_aligned(size_t size, size_t align, uslub_gfp_t gfp);
 /* Grow or shrink a huge block in place or by moving its pages; NULL if p
  * is not a huge block or the kernel refuses (p unchanged). */
 void *kmalloc_huge_resize(void *p, size_t size);
-bool kmalloc_large_grow(void *p, size_t size);
+/* The descriptor of the large block that starts at p; NULL if p is
+ * anything else, or while large blocks are debugged (debug_large.c
+ * keeps their sizes).  realloc's one lookup. */
+struct slab *kmalloc_large_head(const void *p);
+/* Grow the large block at head in place to hold size bytes; false,
+ * changing nothing, if the pages above it are not free. */
+bool kmalloc_large_grow(struct slab *head, size_t size);
 /* A large block for size bytes that realloc moves a growing block into,
  * a page at least: placed with free buddies above it, so that later
  * growth stays in place (page_alloc_how's PAGE_GROW).  NULL (errno
  * ENOMEM) on failure or if size is above the largest order. */
 void *kmalloc_large_for_growth(size_t size);
-/* Shrink the large block at p in place to hold size bytes (more than the
- * largest class), giving the tail back; false if it cannot. */
-bool kmalloc_large_shrink(void *p, size_t size);
+/* Shrink the large block at head in place to hold size bytes (more than
+ * the largest class), giving the tail back; false if it cannot. */
+bool kmalloc_large_shrink(struct slab *head, size_t size);
 /* Unmap every kept huge range (malloc_trim, reclaim); the bytes kept. */
 size_t kmalloc_huge_trim(void);
 size_t kmalloc_huge_kept_bytes(void);

@@ -65,11 +65,14 @@ void *malloc_calloc(size_t nmemb, size_t size)
  * The size realloc works from: for an object of a slab whose page names a
  * slot of this thread's state, the slot's cache's object size, found as
  * kfree's fast path finds the slot (the slot map byte and the
- * object-start test), without reading the page's descriptor; for anything
- * else the checked ksize, which reports a bad pointer.  The checked path
- * alone was two thirds of the time of growth in 16-byte steps.
+ * object-start test), without reading the page's descriptor; for a large
+ * block, its size, with *large set to its descriptor, so that growing it
+ * needs no second lookup; for anything else the checked ksize, which
+ * reports a bad pointer.  The checked path alone was two thirds of the
+ * time of growth in 16-byte steps.
  */
-static __always_inline size_t realloc_old_size(const void *p)
+static __always_inline size_t realloc_old_size(const void *p,
+					       struct slab **large)
 {
 	struct kmem_cache_cpu *c = owning_slot(p);
 
@@ -80,6 +83,9 @@ static __always_inline size_t realloc_old_size(const void *p)
 		}
 		return c->cache->object_size;
 	}
+	*large = kmalloc_large_head(p);
+	if (*large)
+		return PAGE_SIZE << (*large)->order;
 	return kmalloc_ksize_checked("realloc", p);
 }
 
@@ -107,6 +113,7 @@ static __always_inline size_t realloc_old_size(const void *p)
  */
 void *malloc_realloc(void *p, size_t size)
 {
+	struct slab *large = NULL;
 	size_t old;
 	void *n;
 
@@ -121,7 +128,7 @@ void *malloc_realloc(void *p, size_t size)
 		free_fast(p);
 		return NULL;
 	}
-	old = realloc_old_size(p);
+	old = realloc_old_size(p, &large);
 	if (unlikely(old == 0)) {		/* reported; p is not ours */
 		errno = EINVAL;
 		return NULL;
@@ -137,8 +144,8 @@ void *malloc_realloc(void *p, size_t size)
 	}
 	if (size <= old && old <= REALLOC_KEEP_MAX)
 		return kmalloc_keep(p, size);	/* not worth a move */
-	if (old >= PAGE_SIZE && (size > old ? kmalloc_large_grow(p, size) :
-				 kmalloc_large_shrink(p, size))) {
+	if (large && (size > old ? kmalloc_large_grow(large, size) :
+		      kmalloc_large_shrink(large, size))) {
 		prof_realloc(p, p, size);
 		return p;
 	}
