@@ -8,7 +8,12 @@
  * quarter of a fast allocator's time and less of a slow one's.  Per-thread state lives in ctx->tls[tid] and is created by
  * its own thread on the first batch, so the allocator sees it as that
  * thread's.  Sizes come from xorshift sequences seeded per thread, the same
- * for every allocator.  The memory workload is in memory.c, the large-block
+ * for every allocator.  A loop keeps its sequence's state in a local and
+ * saves it after the loop: in the per-thread block, the state's store and
+ * load on every operation sat at the block's first word, page aligned
+ * under the allocators that align large blocks to pages (uslub, jemalloc,
+ * mimalloc) and at 16 bytes under glibc, and that one word's address
+ * changed ring's throughput up to twofold (see doc/PERFORMANCE.md).  The memory workload is in memory.c, the large-block
  * ones in large.c.
  */
 #define _GNU_SOURCE
@@ -101,17 +106,20 @@ struct batch_tls {
 static uint64_t batch_run(struct bench_ctx *ctx, int tid)
 {
 	struct batch_tls *t = tls_get(ctx, tid, sizeof(*t));
+	uint64_t seed;
 
 	if (!t->seed)
 		t->seed = 0x9E3779B97F4A7C15ULL * (uint64_t)(tid + 1);
+	seed = t->seed;
 	for (int r = 0; r < BATCH_ROUNDS; r++) {
 		for (int i = 0; i < BATCH_N; i++) {
-			t->p[i] = must(ctx, ctx->a->malloc(rand_size(&t->seed, 512)));
+			t->p[i] = must(ctx, ctx->a->malloc(rand_size(&seed, 512)));
 			*(char *)t->p[i] = (char)i;
 		}
 		for (int i = 0; i < BATCH_N; i++)
 			ctx->a->free(t->p[i]);
 	}
+	t->seed = seed;
 	return BATCH_N * BATCH_ROUNDS;
 }
 
@@ -126,27 +134,46 @@ struct ring_tls {
 	void *slot[];
 };
 
+/* The loop, with live, max and ops constant (ring_run calls it once per
+ * arg) and the entry points in registers: nothing of its own is stored
+ * and reloaded in memory (see the note at the top). */
+static inline __attribute__((always_inline)) void
+ring_loop(struct bench_ctx *ctx, struct ring_tls *t, int tid, size_t live,
+	  size_t max, int ops)
+{
+	void *(*alloc)(size_t) = ctx->a->malloc;
+	void (*release)(void *) = ctx->a->free;
+	uint64_t seed = t->seed;
+
+	if (!seed) {
+		seed = 0xD1B54A32D192ED03ULL * (uint64_t)(tid + 1);
+		t->live = live;
+		for (size_t i = 0; i < live; i++)
+			t->slot[i] = must(ctx, alloc(rand_size(&seed, max)));
+	}
+	for (int i = 0; i < ops; i++) {
+		size_t k = bench_rand(&seed) % live;
+		char *p;
+
+		release(t->slot[k]);
+		p = must(ctx, alloc(rand_size(&seed, max)));
+		t->slot[k] = p;
+		*p = (char)i;
+	}
+	t->seed = seed;
+}
+
 static uint64_t ring_run(struct bench_ctx *ctx, int tid)
 {
 	size_t live = ctx->arg == 0 ? 8192 : 1024;
-	size_t max = ctx->arg == 0 ? 1024 : 32768;
-	int ops = ctx->arg == 0 ? 500000 : 200000;
 	struct ring_tls *t = tls_get(ctx, tid, sizeof(*t) + live * sizeof(void *));
 
-	if (!t->seed) {
-		t->seed = 0xD1B54A32D192ED03ULL * (uint64_t)(tid + 1);
-		t->live = live;
-		for (size_t i = 0; i < live; i++)
-			t->slot[i] = must(ctx, ctx->a->malloc(rand_size(&t->seed, max)));
+	if (ctx->arg == 0) {
+		ring_loop(ctx, t, tid, 8192, 1024, 500000);
+		return 500000;
 	}
-	for (int i = 0; i < ops; i++) {
-		size_t k = bench_rand(&t->seed) % live;
-
-		ctx->a->free(t->slot[k]);
-		t->slot[k] = must(ctx, ctx->a->malloc(rand_size(&t->seed, max)));
-		*(char *)t->slot[k] = (char)i;
-	}
-	return (uint64_t)ops;
+	ring_loop(ctx, t, tid, 1024, 32768, 200000);
+	return 200000;
 }
 
 static void ring_teardown(struct bench_ctx *ctx)
@@ -288,19 +315,21 @@ static void *larson_thread(void *arg)
 {
 	struct larson_set *s = arg;
 	struct bench_ctx *ctx = s->ctx;
+	uint64_t seed = s->seed;
 
 	if (!s->filled) {
 		s->filled = 1;
 		for (int i = 0; i < LARSON_SET; i++)
-			s->p[i] = must(ctx, ctx->a->malloc(rand_size(&s->seed, 512)));
+			s->p[i] = must(ctx, ctx->a->malloc(rand_size(&seed, 512)));
 	}
 	for (int i = 0; i < LARSON_OPS; i++) {
-		size_t k = bench_rand(&s->seed) % LARSON_SET;
+		size_t k = bench_rand(&seed) % LARSON_SET;
 
 		ctx->a->free(s->p[k]);
-		s->p[k] = must(ctx, ctx->a->malloc(rand_size(&s->seed, 512)));
+		s->p[k] = must(ctx, ctx->a->malloc(rand_size(&seed, 512)));
 		*(char *)s->p[k] = (char)i;
 	}
+	s->seed = seed;
 	return NULL;
 }
 
@@ -416,20 +445,23 @@ static uint64_t xm_run(struct bench_ctx *ctx, int tid)
 	uint64_t freed = 0;
 	unsigned spins = 0;
 
-	if (!t->seed)
-		t->seed = 0x8EBC6AF09C88C6E3ULL * (uint64_t)(tid + 1);
+	uint64_t seed = t->seed ? t->seed :
+			0x8EBC6AF09C88C6E3ULL * (uint64_t)(tid + 1);
+
 	if (x->producers == 0) {		/* one thread: both roles */
 		for (int i = 0; i < XM_PER_THREAD; i++) {
-			xm_fill(ctx, &t->b[0], &t->seed);
+			xm_fill(ctx, &t->b[0], &seed);
 			xm_drain(ctx, &t->b[0]);
 		}
+		t->seed = seed;
 		return XM_PER_THREAD * XM_BATCH;
 	}
 	if (tid < x->producers) {
 		for (int i = 0; i < XM_PER_THREAD; i++) {
-			xm_fill(ctx, &t->b[i], &t->seed);
+			xm_fill(ctx, &t->b[i], &seed);
 			xm_push(x, &t->b[i]);
 		}
+		t->seed = seed;
 		return 0;
 	}
 	while (__atomic_load_n(&x->consumed, __ATOMIC_ACQUIRE) < target) {
