@@ -172,9 +172,9 @@ enum stat_item {
 /*
  * A sheaf: an array of free objects of one cache.  A thread's slot holds
  * two (main and spare); a cache's barn holds full and empty ones.  guard
- * is always NULL and sits just before objects[]: the free fast path
- * compares the pointer with top[-1], and alloc prefetches top[-2], which
- * for an empty sheaf (or one object) is the guard, without a test.
+ * is always NULL and sits just before objects[]: the free fast path of
+ * caches without the free tag compares the pointer with top[-1], which
+ * for an empty sheaf is the guard, without a test.
  */
 struct slab_sheaf {
 	struct list_head barn_list;	/* in a barn: under barn->lock */
