@@ -443,7 +443,7 @@ static void *alloc_refill(struct uslub_cache *s, struct kmem_cache_cpu *c,
 	void *p = NULL;
 
 	if (c->main)
-		return sheaf_refill_pop(s, c, &tc->pcache, now);
+		return sheaf_refill_pop(s, c, &tc->pcache, now, tc->idx);
 	if (!slab_alloc_bulk(s, c, &tc->pcache, &p, 1))
 		return NULL;
 	return p;
@@ -591,7 +591,8 @@ static void free_to_sheaf(struct uslub_cache *s, struct kmem_cache_cpu *c,
 	if (c->top == c->end) {
 		now = sheaf_upkeep(tc);
 		if (c->top == c->end) {
-			sheaf_overflow_push(s, c, &tc->pcache, obj, now);
+			sheaf_overflow_push(s, c, &tc->pcache, obj, now,
+					    tc->idx);
 			return;
 		}
 	}

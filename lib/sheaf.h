@@ -34,6 +34,10 @@ unsigned int sheaf_capacity(unsigned int size);
 
 /* An empty barn for sheaves of capacity objects of stride size. */
 void barn_init(struct barn *barn, unsigned int capacity, unsigned int size);
+/* Full sheaves the barn keeps: max_full for each slot using the cache
+ * (barn->users), at most BARN_MAX_FULL (or max_full if more).  A slot
+ * that goes away flushes what is beyond the limit of those that stay. */
+unsigned int barn_limit(const struct barn *barn);
 
 /*
  * Set up c as a slot of s: the geometry of the free fast path's
@@ -50,17 +54,20 @@ void sheaf_free(struct slab_sheaf *sheaf);
 
 /*
  * Main is empty (c->top == c->objects, c->main set): refill it from the
- * spare, a full sheaf of the barn or the slabs, and pop one object.  NULL
- * when out of memory.  The caller counts the allocation.  now: the
- * thread's recent os_now_ms(), for the barn's decay.
+ * spare, a full sheaf of the barn (one that thread owner filled, if there
+ * is one) or the slabs, and pop one object.  NULL when out of memory.
+ * The caller counts the allocation.  now: the thread's recent
+ * os_now_ms(), for the barn's decay; owner: the calling thread's index.
  */
 void *sheaf_refill_pop(struct uslub_cache *s, struct kmem_cache_cpu *c,
-		       struct page_cache *pc, uint64_t now);
+		       struct page_cache *pc, uint64_t now, unsigned int owner);
 
 /* Main is full: make room (spare, barn, flush to the slabs) and push
- * obj.  The caller counts the free. */
+ * obj.  A sheaf given to the barn is marked as owner's.  The caller
+ * counts the free. */
 void sheaf_overflow_push(struct uslub_cache *s, struct kmem_cache_cpu *c,
-			 struct page_cache *pc, void *obj, uint64_t now);
+			 struct page_cache *pc, void *obj, uint64_t now,
+			 unsigned int owner);
 
 /* Every object of c's main and spare back to the slabs (trim); the
  * sheaves stay, empty. */

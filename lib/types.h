@@ -181,7 +181,10 @@ struct slab_sheaf {
 	uint64_t time;			/* when it entered the barn (ms) */
 	unsigned int size;		/* objects held; for the main sheaf
 					   the slot's top is authoritative */
-	unsigned int capacity;		/* immutable */
+	uint16_t capacity;		/* immutable */
+	/* in a barn: the index of the thread that filled it (barn_put),
+	 * THREAD_IDX_NONE if no thread in particular; see barn_get */
+	uint16_t owner;
 	void *guard;			/* NULL, always */
 	void *objects[];
 };
@@ -200,7 +203,9 @@ struct barn {
 	struct list_head sheaves_empty;	/* under lock */
 	unsigned int nr_full;		/* under lock; read without it */
 	unsigned int nr_empty;		/* under lock */
-	unsigned int max_full;		/* immutable after create */
+	unsigned int max_full;		/* per user; immutable after create */
+	unsigned int users;		/* slots with sheaves of this cache
+					   (atomic): see barn_limit */
 	bool draining;			/* under lock: frees overflowed it;
 					   cleared by the next refill */
 	uint64_t objects;		/* in the full sheaves, under lock */

@@ -1644,6 +1644,125 @@ TEST_BEGIN(test_thread_exit_flushes_when_barn_is_full)
 }
 TEST_END
 
+/* A thread frees n objects and records the barn as it leaves it. */
+struct parker {
+	struct uslub_cache *s;
+	void **objs;
+	unsigned int n;
+	unsigned int full_seen, limit_seen, users_seen, main_size;
+};
+
+static void *parker_thread(void *arg)
+{
+	struct parker *a = arg;
+
+	settle_flush_gen();
+	free_all(a->s, a->objs, a->n);
+	a->full_seen = barn_of(a->s).full;
+	a->limit_seen = barn_limit(&a->s->barn);
+	a->users_seen = READ_ONCE(a->s->barn.users);
+	a->main_size = cpu_size(slot_of(a->s));
+	return NULL;
+}
+
+/*
+ * The barn keeps max_full sheaves per slot using the cache: a second
+ * thread parks as many again beside the first thread's, and when it
+ * leaves, its own sheaves and what is beyond one allowance are flushed
+ * to the slabs, objects intact.
+ */
+TEST_BEGIN(test_barn_limit_follows_users)
+{
+	struct uslub_cache *s = new_cache("state_barn_users", OBJ_SIZE);
+	struct parker a;
+	unsigned int cap, mf, nf, k, i, nheld, nfrees, want, back = 0;
+	void **objs, **held, **frees;
+
+	assert_ptr_not_null(s, "cache");
+	cap = s->sheaf_capacity;
+	mf = s->barn.max_full;
+	assert_u_le(2 * mf, BARN_MAX_FULL, "two allowances fit the cap");
+	nf = (mf + 1) * cap;
+	/* one object per slab is held back: allocate for that too */
+	want = 2 * nf + 2 * nf / (s->objects - 1) + s->objects;
+	objs = objs_array(want + settle_room(s));
+	k = alloc_settled(s, objs, want);
+	held = objs_array(k);
+	frees = objs_array(k);
+	hold_one_per_slab(objs, k, held, &nheld, frees, &nfrees);
+	assert_u_ge(nfrees, 2 * nf, "objects to free");
+	expect_u_eq(READ_ONCE(s->barn.users), 1, "one slot: this thread's");
+	free_all(s, frees, nf);
+	expect_barn(s, mf, 0, mf * cap, "one user: barn at max_full");
+
+	a = (struct parker){ .s = s, .objs = frees + nf, .n = nf };
+	run_thread(parker_thread, &a);
+	expect_u_eq(a.users_seen, 2, "two slots while the thread lived");
+	expect_u_eq(a.limit_seen, 2 * mf, "two allowances");
+	expect_u_eq(a.full_seen, 2 * mf, "the thread parked max_full more");
+	expect_u_eq(a.main_size, cap, "and kept a full main");
+
+	expect_u_eq(READ_ONCE(s->barn.users), 1, "its slot left");
+	expect_u_eq(barn_limit(&s->barn), mf, "one allowance again");
+	expect_barn(s, mf, mf + 1 > MAX_EMPTY_SHEAVES ? MAX_EMPTY_SHEAVES :
+		    mf + 1, mf * cap, "trimmed to one allowance");
+	for (i = 0; i < nf; i++)
+		back += on_slab_freelist(s, frees[nf + i]);
+	expect_u_ge(back, cap, "its main went back to the slabs");
+	expect_lu_eq(active_objs(s), k - 2 * nf, "active_objs");
+	free_all(s, frees + 2 * nf, nfrees - 2 * nf);
+	free_all(s, held, nheld);
+	free(held);
+	free(frees);
+	free(objs);
+	destroy_empty(s);
+}
+TEST_END
+
+/*
+ * A refill takes back a sheaf the thread itself gave the barn, though
+ * other threads' sheaves are newer: its objects' lines are in its core.
+ */
+TEST_BEGIN(test_barn_gives_back_own_sheaf)
+{
+	struct uslub_cache *s = new_cache("state_barn_owner", OBJ_SIZE);
+	struct parker a;
+	struct slab_sheaf *mine;
+	unsigned int cap, k;
+	void **objs;
+	void *p;
+
+	assert_ptr_not_null(s, "cache");
+	cap = s->sheaf_capacity;
+	objs = objs_array(2 * (cap + 1) + settle_room(s));
+	k = alloc_settled(s, objs, 2 * (cap + 1));
+	expect_ptr_null(slot_of(s)->spare, "no spare yet");
+	free_all(s, objs, cap + 1);
+	expect_barn(s, 1, 0, cap, "this thread's full main went to the barn");
+	mine = barn_full_sheaf(s, 0);
+	expect_u_eq(mine->owner, thread_cache->idx, "marked as this thread's");
+
+	a = (struct parker){ .s = s, .objs = objs + cap + 1, .n = cap + 1 };
+	run_thread(parker_thread, &a);
+	expect_barn(s, 3, 0, cap + cap + 1,
+		    "then the thread's full main, and its last one on exit");
+	expect_u_ne(barn_full_sheaf(s, 1)->owner, thread_cache->idx,
+		    "a newer sheaf of another thread");
+	expect_u_eq(barn_full_sheaf(s, 2)->owner, THREAD_IDX_NONE,
+		    "the newest: of a departed slot");
+
+	p = uslub_cache_alloc(s, 0);		/* main's one object */
+	expect_ptr_eq(p, objs[cap], "the last freed");
+	uslub_cache_free(s, uslub_cache_alloc(s, 0));	/* refill, back */
+	expect_ptr_eq(slot_of(s)->main, mine, "its own sheaf back");
+	expect_barn(s, 2, 0, cap + 1, "the others' stay");
+	uslub_cache_free(s, p);
+	free_all(s, objs + 2 * (cap + 1), k - 2 * (cap + 1));
+	free(objs);
+	destroy_empty(s);
+}
+TEST_END
+
 /* Frees objs[0..n) in two steps on the owner's signal, then exits. */
 static void *cross_free_thread(void *arg)
 {
@@ -2050,7 +2169,7 @@ static void expect_every_object_once(struct uslub_cache *s,
 	}
 	expect_u_eq(nfull, s->barn.nr_full, "%s: barn nr_full", what);
 	expect_u_eq(nempty, s->barn.nr_empty, "%s: barn nr_empty", what);
-	expect_u_le(nfull, s->barn.max_full, "%s: barn limit", what);
+	expect_u_le(nfull, barn_limit(&s->barn), "%s: barn limit", what);
 	spin_release(&s->barn.lock);
 	for (i = 0; i < nheld; i++)
 		census_add(&cs, held[i]);
@@ -2200,6 +2319,8 @@ int main(void)
 		    test_shrink_makes_other_threads_flush_later,
 		    test_thread_exit_puts_sheaves_in_barn,
 		    test_thread_exit_flushes_when_barn_is_full,
+		    test_barn_limit_follows_users,
+		    test_barn_gives_back_own_sheaf,
 		    test_cross_thread_frees_travel_through_barn,
 		    test_cpu_dir_slot_uses_sheaves,
 		    test_barn_decay_flushes_idle_sheaves,
