@@ -142,6 +142,7 @@ void cache_setup(struct uslub_cache *s, const char *name, size_t size,
 	/* Debug caches check every operation under list_lock (as SLUB). */
 	s->sheaf_capacity = (s->flags & SLAB_DEBUG_FLAGS) ? 0 :
 			    sheaf_capacity(s->size);
+	s->sheaf_max = s->sheaf_capacity ? sheaf_max_capacity(s->size) : 0;
 	lock_init(&s->list_lock);
 	list_init(&s->partial);
 	list_init(&s->list);
@@ -268,7 +269,7 @@ static bool slot_alloc_prepare(struct uslub_cache *s, struct thread_cache *tc,
 {
 	memset(a, 0, sizeof(*a));
 	if (s->sheaf_capacity)
-		a->main = sheaf_new(s->sheaf_capacity);	/* NULL: slow only */
+		a->main = sheaf_new(s->sheaf_max);	/* NULL: slow only */
 	if (s->cpu_slot)
 		return true;
 	a->slot = kmalloc_fast(sizeof(*a->slot), 0);

@@ -37,6 +37,7 @@
 #include "log.h"
 #include "options.h"
 #include "os.h"
+#include "sheaf.h"
 
 /* ---- Limits ---------------------------------------------------------- */
 
@@ -498,7 +499,8 @@ bool prof_slot_push(struct kmem_cache_cpu *c, void *p)
 		return false;
 	WRITE_ONCE(c->end, c->objects);	/* a slot set up by this free */
 	slot_sync(ps, c, cs);
-	if (n >= c->main->capacity || (n + 1) * cs >= (unsigned long)ps->left)
+	if (c->objects + n >= sheaf_end(c) ||
+	    (n + 1) * cs >= (unsigned long)ps->left)
 		return false;
 	*c->top = p;
 	WRITE_ONCE(c->top, c->top + 1);
@@ -510,7 +512,7 @@ void prof_slot_open(struct kmem_cache_cpu *c)
 	struct prof_slot *ps = &thread_cache->prof[c->cache->cpu_slot];
 
 	if (!ps->open++)
-		WRITE_ONCE(c->end, c->objects + c->main->capacity);
+		WRITE_ONCE(c->end, sheaf_end(c));
 }
 
 void prof_slot_close(struct kmem_cache_cpu *c)

@@ -28,9 +28,20 @@
 #define BARN_MAX_FULL		64
 #define MAX_EMPTY_SHEAVES	16
 
-/* The capacity of sheaves of objects of stride size (SLUB's
- * calculate_sheaf_capacity, in bytes: see sheaf.c). */
+/* What a slot's main sheaf holds at first for objects of stride size
+ * (SLUB's calculate_sheaf_capacity, in bytes: see sheaf.c), and what
+ * its allowance may grow to: the capacity of the cache's sheaves, at
+ * most SHEAF_GROW_BYTES of objects (but no less than the first). */
 unsigned int sheaf_capacity(unsigned int size);
+unsigned int sheaf_max_capacity(unsigned int size);
+#define SHEAF_GROW_BYTES	(512U << 10)
+
+/* Where c's main stops the free fast path: the slot's allowance (or
+ * main's count, if more), within the sheaf's capacity.  main set. */
+void **sheaf_end(const struct kmem_cache_cpu *c);
+/* Trades in alternating directions after which a slot's allowance
+ * doubles (sheaf.c, slot_adapt). */
+#define SLOT_THRASH		4
 
 /* An empty barn for sheaves of capacity objects of stride size. */
 void barn_init(struct barn *barn, unsigned int capacity, unsigned int size);

@@ -145,6 +145,7 @@ static void occupancy_lines_locked(struct log_buf *b, struct uslub_cache *s)
 		return;
 	cache_sheaf_occupancy_locked(s, &o);
 	counter_line(b, s->name, "sheaf_capacity", s->sheaf_capacity);
+	counter_line(b, s->name, "sheaf_max", s->sheaf_max);
 	counter_line(b, s->name, "sheaf_threads", o.slots);
 	counter_line(b, s->name, "sheaf_objects", o.cpu_objects);
 	counter_line(b, s->name, "barn_full_sheaves", o.barn_full);

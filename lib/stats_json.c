@@ -45,11 +45,12 @@ static void sheaf_object_locked(struct log_buf *b, struct uslub_cache *s)
 		return;
 	}
 	cache_sheaf_occupancy_locked(s, &o);
-	log_buf_printf(b, "{\"capacity\": %u, \"threads\": %lu, "
+	log_buf_printf(b, "{\"capacity\": %u, \"max_capacity\": %u, "
+		       "\"threads\": %lu, "
 		       "\"objects\": %lu, \"barn_full_sheaves\": %u, "
 		       "\"barn_empty_sheaves\": %u, \"barn_objects\": %lu}",
-		       s->sheaf_capacity, o.slots, o.cpu_objects, o.barn_full,
-		       o.barn_empty, o.barn_objects);
+		       s->sheaf_capacity, s->sheaf_max, o.slots, o.cpu_objects,
+		       o.barn_full, o.barn_empty, o.barn_objects);
 }
 
 static void events_object_locked(struct log_buf *b, struct uslub_cache *s)

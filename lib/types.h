@@ -204,6 +204,9 @@ struct barn {
 	unsigned int nr_full;		/* under lock; read without it */
 	unsigned int nr_empty;		/* under lock */
 	unsigned int max_full;		/* per user; immutable after create */
+	unsigned int capacity;		/* the cache's sheaf_capacity: the
+					   barn holds barn_limit sheaves' worth
+					   of objects */
 	unsigned int users;		/* slots with sheaves of this cache
 					   (atomic): see barn_limit */
 	bool draining;			/* under lock: frees overflowed it;
@@ -241,6 +244,15 @@ struct kmem_cache_cpu {
 	struct slab_sheaf *spare;	/* NULL, empty or full */
 	uint16_t cpu_off;		/* this slot's offset in the thread
 					   state, 0 for cpu_dir slots */
+	/* main's allowance, from the cache's sheaf_capacity up to its
+	 * sheaf_max: end stops the free fast path there.  Doubled when the
+	 * slot trades with the barn or slabs in alternating directions
+	 * (sheaf.c, slot_adapt); owner only */
+	uint16_t limit;
+	uint16_t mark;			/* fast-path alloc+free count / 16 at
+					   the last trade, mod 2^16 */
+	uint8_t thrash;			/* alternating trades in a row */
+	uint8_t last_trade;		/* TRADE_REFILL/OVERFLOW, 0: none */
 	/* owner writes (counter_inc), anyone reads under slab_mutex; zeroed
 	 * when the slot is set up */
 	unsigned long stat[NR_SLUB_STAT_ITEMS];
@@ -295,8 +307,10 @@ struct uslub_cache {
 	unsigned int order;		/* slab = 2^order pages */
 	unsigned int objects;		/* objects per slab */
 	unsigned int min_partial;	/* empty slabs kept on s->partial */
-	unsigned int sheaf_capacity;	/* objects per sheaf; 0: no sheaves
-					   (debug caches) */
+	unsigned int sheaf_capacity;	/* a slot's main holds this many at
+					   first; 0: no sheaves (debug caches) */
+	unsigned int sheaf_max;		/* objects per sheaf: what a slot's
+					   allowance may grow to (sheaf.c) */
 	unsigned int kmalloc_idx;	/* cpu slot for kmalloc caches, else 0 */
 	/* the thread's slot: thread_cache.kcpu[cpu_slot] (kmalloc caches,
 	 * and the first NR_INLINE_SLOTS user caches); 0: cpu_dir */

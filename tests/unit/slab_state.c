@@ -532,7 +532,15 @@ TEST_BEGIN(test_sheaf_capacity_by_object_size)
 		assert_ptr_not_null(c->main, "main sheaf");
 		expect_u_eq(cpu_capacity(c), want, "slot capacity, size %u",
 			    s->size);
-		expect_u_eq(c->main->capacity, want, "main->capacity");
+		expect_u_eq(c->limit, want, "the slot's allowance starts there");
+		expect_u_eq(s->sheaf_max, sheaf_max_capacity(s->size),
+			    "sheaf_max, size %u", s->size);
+		expect_u_eq(s->sheaf_max,
+			    MAX(want, MIN((unsigned int)SHEAF_MAX_CAPACITY,
+					  SHEAF_GROW_BYTES / s->size)),
+			    "at most 512 KiB of objects, size %u", s->size);
+		expect_u_eq(c->main->capacity, s->sheaf_max,
+			    "main->capacity: room to grow");
 		expect_ptr_eq(c->objects, c->main->objects,
 			      "the slot's array is main's");
 		expect_ptr_null(c->objects[-1], "guard word before objects[]");
@@ -1763,6 +1771,66 @@ TEST_BEGIN(test_barn_gives_back_own_sheaf)
 }
 TEST_END
 
+/*
+ * A slot's allowance: it doubles when the slot trades with the barn or
+ * the slabs in alternating directions (SLOT_THRASH times, each within 4
+ * allowances of operations), never for a one-way burst, never past
+ * sheaf_max, and halves after a long quiet; main follows it.
+ */
+TEST_BEGIN(test_slot_allowance_adapts)
+{
+	struct uslub_cache *s = new_cache("state_allowance", OBJ_SIZE);
+	struct kmem_cache_cpu *c;
+	unsigned int cap, n, round, i, k;
+	void **objs;
+
+	assert_ptr_not_null(s, "cache");
+	cap = s->sheaf_capacity;
+	expect_u_gt(s->sheaf_max, 2 * cap, "room to grow twice");
+	n = 2 * cap + 1;		/* past main and spare: one trade */
+	objs = objs_array(10 * s->sheaf_max + settle_room(s));
+
+	/* A one-way burst each way: no growth. */
+	k = alloc_settled(s, objs, 10 * cap);
+	c = slot_of(s);
+	expect_u_eq(c->limit, cap, "allocations only");
+	free_all(s, objs, k);
+	expect_u_eq(c->limit, cap, "then frees only");
+	expect_u_eq(cpu_capacity(c), cap, "main's room is the allowance");
+
+	/* Swinging across main and spare: each round trades twice. */
+	for (round = 0; round < SLOT_THRASH && c->limit == cap; round++) {
+		for (i = 0; i < n; i++)
+			objs[i] = uslub_cache_alloc(s, 0);
+		free_all(s, objs, n);
+	}
+	expect_u_eq(c->limit, 2 * cap, "doubled after swinging");
+	expect_u_le(round, SLOT_THRASH, "within %u rounds", SLOT_THRASH);
+	expect_u_eq(cpu_capacity(c), MAX(2 * cap, (unsigned int)cpu_size(c)),
+		    "main may hold the new allowance");
+	for (round = 0; round < 8 * SLOT_THRASH; round++) {
+		n = 2 * c->limit + 1;
+		for (i = 0; i < n; i++)
+			objs[i] = uslub_cache_alloc(s, 0);
+		free_all(s, objs, n);
+	}
+	expect_u_eq(c->limit, s->sheaf_max, "grown up to sheaf_max, no more");
+	expect_u_le(cpu_size(c), s->sheaf_max, "main within the sheaf");
+
+	/* A long quiet (fast paths only), then a trade: halved. */
+	k = c->limit;
+	for (i = 0; i < 64 * 16 * k + 16; i++)
+		uslub_cache_free(s, uslub_cache_alloc(s, 0));
+	n = 2 * k + 1;
+	for (i = 0; i < n; i++)
+		objs[i] = uslub_cache_alloc(s, 0);
+	expect_u_eq(c->limit, MAX(k / 2, cap), "halved after the quiet");
+	free_all(s, objs, n);
+	free(objs);
+	destroy_empty(s);
+}
+TEST_END
+
 /* Frees objs[0..n) in two steps on the owner's signal, then exits. */
 static void *cross_free_thread(void *arg)
 {
@@ -2321,6 +2389,7 @@ int main(void)
 		    test_thread_exit_flushes_when_barn_is_full,
 		    test_barn_limit_follows_users,
 		    test_barn_gives_back_own_sheaf,
+		    test_slot_allowance_adapts,
 		    test_cross_thread_frees_travel_through_barn,
 		    test_cpu_dir_slot_uses_sheaves,
 		    test_barn_decay_flushes_idle_sheaves,
