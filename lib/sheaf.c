@@ -291,7 +291,7 @@ static void slot_adapt(struct uslub_cache *s, struct kmem_cache_cpu *c,
 		limit = MAX(limit / 2, s->sheaf_capacity);
 		c->thrash = 0;
 	}
-	c->last_trade = (uint8_t)trade;
+	c->last_trade = trade & 3;
 	c->mark = now;
 	if (limit != c->limit) {
 		c->limit = (uint16_t)limit;
@@ -670,7 +670,10 @@ void *sheaf_refill_pop(struct uslub_cache *s, struct kmem_cache_cpu *c,
 	list_init(&old);
 	spin_acquire(&s->barn.lock);
 	s->barn.draining = false;		/* allocations are back */
-	full = barn_get_full_locked(&s->barn, owner);
+	full = barn_get_full_locked(&s->barn,
+				    c->parked ? owner : THREAD_IDX_NONE);
+	if (full && c->parked)
+		c->parked = full->owner == owner ? c->parked - 1 : 0;
 	nold = barn_take_old_locked(&s->barn, decay_cutoff(now), &old, 2);
 	if (full) {
 		main_save(c);
@@ -738,6 +741,8 @@ void sheaf_overflow_push(struct uslub_cache *s, struct kmem_cache_cpu *c,
 		if (empty) {
 			main_save(c);
 			barn_put_full_locked(&s->barn, c->main, now, owner);
+			if (c->parked < UINT8_MAX)
+				c->parked++;
 			if (empty != fresh && fresh)
 				barn_put_empty_locked(&s->barn, fresh);
 			spin_release(&s->barn.lock);

@@ -251,8 +251,12 @@ struct kmem_cache_cpu {
 	uint16_t limit;
 	uint16_t mark;			/* fast-path alloc+free count / 16 at
 					   the last trade, mod 2^16 */
-	uint8_t thrash;			/* alternating trades in a row */
-	uint8_t last_trade;		/* TRADE_REFILL/OVERFLOW, 0: none */
+	uint8_t thrash : 6;		/* alternating trades in a row */
+	uint8_t last_trade : 2;		/* TRADE_REFILL/OVERFLOW, 0: none */
+	/* full sheaves this slot gave the barn and has not taken back (at
+	 * most 255; others may have taken them): a refill looks for its own
+	 * only when there may be some (sheaf.c, barn_get_full_locked) */
+	uint8_t parked;
 	/* owner writes (counter_inc), anyone reads under slab_mutex; zeroed
 	 * when the slot is set up */
 	unsigned long stat[NR_SLUB_STAT_ITEMS];
