@@ -849,8 +849,11 @@ void sheaf_slot_release(struct uslub_cache *s, struct kmem_cache_cpu *c,
 	spin_acquire(&s->barn.lock);
 	limit = barn_limit(&s->barn);
 	while (s->barn.nr_full > limit ||
-	       s->barn.objects > (uint64_t)limit * s->barn.capacity)
-		n += barn_take_old_locked(&s->barn, UINT64_MAX, &extra, 1);
+	       s->barn.objects > (uint64_t)limit * s->barn.capacity) {
+		if (!barn_take_old_locked(&s->barn, UINT64_MAX, &extra, 1))
+			break;
+		n++;
+	}
 	spin_release(&s->barn.lock);
 	if (n) {
 		stat_add(c, BARN_DECAY, n);
