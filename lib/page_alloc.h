@@ -111,7 +111,8 @@ void page_grow_release(struct page_cache *pc);
 static inline bool page_grow_lent(const struct page_cache *pc,
 				  const struct slab *head)
 {
-	return pc && pc->grow == head && pc->grow_lent == head->order &&
+	return pc && pc->grow == head &&
+	       pc->grow_lent == READ_ONCE(head->order) &&
 	       READ_ONCE(head->head) == head &&
 	       (block_flags(head) & PG_large);
 }
