@@ -271,7 +271,7 @@ void **sheaf_end(const struct kmem_cache_cpu *c)
  * random walk's long excursions, at 64, halved it as often as it grew).
  * Operations are counted in 16s (mark is 16 bits).  A ring of 1024
  * blocks of 8 B..32 KiB replaced at random ran at 61 M ops/s with the
- * fixed capacities (6 and 4 above 2 KiB) and at 90 with them grown.
+ * fixed capacities (6 and 4 above 2 KiB) and at 80-84 with them grown.
  */
 static void slot_adapt(struct uslub_cache *s, struct kmem_cache_cpu *c,
 		       unsigned int trade)
