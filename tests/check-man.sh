@@ -22,21 +22,7 @@ man=$srcdir/man
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/uslub-man.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT
 
-n=0
-point() {			# point STATUS(0 = ok) DESCRIPTION
-	n=$((n + 1))
-	if [ "$1" -eq 0 ]; then
-		echo "ok $n - $2"
-	else
-		echo "not ok $n - $2"
-	fi
-	return "$1"
-}
-
-diag() {
-	[ -s "$1" ] && sed 's/^/# /' "$1"
-	return 0
-}
+. "${abs_top_srcdir:-${top_srcdir:-.}}/tests/tap.sh"
 
 # lint FILE: the problems found, in $tmp/lint; 0 when there are none.
 lint() {

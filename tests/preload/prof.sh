@@ -30,25 +30,7 @@ if command -v timeout >/dev/null 2>&1; then
 	limit=(timeout -k 5 120)
 fi
 
-n=0
-point() {			# point STATUS(0 = ok) DESCRIPTION
-	n=$((n + 1))
-	if [ "$1" -eq 0 ]; then
-		echo "ok $n - $2"
-	else
-		echo "not ok $n - $2"
-	fi
-}
-
-skip() {			# skip DESCRIPTION REASON
-	n=$((n + 1))
-	echo "ok $n - $1 # SKIP $2"
-}
-
-diag() {			# diag FILE: its first lines as TAP comments
-	[ -s "$1" ] && head -n 30 "$1" | sed 's/^/# /'
-	return 0
-}
+. "${abs_top_srcdir:-${top_srcdir:-.}}/tests/tap.sh"
 
 # run DIR OPTIONS ARGS...: prof_prog in DIR under uslub with
 # USLUB_OPTIONS=OPTIONS; stdout in DIR.out, stderr in DIR.err.

@@ -39,20 +39,7 @@ fi
 glibc=(env -u LD_PRELOAD -u USLUB_OPTIONS)
 uslub=(env -u USLUB_OPTIONS LD_PRELOAD="$preload")
 
-n=0
-point() {			# point STATUS(0 = ok) DESCRIPTION
-	n=$((n + 1))
-	if [ "$1" -eq 0 ]; then
-		echo "ok $n - $2"
-	else
-		echo "not ok $n - $2"
-	fi
-}
-
-diag() {			# diag FILE: its first lines as TAP comments
-	[ -s "$1" ] && head -n 40 "$1" | sed 's/^/# /'
-	return 0
-}
+. "${abs_top_srcdir:-${top_srcdir:-.}}/tests/tap.sh"
 
 # run CMD...: CMD's stdout in $tmp/out, stderr in $tmp/err, status in
 # $status.  The shell's own "Aborted" notice goes nowhere.

@@ -35,21 +35,7 @@ if command -v timeout >/dev/null 2>&1; then
 	limit=(timeout -k 5 120)
 fi
 
-n=0
-point() {			# point STATUS(0 = ok) DESCRIPTION; returns STATUS
-	n=$((n + 1))
-	if [ "$1" -eq 0 ]; then
-		echo "ok $n - $2"
-	else
-		echo "not ok $n - $2"
-	fi
-	return "$1"
-}
-
-diag() {			# diag FILE: its first lines as TAP comments
-	[ -s "$1" ] && head -n 20 "$1" | sed 's/^/# /'
-	return 0
-}
+. "${abs_top_srcdir:-${top_srcdir:-.}}/tests/tap.sh"
 
 # run CMD...: stdout in $tmp/out, stderr in $tmp/err, status in $status;
 # nothing inherited from the caller's uslub settings.
