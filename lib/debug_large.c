@@ -18,30 +18,23 @@
 #include <string.h>
 
 #include "debug_large.h"
+#include "addr_table.h"
 #include "debug.h"
 #include "kmalloc.h"
 #include "log.h"
 #include "options.h"
-#include "os.h"
 
 #define RED_EXTRA		sizeof(void *)	/* at least this much red zone */
 #define QUARANTINE_BLOCKS	16
 #define QUARANTINE_BYTES	(64UL << 20)
-#define TABLE_MIN		256
 
 bool debug_large_on;
 static bool red_zone, poison;		/* immutable after init */
 
-struct large_entry {
-	uintptr_t addr;			/* 0: empty */
-	size_t size;			/* asked for */
-	size_t len;			/* the block */
-};
-
-/* Under huge_lock. */
-static struct large_entry *table;
-static size_t table_cap, table_count;
-static struct large_entry quarantine[QUARANTINE_BLOCKS];
+/* Under huge_lock: the live debugged blocks (addr, the size asked for,
+ * len of the block) and the quarantine of freed ones. */
+static struct addr_table table;
+static struct addr_entry quarantine[QUARANTINE_BLOCKS];
 static unsigned int q_head, q_count;
 static size_t q_bytes;
 
@@ -56,75 +49,6 @@ void debug_large_init(unsigned long flags)
 size_t debug_large_extra(void)
 {
 	return red_zone ? RED_EXTRA : 0;
-}
-
-/* ---- The table of live blocks ---------------------------------------- */
-
-static size_t slot_of(uintptr_t addr, size_t cap)
-{
-	return (size_t)((addr >> PAGE_SHIFT) * 0x9e3779b97f4a7c15ULL) &
-	       (cap - 1);
-}
-
-static void insert_locked(const struct large_entry *e)
-{
-	size_t i = slot_of(e->addr, table_cap);
-
-	while (table[i].addr)
-		i = (i + 1) & (table_cap - 1);
-	table[i] = *e;
-	table_count++;
-}
-
-static bool grow_locked(void)
-{
-	size_t i, old_cap = table_cap, cap = table_cap ? table_cap * 2 :
-					     TABLE_MIN;
-	struct large_entry *old = table, *t = os_map(cap * sizeof(*t));
-
-	if (!t)
-		return false;
-	table = t;
-	table_cap = cap;
-	table_count = 0;
-	for (i = 0; i < old_cap; i++)
-		if (old[i].addr)
-			insert_locked(&old[i]);
-	if (old)
-		os_unmap(old, old_cap * sizeof(*old));
-	return true;
-}
-
-static long find_locked(uintptr_t addr)
-{
-	size_t i;
-
-	if (!table_cap)
-		return -1;
-	for (i = slot_of(addr, table_cap); table[i].addr;
-	     i = (i + 1) & (table_cap - 1))
-		if (table[i].addr == addr)
-			return (long)i;
-	return -1;
-}
-
-/* Backward-shift deletion, as kmalloc.c's huge table. */
-static void remove_locked(size_t i)
-{
-	size_t j = i, k;
-
-	table_count--;
-	for (;;) {
-		table[i].addr = 0;
-		do {
-			j = (j + 1) & (table_cap - 1);
-			if (!table[j].addr)
-				return;
-			k = slot_of(table[j].addr, table_cap);
-		} while (i <= j ? (i < k && k <= j) : (i < k || k <= j));
-		table[i] = table[j];
-		i = j;
-	}
 }
 
 /* The size asked for of the quarantined block at addr; 0 if none. */
@@ -213,7 +137,7 @@ static bool check_fill(struct large_report *r, uint8_t *start, size_t len,
 	return false;
 }
 
-static bool check_red_zone(struct large_report *r, const struct large_entry *e)
+static bool check_red_zone(struct large_report *r, const struct addr_entry *e)
 {
 	r->what = "Redzone";
 	r->addr = e->addr;
@@ -222,7 +146,7 @@ static bool check_red_zone(struct large_report *r, const struct large_entry *e)
 				       e->len - e->size, RED_ACTIVE);
 }
 
-static bool check_poison(struct large_report *r, const struct large_entry *e)
+static bool check_poison(struct large_report *r, const struct addr_entry *e)
 {
 	uint8_t *p = (uint8_t *)e->addr;
 
@@ -234,7 +158,7 @@ static bool check_poison(struct large_report *r, const struct large_entry *e)
 	return check_fill(r, p + e->len - 1, 1, POISON_END);
 }
 
-static void poison_block(const struct large_entry *e)
+static void poison_block(const struct addr_entry *e)
 {
 	memset((void *)e->addr, POISON_FREE, e->len - 1);
 	((uint8_t *)e->addr)[e->len - 1] = POISON_END;
@@ -244,7 +168,8 @@ static void poison_block(const struct large_entry *e)
 
 void debug_large_alloc(void *p, size_t size, size_t len)
 {
-	struct large_entry e = { (uintptr_t)p, size, len };
+	struct addr_entry e = { .addr = (uintptr_t)p, .size = size,
+				 .len = len };
 
 	/* Before validation can find it.  Without room in the table the
 	 * block is not debugged (its free finds no entry and frees it
@@ -252,13 +177,12 @@ void debug_large_alloc(void *p, size_t size, size_t len)
 	if (red_zone)
 		memset((char *)p + size, RED_ACTIVE, len - size);
 	lock_acquire(&huge_lock);
-	if ((table_count + 1) * 2 <= table_cap || grow_locked())
-		insert_locked(&e);
+	(void)addr_table_insert(&table, &e);
 	lock_release(&huge_lock);
 }
 
 /* Take the oldest quarantined block out (under huge_lock) into *out. */
-static void quarantine_pop_locked(struct large_entry *out)
+static void quarantine_pop_locked(struct addr_entry *out)
 {
 	*out = quarantine[q_head];
 	q_head = (q_head + 1) % QUARANTINE_BLOCKS;
@@ -267,7 +191,7 @@ static void quarantine_pop_locked(struct large_entry *out)
 }
 
 /* Check a block leaving the quarantine, report, and free it. */
-static unsigned long release(const char *func, const struct large_entry *e)
+static unsigned long release(const char *func, const struct addr_entry *e)
 {
 	struct large_report r = { .func = func };
 	unsigned long bad = 0;
@@ -284,13 +208,13 @@ static unsigned long release(const char *func, const struct large_entry *e)
 bool debug_large_free(const char *func, void *p)
 {
 	struct large_report r = { .func = func };
-	struct large_entry e, out[QUARANTINE_BLOCKS];
+	struct addr_entry e, out[QUARANTINE_BLOCKS];
 	unsigned int nout = 0, i;
 	bool red_ok;
 	long k;
 
 	lock_acquire(&huge_lock);
-	k = find_locked((uintptr_t)p);
+	k = addr_table_find(&table, (uintptr_t)p);
 	if (k < 0) {
 		r.size = quarantined_locked((uintptr_t)p);
 		lock_release(&huge_lock);
@@ -301,8 +225,8 @@ bool debug_large_free(const char *func, void *p)
 		report(&r);
 		return true;
 	}
-	e = table[k];
-	remove_locked((size_t)k);
+	e = table.slot[k];
+	addr_table_remove(&table, (size_t)k);
 	lock_release(&huge_lock);
 	red_ok = check_red_zone(&r, &e);
 	if (!red_ok)
@@ -333,9 +257,9 @@ size_t debug_large_size(const char *func, const void *p, bool *freed)
 
 	*freed = false;
 	lock_acquire(&huge_lock);
-	k = find_locked((uintptr_t)p);
+	k = addr_table_find(&table, (uintptr_t)p);
 	if (k >= 0)
-		size = table[k].size;
+		size = table.slot[k].size;
 	else
 		r.size = quarantined_locked((uintptr_t)p);
 	lock_release(&huge_lock);
@@ -356,13 +280,13 @@ bool debug_large_resize(void *p, size_t size)
 	/* Under the lock: validation must not see the new size before
 	 * the red zone that goes with it. */
 	lock_acquire(&huge_lock);
-	k = find_locked((uintptr_t)p);
-	if (k >= 0 && size + debug_large_extra() <= table[k].len) {
-		len = table[k].len;
-		if (red_zone && size < table[k].size)
+	k = addr_table_find(&table, (uintptr_t)p);
+	if (k >= 0 && size + debug_large_extra() <= table.slot[k].len) {
+		len = table.slot[k].len;
+		if (red_zone && size < table.slot[k].size)
 			memset((char *)p + size, RED_ACTIVE,
-			       table[k].size - size);
-		table[k].size = size;
+			       table.slot[k].size - size);
+		table.slot[k].size = size;
 	}
 	lock_release(&huge_lock);
 	return len != 0;
@@ -371,7 +295,7 @@ bool debug_large_resize(void *p, size_t size)
 unsigned long debug_large_validate(const char *func, bool release_all)
 {
 	struct large_report r = { .func = func };
-	struct large_entry e, out[QUARANTINE_BLOCKS];
+	struct addr_entry e, out[QUARANTINE_BLOCKS];
 	unsigned long bad = 0;
 	unsigned int nout = 0, i;
 	size_t k;
@@ -380,11 +304,11 @@ unsigned long debug_large_validate(const char *func, bool release_all)
 	 * owner may free them meanwhile). */
 	for (k = 0; red_zone; k++) {
 		lock_acquire(&huge_lock);
-		if (k >= table_cap) {
+		if (k >= table.cap) {
 			lock_release(&huge_lock);
 			break;
 		}
-		e = table[k];
+		e = table.slot[k];
 		r.first = 0;
 		if (e.addr && !check_red_zone(&r, &e))
 			bad++;

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "addr_table.h"
 #include "alloc.h"
 #include "debug.h"
 #include "debug_large.h"
@@ -108,89 +109,32 @@ size_t kmalloc_size_roundup(size_t size)
 
 /* ---- Huge blocks: open-addressing table of our own mappings ---------- */
 
-/* map: the start of the mapping (one VMA) the block lies in; only
- * ranges of one mapping are merged, so mremap never meets two. */
-struct huge_entry {
-	uintptr_t addr;
-	size_t size;
-	uintptr_t map;
-};
-
+/* Each entry's map: the start of the mapping (one VMA) the block lies in;
+ * only ranges of one mapping are merged, so mremap never meets two. */
 struct lock huge_lock = LOCK_INITIALIZER;
-static struct huge_entry *huge_table;	/* under huge_lock */
-static size_t huge_cap, huge_count;	/* under huge_lock */
+static struct addr_table huge_table;	/* under huge_lock */
 static unsigned long huge_bytes;	/* under huge_lock */
 
-static size_t huge_hash(uintptr_t addr, size_t cap)
+/* false, changing nothing, if the table cannot grow. */
+static bool huge_insert_locked(uintptr_t addr, size_t size, uintptr_t map)
 {
-	return (size_t)((addr >> PAGE_SHIFT) * 0x9e3779b97f4a7c15ULL) & (cap - 1);
-}
+	struct addr_entry e = { .addr = addr, .size = size, .map = map };
 
-static void huge_insert_locked(uintptr_t addr, size_t size, uintptr_t map)
-{
-	size_t i = huge_hash(addr, huge_cap);
-
-	while (huge_table[i].addr)
-		i = (i + 1) & (huge_cap - 1);
-	huge_table[i].addr = addr;
-	huge_table[i].size = size;
-	huge_table[i].map = map;
-	huge_count++;
-	huge_bytes += size;
-}
-
-static bool huge_grow_locked(void)
-{
-	size_t old_cap = huge_cap, i, cap = huge_cap ? huge_cap * 2 : 512;
-	struct huge_entry *old = huge_table;
-	struct huge_entry *t = os_map(cap * sizeof(*t));
-
-	if (!t)
+	if (!addr_table_insert(&huge_table, &e))
 		return false;
-	huge_table = t;
-	huge_cap = cap;
-	huge_count = 0;
-	huge_bytes = 0;
-	for (i = 0; i < old_cap; i++)
-		if (old[i].addr)
-			huge_insert_locked(old[i].addr, old[i].size,
-					   old[i].map);
-	if (old)
-		os_unmap(old, old_cap * sizeof(*old));
+	huge_bytes += size;
 	return true;
 }
 
 static long huge_find_locked(uintptr_t addr)
 {
-	size_t i;
-
-	if (!huge_cap)
-		return -1;
-	for (i = huge_hash(addr, huge_cap); huge_table[i].addr;
-	     i = (i + 1) & (huge_cap - 1))
-		if (huge_table[i].addr == addr)
-			return (long)i;
-	return -1;
+	return addr_table_find(&huge_table, addr);
 }
 
-/* Backward-shift deletion keeps every probe chain unbroken. */
 static void huge_remove_locked(size_t i)
 {
-	size_t j = i, k;
-
-	huge_bytes -= huge_table[i].size;
-	huge_count--;
-	for (;;) {
-		huge_table[i].addr = 0;
-		do {
-			j = (j + 1) & (huge_cap - 1);
-			if (!huge_table[j].addr)
-				return;
-			k = huge_hash(huge_table[j].addr, huge_cap);
-		} while (i <= j ? (i < k && k <= j) : (i < k || k <= j));
-		huge_table[i] = huge_table[j];
-		i = j;
-	}
+	huge_bytes -= huge_table.slot[i].size;
+	addr_table_remove(&huge_table, i);
 }
 
 /* ---- Kept huge mappings ---------------------------------------------- */
@@ -521,13 +465,12 @@ static void *huge_alloc_aligned(size_t size, size_t align, size_t *dirty)
 		map = (uintptr_t)p;
 	}
 	lock_acquire(&huge_lock);
-	if ((huge_count + 1) * 2 > huge_cap && !huge_grow_locked()) {
+	if (!huge_insert_locked((uintptr_t)p, out, map)) {
 		lock_release(&huge_lock);
 		os_unmap(p, out);
 		page_uncharge(out);
 		return NULL;
 	}
-	huge_insert_locked((uintptr_t)p, out, map);
 	lock_release(&huge_lock);
 	return p;
 }
@@ -547,8 +490,8 @@ static bool huge_free(const void *p)
 		lock_release(&huge_lock);
 		return false;
 	}
-	len = huge_table[i].size;
-	map = huge_table[i].map;
+	len = huge_table.slot[i].size;
+	map = huge_table.slot[i].map;
 	huge_remove_locked((size_t)i);
 	page_uncharge(len);
 	kept_insert_locked((uintptr_t)p, len, map, os_now_ms(), &ev);
@@ -574,14 +517,15 @@ void *kmalloc_huge_resize(void *p, size_t size)
 	i = huge_find_locked((uintptr_t)p);
 	if (i < 0 || len < size)
 		goto out;
-	old = huge_table[i].size;
+	old = huge_table.slot[i].size;
 	if (len > old && !page_charge(len - old))
 		goto out;			/* the caller's fallback reclaims */
 	n = os_remap(p, old, len);
 	if (n) {
-		uintptr_t map = n == p ? huge_table[i].map : (uintptr_t)n;
+		uintptr_t map = n == p ? huge_table.slot[i].map : (uintptr_t)n;
 
 		huge_remove_locked((size_t)i);
+		/* Cannot fail: the table stays as full as it was. */
 		huge_insert_locked((uintptr_t)n, len, map);
 	}
 	if (len > old && !n)
@@ -690,7 +634,7 @@ static size_t huge_lookup(const void *p, bool remove)
 	lock_acquire(&huge_lock);
 	i = huge_find_locked((uintptr_t)p);
 	if (i >= 0) {
-		size = huge_table[i].size;
+		size = huge_table.slot[i].size;
 		if (remove)
 			huge_remove_locked((size_t)i);
 	}
@@ -751,7 +695,7 @@ void kmalloc_large_stats(unsigned long *large, unsigned long *huge,
 	*large = large_bytes_sum();
 	lock_acquire(&huge_lock);
 	*huge = huge_bytes;
-	*nr_huge = huge_count;
+	*nr_huge = huge_table.count;
 	lock_release(&huge_lock);
 }
 

@@ -28,7 +28,7 @@ cd "$srcdir" || { echo "Bail out! cannot cd to $srcdir"; exit 1; }
 LAYERS='
 L0   compiler.h atomic.h list.h bitops.h assert.h lock.h lock.c
 L1   os.h os_linux.c
-L2   types.h log.h log.c options.h options.c
+L2   types.h log.h log.c options.h options.c addr_table.h addr_table.c
 L3   region.h region.c pagemap.h page_alloc.h page_alloc.c
      page_owner.h page_owner.c
 L4   slab.h slab.c debug.h debug.c
