@@ -41,8 +41,7 @@ USLUB_API void *uslub_cache_zalloc(struct uslub_cache *s, uslub_gfp_t gfp)
 
 USLUB_API void uslub_cache_free(struct uslub_cache *s, void *obj)
 {
-	if (obj)
-		cache_free_fast(s, obj);
+	cache_free_fast(s, obj);
 }
 
 USLUB_API size_t uslub_cache_alloc_bulk(struct uslub_cache *s, uslub_gfp_t gfp,

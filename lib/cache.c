@@ -701,9 +701,12 @@ static bool page_of_cache(const struct slab *d, const struct uslub_cache *s)
 __noinline void cache_free_dir(struct uslub_cache *s, void *obj,
 			       uintptr_t caller)
 {
-	struct kmem_cache_cpu *c = cache_cpu(s, thread_cache);
+	struct kmem_cache_cpu *c;
 	struct slab *d;
 
+	if (!obj)
+		return;
+	c = cache_cpu(s, thread_cache);
 	if (c && !s->cpu_slot && (d = pagemap_lookup(obj)) &&
 	    page_of_cache(d, s) && slot_owns(c, obj)) {
 		if (!sheaf_push(c, obj))

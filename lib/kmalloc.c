@@ -39,6 +39,7 @@ static const unsigned int class_size[NR_KMALLOC] = {
 struct uslub_cache kmalloc_caches[NR_KMALLOC];
 bool kmalloc_sizes_kept;
 uint16_t kmalloc_cpu_off[SMALL_MAX >> 3];
+uint16_t kmalloc_direct_off[KMALLOC_DIRECT_MAX + 1];
 
 static void class_name(char *buf, size_t len, unsigned int size)
 {
@@ -77,6 +78,8 @@ void kmalloc_init(void)
 			idx++;
 		kmalloc_cpu_off[i] = (uint16_t)(idx << CPU_SHIFT);
 	}
+	for (i = 1; i <= KMALLOC_DIRECT_MAX; i++)
+		kmalloc_direct_off[i] = kmalloc_cpu_off[(i - 1) >> 3];
 }
 
 unsigned int kmalloc_index(size_t size)

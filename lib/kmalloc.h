@@ -8,7 +8,7 @@
  * to kmalloc-32k, so that buffers of 8-32 KiB take the sheaves' fast paths
  * instead of the buddy allocator.  kmalloc_cpu_off[(size - 1) >> 3] gives
  * the byte offset of the class's cpu slot in struct thread_cache: one
- * load, no loop.
+ * load, no loop (kmalloc_slot_off).
  */
 #ifndef USLUB_KMALLOC_H
 #define USLUB_KMALLOC_H
@@ -20,6 +20,26 @@
 
 extern struct uslub_cache kmalloc_caches[NR_KMALLOC];
 extern uint16_t kmalloc_cpu_off[SMALL_MAX >> 3];
+
+/*
+ * Sizes up to KMALLOC_DIRECT_MAX, the most frequent, index
+ * kmalloc_direct_off by the size itself (2 KiB), which saves the fast
+ * paths a subtract and a shift.  Entry 0 is slot 0, whose main sheaf is
+ * always empty: size 0 takes the slow path.
+ */
+#define KMALLOC_DIRECT_MAX	1024
+extern uint16_t kmalloc_direct_off[KMALLOC_DIRECT_MAX + 1];
+
+/* The byte offset in struct thread_cache of the slot of size's class
+ * (0 for size 0), or -1 above SMALL_MAX. */
+static __always_inline long kmalloc_slot_off(size_t size)
+{
+	if (likely(size <= KMALLOC_DIRECT_MAX))
+		return kmalloc_direct_off[size];
+	if (likely(size <= SMALL_MAX))
+		return kmalloc_cpu_off[(size - 1) >> 3];
+	return -1;
+}
 /* Some kmalloc cache keeps the size asked for (USLUB_DEBUG with Z):
  * realloc in place must tell it (kmalloc_debug_resize).  Set by init. */
 extern bool kmalloc_sizes_kept;

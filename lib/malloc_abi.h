@@ -19,11 +19,12 @@ void *malloc_slow(size_t size);
 
 static __always_inline void *malloc_fast(size_t size)
 {
+	long off = kmalloc_slot_off(size);
 	struct kmem_cache_cpu *c;
 	void **top;
 
-	if (likely(size - 1 < SMALL_MAX)) {
-		c = cpu_at(thread_cache, kmalloc_cpu_off[(size - 1) >> 3]);
+	if (likely(off >= 0)) {
+		c = cpu_at(thread_cache, (unsigned int)off);
 		top = c->top;
 		if (likely(top > c->objects))
 			return sheaf_take_tagged(c, top);

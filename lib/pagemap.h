@@ -2,21 +2,32 @@
  * pagemap.h - L3: address -> page descriptor -> slab, in O(1).
  *
  * Inline so the free fast path pays two loads: region_table, then the
- * descriptor.  Nothing here touches the memory at the address itself.
+ * page's byte in the slot map.  Nothing here touches the memory at the address itself.
  */
 #ifndef USLUB_PAGEMAP_H
 #define USLUB_PAGEMAP_H
 
 #include "region.h"
 
-/* Base of the region holding addr, or 0 if addr is not in any region. */
-static __always_inline uintptr_t pagemap_region(const void *addr)
+/*
+ * The entry of the region holding addr, or 0 if addr is not in any
+ * region: base - (base >> PAGE_SHIFT) for the region at base (never 0:
+ * no region starts at address 0), so that entry + (addr >> PAGE_SHIFT) is
+ * base + the page's index, its byte in the slot map, without a mask.
+ */
+static __always_inline uintptr_t pagemap_entry(const void *addr)
 {
 	uintptr_t slot = (uintptr_t)addr >> REGION_SHIFT;
 
 	if (unlikely(slot >= REGION_SLOTS))
 		return 0;
 	return READ_ONCE(region_table[slot]);
+}
+
+/* Base of the region holding addr, or 0 if addr is not in any region. */
+static __always_inline uintptr_t pagemap_region(const void *addr)
+{
+	return pagemap_entry(addr) ? (uintptr_t)addr & ~(REGION_SIZE - 1) : 0;
 }
 
 /* Descriptor of the page holding addr inside the region at base. */
@@ -29,11 +40,12 @@ static __always_inline struct slab *pagemap_desc(uintptr_t base,
 	return (struct slab *)(base + off);
 }
 
-/* The slot map byte of the page holding addr (region.h). */
-static __always_inline uint8_t *pagemap_slot(uintptr_t base, const void *addr)
+/* The slot map byte of the page holding addr (region.h), from the
+ * region's entry (pagemap_entry). */
+static __always_inline uint8_t *pagemap_slot(uintptr_t entry,
+					     const void *addr)
 {
-	return (uint8_t *)base +
-	       (((uintptr_t)addr >> PAGE_SHIFT) & (PAGES_PER_REGION - 1));
+	return (uint8_t *)(entry + ((uintptr_t)addr >> PAGE_SHIFT));
 }
 
 /* Descriptor of the page holding addr, or NULL if the address is foreign

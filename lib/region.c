@@ -33,7 +33,8 @@ struct region *region_create(void)
 	r = &regions[nr_regions];
 	r->base = (uintptr_t)base;
 	r->fresh = REGION_META_PAGES;
-	store_release(region_table[r->base >> REGION_SHIFT], r->base);
+	store_release(region_table[r->base >> REGION_SHIFT],
+		      region_entry(r->base));
 	store_release(nr_regions, nr_regions + 1);
 	return r;
 }

@@ -8,8 +8,9 @@
  * are never used: their first 256 KiB hold the slot map instead, one byte
  * per page of the region, the thread-state slot of the cache whose slab
  * holds the page (0: none), so the free fast path reads one byte from a
- * line shared by 64 pages rather than a descriptor line per page.  region_table[addr >> 30] is the region's base or 0,
- * so any address is classified as ours or foreign with one load and without
+ * line shared by 64 pages rather than a descriptor line per page.
+ * region_table[addr >> 30] is 0 or the region's entry (pagemap.h), so any
+ * address is classified as ours or foreign with one load and without
  * touching the address itself (DESIGN.md invariant 3).
  */
 #ifndef USLUB_REGION_H
@@ -36,6 +37,12 @@ struct region {
 };
 
 extern uintptr_t region_table[REGION_SLOTS];
+
+/* region_table's entry for the region at base (pagemap_entry). */
+static inline uintptr_t region_entry(uintptr_t base)
+{
+	return base - (base >> PAGE_SHIFT);
+}
 
 /* Maps a new region; NULL when the OS refuses.  Caller holds page_lock. */
 struct region *region_create(void);

@@ -216,18 +216,6 @@ void sheaf_pool_stats(unsigned long *bytes, unsigned long *in_use)
 #define TRADE_REFILL	1	/* slot_adapt: an empty main refilled */
 #define TRADE_OVERFLOW	2	/* a full main gave way */
 
-/* The inverse of odd m modulo 2^64 (Newton: each step doubles the
- * correct low bits; m * m == 1 mod 8 gives the first 3). */
-static uint64_t inverse_mod64(uint64_t m)
-{
-	uint64_t x = m;
-	int i;
-
-	for (i = 0; i < 5; i++)
-		x *= 2 - m * x;
-	return x;
-}
-
 void sheaf_slot_init(struct uslub_cache *s, struct kmem_cache_cpu *c,
 		     uint16_t cpu_off, struct slab_sheaf *main)
 {
@@ -240,9 +228,10 @@ void sheaf_slot_init(struct uslub_cache *s, struct kmem_cache_cpu *c,
 	atomic_add(s->barn.users, 1);	/* dropped by sheaf_slot_release */
 	c->limit = (uint16_t)s->sheaf_capacity;
 	c->mask = (PAGE_SIZE << s->order) - 1;
-	c->shift = (unsigned int)__builtin_ctz(s->size);
-	c->inverse = inverse_mod64(s->size >> c->shift);
-	c->nr_objects = s->objects;
+	c->mult = UINT64_MAX / s->size + 1;	/* ceil(2^64 / size) */
+	if (c->mult * s->size == 0)		/* size a power of two */
+		c->mult++;
+	c->bound = (uint64_t)s->objects * (c->mult * s->size);
 	if (main) {
 		c->main = main;
 		c->objects = main->objects;
@@ -831,7 +820,7 @@ void sheaf_slot_release(struct uslub_cache *s, struct kmem_cache_cpu *c,
 	/* The departing slot's allowance goes first: its sheaves join the
 	 * barn only where the remaining users leave room, and what the barn
 	 * holds beyond their limit is flushed. */
-	if (c->nr_objects)		/* counted by sheaf_slot_init */
+	if (c->bound)			/* counted by sheaf_slot_init */
 		atomic_add(s->barn.users, -1);
 	if (c->main) {
 		main_save(c);
@@ -844,7 +833,7 @@ void sheaf_slot_release(struct uslub_cache *s, struct kmem_cache_cpu *c,
 	WRITE_ONCE(c->objects, NULL);
 	WRITE_ONCE(c->end, NULL);
 	WRITE_ONCE(c->top, NULL);
-	c->nr_objects = 0;
+	c->bound = 0;
 	list_init(&extra);
 	spin_acquire(&s->barn.lock);
 	limit = barn_limit(&s->barn);

@@ -222,7 +222,7 @@ struct barn {
  * push writes *top when top < end), and the cache's geometry for the
  * free path's object-start test (see alloc.h, slot_owns).  A slot with
  * no sheaf (not set up yet, a debug cache, the empty thread state) has
- * all three NULL and fails both fast paths; one with nr_objects 0 fails
+ * all three NULL and fails both fast paths; one with bound 0 fails
  * every free.  Everything is owner-thread only except where said.
  */
 struct kmem_cache_cpu {
@@ -232,9 +232,10 @@ struct kmem_cache_cpu {
 	void **end;			/* main->objects + main->capacity */
 	void **objects;			/* main->objects; NULL: no sheaf */
 	uintptr_t mask;			/* slab bytes - 1 */
-	uint64_t inverse;		/* of the odd part of size, mod 2^64 */
-	unsigned long nr_objects;	/* per slab; 0: every free is slow */
-	unsigned int shift;		/* ctz(size) */
+	uint64_t mult;			/* 2^64 / size + 1 (slot_owns) */
+	uint64_t bound;			/* objects per slab * (mult * size
+					   mod 2^64); 0: every free is
+					   slow */
 	unsigned int spare_size;	/* spare's objects, for statistics
 					   (WRITE_ONCE) */
 	/* the slot's cache; NULL while unused.  Set when the slot is set up,

@@ -3,7 +3,7 @@
  * (uslub_kmalloc_size_roundup), the waste bound above 64 bytes, the
  * alignment kmalloc guarantees (16 bytes, and power-of-two sizes aligned
  * to themselves as the kernel's kmalloc does), uslub_ksize, the lookup
- * table kmalloc_cpu_off against kmalloc_index, the kernel's cache names
+ * tables kmalloc_cpu_off and kmalloc_direct_off against kmalloc_index, the kernel's cache names
  * in slabinfo, and the sizes of large (buddy) and huge (mmap) blocks.
  */
 #include "test.h"
@@ -208,12 +208,30 @@ TEST_BEGIN(test_cpu_off_table)
 		unsigned int want = kmalloc_index(size);
 		unsigned int got =
 		    kmalloc_cpu_off[(size - 1) >> 3] >> CPU_SHIFT;
+		long off = kmalloc_slot_off(size);
 
 		if ((got != want || kmalloc_class_size(want) < size ||
 		     kmalloc_class_size(want - 1) >= size) && bad++ < 10)
 			expect_u_eq(got, want, "class of size %zu", size);
+		/* the fast paths' lookup, direct up to KMALLOC_DIRECT_MAX */
+		if (off != (long)(want << CPU_SHIFT) && bad++ < 10)
+			expect_ld_eq(off, (long)(want << CPU_SHIFT),
+				     "kmalloc_slot_off(%zu)", size);
 	}
 	expect_zu_eq(bad, 0, "table entries disagreeing with kmalloc_index");
+	expect_ld_eq(kmalloc_slot_off(0), 0,
+		     "size 0: slot 0, whose sheaf is always empty");
+	{
+		void *p = uslub_kmalloc(8, 0), *z = uslub_kmalloc(0, 0);
+		struct kmem_cache_cpu *c0 = cpu_at(thread_cache, 0);
+
+		expect_ptr_not_null(p, "a live thread state");
+		expect_ptr_eq(z, ZERO_SIZE_PTR, "kmalloc(0) left the fast path");
+		expect_false(c0->top > c0->objects, "slot 0 has no objects");
+		uslub_kfree(p);
+	}
+	expect_ld_eq(kmalloc_slot_off(SMALL_MAX + 1), -1, "above the classes");
+	expect_ld_eq(kmalloc_slot_off(SIZE_MAX), -1, "SIZE_MAX");
 	for (idx = 1; idx < NR_KMALLOC; idx++) {
 		const struct uslub_cache *s = &kmalloc_caches[idx];
 

@@ -544,11 +544,74 @@ TEST_BEGIN(test_sheaf_capacity_by_object_size)
 		expect_ptr_eq(c->objects, c->main->objects,
 			      "the slot's array is main's");
 		expect_ptr_null(c->objects[-1], "guard word before objects[]");
-		expect_u_eq(c->nr_objects, s->objects,
-			    "free fast path's object count");
+		expect_u_eq(c->bound, s->objects * (c->mult * s->size),
+			    "free fast path's bound, size %u", s->size);
 		expect_u_eq(cpu_size(c) + 1, MIN(want, s->objects),
 			    "refill took min(capacity, objects), size %u",
 			    s->size);
+		uslub_cache_free(s, p);
+		destroy_empty(s);
+	}
+}
+TEST_END
+
+/*
+ * The free fast path's object-start test (alloc.h, slot_owns) against
+ * the division it replaces, at every byte of a slab, for every kmalloc
+ * class and caches whose sizes are odd multiples of 8 or powers of two
+ * with a tail: a wrong mult or bound lets an interior pointer or one
+ * past the last object onto a sheaf, or refuses an object.
+ */
+static unsigned int slot_owns_mismatches(const struct uslub_cache *s,
+					 const struct kmem_cache_cpu *c)
+{
+	uintptr_t base = 37 * (c->mask + 1), off;
+	unsigned int bad = 0;
+
+	for (off = 0; off <= c->mask; off++) {
+		bool want = off % s->size == 0 && off / s->size < s->objects;
+
+		if (slot_owns(c, (void *)(base + off)) != want && bad++ < 3)
+			expect_true(false, "%s: offset %zu of %zu: %s", s->name,
+				    (size_t)off, (size_t)c->mask + 1,
+				    want ? "object refused" : "not an object");
+	}
+	return bad;
+}
+
+TEST_BEGIN(test_slot_owns_every_offset)
+{
+	static const unsigned int sizes[] = { 24, 40, 48, 72, 200, 264, 520,
+					      1000, 1032, 3000, 4104, 6000 };
+	struct uslub_cache *s;
+	struct kmem_cache_cpu *c;
+	unsigned int i, n = 0;
+	void *p;
+
+	for (i = 0; i < NR_KMALLOC; i++) {
+		s = &kmalloc_caches[i];
+		if (!s->size || s->size > SMALL_MAX)
+			continue;
+		p = uslub_kmalloc(s->object_size, 0);
+		assert_ptr_not_null(p, "kmalloc(%u)", s->object_size);
+		c = slot_of(s);
+		assert_ptr_not_null(c, "%s: slot", s->name);
+		if (!s->sheaf_capacity)
+			continue;	/* a debugged class: every free slow */
+		expect_u_eq(slot_owns_mismatches(s, c), 0, "%s", s->name);
+		expect_true(slot_owns(c, p), "%s: its own object", s->name);
+		uslub_kfree(p);
+		n++;
+	}
+	expect_u_ge(n, 8, "kmalloc classes checked");
+	for (i = 0; i < ARRAY_SIZE(sizes); i++) {
+		s = new_cache("state_owns", sizes[i]);
+		assert_ptr_not_null(s, "cache of %u bytes", sizes[i]);
+		p = uslub_cache_alloc(s, 0);
+		assert_ptr_not_null(p, "object of %u bytes", sizes[i]);
+		c = slot_of(s);
+		assert_ptr_not_null(c, "slot");
+		expect_u_eq(slot_owns_mismatches(s, c), 0, "size %u", s->size);
 		uslub_cache_free(s, p);
 		destroy_empty(s);
 	}
@@ -577,7 +640,7 @@ TEST_BEGIN(test_debug_cache_has_no_sheaves)
 	expect_ptr_null(c->main, "without a main sheaf");
 	expect_ptr_null(c->spare, "or a spare");
 	expect_u_eq(cpu_capacity(c), 0, "capacity 0 fails the alloc fast path");
-	expect_u_eq(c->nr_objects, 0, "nr_objects 0 fails every fast free");
+	expect_u_eq(c->bound, 0, "bound 0 fails every fast free");
 	slab = pagemap_head(p[0]);
 	assert_ptr_not_null(slab, "slab");
 	expect_u_eq(counters_of(slab).inuse, 3,
@@ -1955,6 +2018,96 @@ TEST_BEGIN(test_cross_thread_frees_travel_through_barn)
 }
 TEST_END
 
+/*
+ * The alloc fast path of a cache with a slot in the thread state takes
+ * the thread's slot at cpu_slot without checking that it is set up for
+ * this cache (alloc.h, cache_alloc_fast): destroy must leave every
+ * thread's slot of the cache without a sheaf, so that a cache created
+ * later in the same slot never pops the old cache's objects.  A second
+ * thread, alive across the destroy, had objects in its main sheaf.
+ */
+struct reuse_thread {
+	struct uslub_cache *s;
+	sem_t go, done;
+	void *p[8];
+	int phase;
+};
+
+static void *reuse_thread_fn(void *arg)
+{
+	struct reuse_thread *r = arg;
+	struct kmem_cache_cpu *c;
+	unsigned int i;
+
+	for (i = 0; i < 8; i++)		/* phase 0: main holds objects */
+		r->p[i] = uslub_cache_alloc(r->s, 0);
+	for (i = 0; i < 8; i++)
+		uslub_cache_free(r->s, r->p[i]);
+	sem_post(&r->done);
+	sem_wait(&r->go);		/* phase 1: the cache was replaced */
+	c = cpu_at(thread_cache, r->s->cpu_slot << CPU_SHIFT);
+	r->phase = c->top == NULL && c->objects == NULL ? 1 : -1;
+	for (i = 0; i < 8; i++)
+		r->p[i] = uslub_cache_alloc(r->s, 0);
+	sem_post(&r->done);
+	sem_wait(&r->go);		/* phase 2: free them */
+	for (i = 0; i < 8; i++)
+		uslub_cache_free(r->s, r->p[i]);
+	sem_post(&r->done);
+	return NULL;
+}
+
+TEST_BEGIN(test_reused_slot_starts_empty)
+{
+	struct reuse_thread r;
+	struct uslub_cache *a, *b;
+	unsigned int slot, i;
+	pthread_t t;
+	void *mine;
+
+	a = new_cache("state_reuse_a", 64);
+	assert_ptr_not_null(a, "cache a");
+	slot = a->cpu_slot;
+	if (!slot) {
+		expect_d_eq(uslub_cache_destroy(a), 0, "destroy");
+		test_skip("no slot left in the thread state");
+		return;
+	}
+	memset(&r, 0, sizeof(r));
+	r.s = a;
+	sem_init(&r.go, 0, 0);
+	sem_init(&r.done, 0, 0);
+	mine = uslub_cache_alloc(a, 0);
+	uslub_cache_free(a, mine);
+	assert_d_eq(pthread_create(&t, NULL, reuse_thread_fn, &r), 0, "thread");
+	sem_wait(&r.done);
+	expect_d_eq(uslub_cache_destroy(a), 0, "destroy a");
+	b = new_cache("state_reuse_b", 64);
+	assert_ptr_not_null(b, "cache b");
+	expect_u_eq(b->cpu_slot, slot, "b takes a's slot");
+	r.s = b;
+	sem_post(&r.go);
+	sem_wait(&r.done);
+	expect_d_eq(r.phase, 1, "the other thread's slot had no sheaf");
+	for (i = 0; i < 8; i++) {
+		assert_ptr_not_null(r.p[i], "object %u", i);
+		expect_ptr_eq(pagemap_head(r.p[i])->cache, b,
+			      "object %u is b's", i);
+	}
+	mine = uslub_cache_alloc(b, 0);
+	assert_ptr_not_null(mine, "our object");
+	expect_ptr_eq(pagemap_head(mine)->cache, b, "ours is b's");
+	uslub_cache_free(b, mine);
+	sem_post(&r.go);
+	sem_wait(&r.done);
+	pthread_join(t, NULL);
+	sem_destroy(&r.go);
+	sem_destroy(&r.done);
+	expect_lu_eq(active_objs(b), 0, "all freed");
+	expect_d_eq(uslub_cache_destroy(b), 0, "destroy b");
+}
+TEST_END
+
 struct dir_thread {
 	struct uslub_cache *s;
 	struct kmem_cache_cpu *c;
@@ -2375,6 +2528,7 @@ int main(void)
 	/* Barn sheaves must not age out while a test looks at them. */
 	uslub_opt.decay_ms = 3600UL * 1000;
 	return test(test_sheaf_capacity_by_object_size,
+		    test_slot_owns_every_offset,
 		    test_debug_cache_has_no_sheaves,
 		    test_first_alloc_refills_main_from_new_slab,
 		    test_refill_takes_partial_before_new_slab,
@@ -2392,6 +2546,7 @@ int main(void)
 		    test_slot_allowance_adapts,
 		    test_cross_thread_frees_travel_through_barn,
 		    test_cpu_dir_slot_uses_sheaves,
+		    test_reused_slot_starts_empty,
 		    test_barn_decay_flushes_idle_sheaves,
 		    test_every_object_in_exactly_one_place, NULL);
 }
