@@ -149,7 +149,8 @@ static __always_inline bool slot_owns(const struct kmem_cache_cpu *c,
  * Push p, an object of a cache with the free tag, onto the main sheaf if
  * it has room and p is not free already; tag it.  top goes up as a
  * counter (one add to memory; other threads only read it, for
- * statistics), an instruction less than storing top + 1.
+ * statistics), an instruction less than storing top + 1.  The push is
+ * FREE_PCS, counted by top itself (types.h, cpu_moved).
  */
 static __always_inline bool sheaf_push_tagged(struct kmem_cache_cpu *c,
 					      void *p)
@@ -160,7 +161,6 @@ static __always_inline bool sheaf_push_tagged(struct kmem_cache_cpu *c,
 		free_tag_set(p);
 		*top = p;
 		counter_inc(c->top);
-		counter_inc(c->stat[FREE_PCS]);
 		return true;
 	}
 	return false;
@@ -179,7 +179,6 @@ static __always_inline bool sheaf_push(struct kmem_cache_cpu *c, void *p)
 	if (likely(top < c->end) && likely(top[-1] != p)) {
 		*top = p;
 		counter_inc(c->top);
-		counter_inc(c->stat[FREE_PCS]);
 		return true;
 	}
 	return false;

@@ -365,7 +365,7 @@ static void fold_stats(struct uslub_cache *s, struct kmem_cache_cpu *tmp)
 	if (!locked)
 		lock_acquire(&slab_mutex);
 	for (unsigned int i = 0; i < NR_SLUB_STAT_ITEMS; i++)
-		s->stat_dead[i] += tmp->stat[i];
+		s->stat_dead[i] += cpu_stat(tmp, i);
 	if (!locked)
 		lock_release(&slab_mutex);
 }
@@ -598,7 +598,7 @@ static void free_to_sheaf(struct uslub_cache *s, struct kmem_cache_cpu *c,
 		}
 	}
 	*c->top = obj;
-	WRITE_ONCE(c->top, c->top + 1);
+	cpu_set_size(c, cpu_size(c) + 1);
 }
 
 /*
@@ -758,7 +758,7 @@ void cache_stat_sum_locked(const struct uslub_cache *s,
 	memcpy(sum, s->stat_dead, sizeof(s->stat_dead));
 	for_each_cpu_slot_locked(c, s, idx)
 		for (i = 0; i < NR_SLUB_STAT_ITEMS; i++)
-			sum[i] += READ_ONCE(c->stat[i]);
+			sum[i] += cpu_stat(c, i);
 }
 
 unsigned long cache_active_objects_locked(const struct uslub_cache *s)
@@ -797,10 +797,9 @@ static void cpu_slot_retire_locked(struct uslub_cache *s,
 	unsigned int i;
 
 	sheaf_slot_release(s, c, pc, keep);
-	for (i = 0; i < NR_SLUB_STAT_ITEMS; i++) {
-		s->stat_dead[i] += c->stat[i];
-		c->stat[i] = 0;
-	}
+	for (i = 0; i < NR_SLUB_STAT_ITEMS; i++)
+		s->stat_dead[i] += cpu_stat(c, i);
+	memset(c->stat, 0, sizeof(c->stat));
 }
 
 void cache_thread_exit_locked(struct thread_cache *tc)

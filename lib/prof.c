@@ -503,7 +503,7 @@ bool prof_slot_push(struct kmem_cache_cpu *c, void *p)
 	    (n + 1) * cs >= (unsigned long)ps->left)
 		return false;
 	*c->top = p;
-	WRITE_ONCE(c->top, c->top + 1);
+	cpu_set_size(c, n + 1);
 	return true;
 }
 

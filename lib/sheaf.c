@@ -236,6 +236,7 @@ void sheaf_slot_init(struct uslub_cache *s, struct kmem_cache_cpu *c,
 		c->main = main;
 		c->objects = main->objects;
 		c->top = main->objects + main->size;
+		cpu_moved(c, 0, main->size);
 		c->end = sheaf_end(c);
 	}
 }
@@ -265,7 +266,7 @@ void **sheaf_end(const struct kmem_cache_cpu *c)
 static void slot_adapt(struct uslub_cache *s, struct kmem_cache_cpu *c,
 		       unsigned int trade)
 {
-	uint16_t now = (uint16_t)((c->stat[ALLOC_PCS] + c->stat[FREE_PCS]) >>
+	uint16_t now = (uint16_t)((c->stat[ALLOC_PCS] + cpu_stat(c, FREE_PCS)) >>
 				  4);
 	unsigned int gap = (uint16_t)(now - c->mark);	/* in 16s */
 	unsigned int limit = c->limit;
@@ -296,6 +297,7 @@ static void main_save(struct kmem_cache_cpu *c)
 
 static void main_install(struct kmem_cache_cpu *c, struct slab_sheaf *sh)
 {
+	cpu_moved(c, cpu_size(c), sh->size);
 	c->main = sh;
 	WRITE_ONCE(c->objects, sh->objects);	/* statistics read them */
 	WRITE_ONCE(c->top, sh->objects + sh->size);
@@ -322,6 +324,7 @@ static void *pop_main(struct kmem_cache_cpu *c)
 {
 	void **top = c->top - 1;
 
+	cpu_moved(c, 1, 0);
 	WRITE_ONCE(c->top, top);
 	return *top;
 }
@@ -330,6 +333,7 @@ static void push_main(struct kmem_cache_cpu *c, void *obj)
 {
 	void **top = c->top;
 
+	cpu_moved(c, 0, 1);
 	*top = obj;
 	WRITE_ONCE(c->top, top + 1);
 }
@@ -357,6 +361,7 @@ static void flush_main(struct uslub_cache *s, struct kmem_cache_cpu *c,
 		       struct page_cache *pc)
 {
 	main_save(c);
+	cpu_moved(c, cpu_size(c), 0);
 	__atomic_store_n(&c->top, c->objects, __ATOMIC_RELEASE);
 	sheaf_flush(s, c, pc, c->main);
 }
@@ -629,7 +634,7 @@ static void *refill_from_slabs(struct uslub_cache *s, struct kmem_cache_cpu *c,
 	stat_add(c, SHEAF_REFILL, n);
 	k = MIN(n - 1, (unsigned int)(c->end - c->top));
 	memcpy(c->top, objs + 1, k * sizeof(void *));
-	WRITE_ONCE(c->top, c->top + k);
+	cpu_set_size(c, cpu_size(c) + k);
 	if (k < n - 1) {
 		slab_free_bulk(s, c, pc, objs + 1 + k, n - 1 - k);
 		stat_add(c, SHEAF_FLUSH, n - 1 - k);
@@ -828,6 +833,7 @@ void sheaf_slot_release(struct uslub_cache *s, struct kmem_cache_cpu *c,
 	}
 	if (c->spare)
 		release_sheaf(s, c, pc, c->spare, keep, now);
+	cpu_moved(c, cpu_size_counted(c), 0);	/* fork's child: any state */
 	c->main = NULL;
 	set_spare(c, NULL);
 	WRITE_ONCE(c->objects, NULL);
