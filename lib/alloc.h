@@ -60,6 +60,17 @@ void cache_report_double_free(const char *func, const struct uslub_cache *s,
  * tag into the new block). */
 bool cache_object_freed(const char *func, const void *obj);
 
+/*
+ * kmalloc(size) when c, the thread's slot of size's class
+ * (kmalloc_slot_off), has an empty main sheaf: refill main and pop, as
+ * cache_alloc_sized would after its checks (a slot with a cache and a
+ * main sheaf is set up and not a debug cache's), two calls shorter.  Otherwise (no main
+ * sheaf, GFP_ZERO, the heap profiler on, no memory) kmalloc_slow.  In
+ * cache.c, beside the refill it inlines.
+ */
+void *kmalloc_refill(struct kmem_cache_cpu *c, size_t size, uslub_gfp_t gfp,
+		     uintptr_t caller);
+
 /* caller: RET_IP of the entry point, for debug caches' tracks. */
 void *cache_alloc_slow(struct uslub_cache *s, uslub_gfp_t gfp,
 		       uintptr_t caller);
@@ -228,6 +239,7 @@ static __always_inline void *kmalloc_fast(size_t size, uslub_gfp_t gfp)
 		top = c->top;
 		if (likely(top > c->objects))
 			return sheaf_take_tagged(c, top);
+		return kmalloc_refill(c, size, gfp, RET_IP);
 	}
 	return kmalloc_slow(size, gfp, RET_IP);
 }

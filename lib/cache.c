@@ -408,18 +408,14 @@ void cache_flush_sheaves_request(void)
  */
 #define UPKEEP_CLOCK_EVERY	8
 
-static uint64_t sheaf_upkeep(struct thread_cache *tc)
+static __noinline void sheaf_upkeep_work(struct thread_cache *tc,
+					 uint64_t now)
 {
 	uint32_t gen = READ_ONCE(sheaf_flush_gen);
-	uint64_t now, next;
+	uint64_t next;
 
-	if (++tc->upkeep_calls % UPKEEP_CLOCK_EVERY == 0)
-		tc->now_ms = os_now_ms();
-	now = tc->now_ms;
-	if (lock_depth)
-		return now;
 	statsd_ensure(now);		/* a pending statistics server */
-	if (unlikely(tc->flush_gen != gen)) {
+	if (tc->flush_gen != gen) {
 		tc->flush_gen = gen;
 		thread_flush_sheaves(tc);
 	}
@@ -430,6 +426,22 @@ static uint64_t sheaf_upkeep(struct thread_cache *tc)
 					false, __ATOMIC_RELAXED,
 					__ATOMIC_RELAXED))
 		sweep_barns(tc, now);
+}
+
+/* Inline, with the work out of line only when there is some: the call
+ * and its register saves were half of what a sheaf exchange cost here. */
+static __always_inline uint64_t sheaf_upkeep(struct thread_cache *tc)
+{
+	uint64_t now;
+
+	if (++tc->upkeep_calls % UPKEEP_CLOCK_EVERY == 0)
+		tc->now_ms = os_now_ms();
+	now = tc->now_ms;
+	if (unlikely(now >= READ_ONCE(statsd_due) ||
+		     tc->flush_gen != READ_ONCE(sheaf_flush_gen) ||
+		     now >= READ_ONCE(next_sweep)) &&
+	    !lock_depth)
+		sheaf_upkeep_work(tc, now);
 	return now;
 }
 
@@ -437,8 +449,9 @@ static uint64_t sheaf_upkeep(struct thread_cache *tc)
 
 /* One object for c's thread past the main sheaf: a refill, or straight
  * from the slabs for a slot without sheaves. */
-static void *alloc_refill(struct uslub_cache *s, struct kmem_cache_cpu *c,
-			  struct thread_cache *tc)
+static __always_inline void *alloc_refill(struct uslub_cache *s,
+					  struct kmem_cache_cpu *c,
+					  struct thread_cache *tc)
 {
 	uint64_t now = sheaf_upkeep(tc);	/* may only empty main */
 	void *p = NULL;
@@ -448,6 +461,27 @@ static void *alloc_refill(struct uslub_cache *s, struct kmem_cache_cpu *c,
 	if (!slab_alloc_bulk(s, c, &tc->pcache, &p, 1))
 		return NULL;
 	return p;
+}
+
+void *kmalloc_refill(struct kmem_cache_cpu *c, size_t size, uslub_gfp_t gfp,
+		     uintptr_t caller)
+{
+	void *p;
+
+	/* c->cache first: a new thread state has only its slots' first
+	 * lines zeroed (thread.c), main is set up before cache */
+	if (likely(c->cache) && likely(c->main) &&
+	    likely(!(gfp & USLUB_GFP_ZERO)) &&
+	    likely(!READ_ONCE(prof_active))) {
+		p = alloc_refill(c->cache, c, thread_cache);
+		if (likely(p)) {
+			stat(c, ALLOC_SLOWPATH);
+			if (c->cache->free_tag)
+				free_tag_clear(p);
+			return p;
+		}
+	}
+	return kmalloc_slow(size, gfp, caller);
 }
 
 /* A debug cache's object, checked by debug.c; size: what kmalloc was

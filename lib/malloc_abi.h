@@ -28,6 +28,8 @@ static __always_inline void *malloc_fast(size_t size)
 		top = c->top;
 		if (likely(top > c->objects))
 			return sheaf_take_tagged(c, top);
+		/* malloc(0) is a real, unique block, unlike kmalloc(0) */
+		return kmalloc_refill(c, size + !size, 0, RET_IP);
 	}
 	return malloc_slow(size);
 }

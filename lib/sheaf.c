@@ -266,8 +266,9 @@ void **sheaf_end(const struct kmem_cache_cpu *c)
 static void slot_adapt(struct uslub_cache *s, struct kmem_cache_cpu *c,
 		       unsigned int trade)
 {
-	uint16_t now = (uint16_t)((c->stat[ALLOC_PCS] + cpu_stat(c, FREE_PCS)) >>
-				  4);
+	/* ALLOC_PCS + FREE_PCS, the owner's (cpu_moved) */
+	uint16_t now = (uint16_t)((2 * c->stat[ALLOC_PCS] + c->stat[FREE_PCS] +
+				   cpu_size(c)) >> 4);
 	unsigned int gap = (uint16_t)(now - c->mark);	/* in 16s */
 	unsigned int limit = c->limit;
 
@@ -281,7 +282,7 @@ static void slot_adapt(struct uslub_cache *s, struct kmem_cache_cpu *c,
 		limit = MAX(limit / 2, s->sheaf_capacity);
 		c->thrash = 0;
 	}
-	c->last_trade = trade & 3;
+	c->last_trade = (uint8_t)trade;
 	c->mark = now;
 	if (limit != c->limit) {
 		c->limit = (uint16_t)limit;

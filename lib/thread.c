@@ -27,7 +27,6 @@ struct thread_cache thread_cache_empty = {
 __thread_ie struct thread_cache *thread_cache = &thread_cache_empty;
 __thread_ie bool thread_exited;
 
-#define TC_ORDER	2
 _Static_assert(sizeof(struct thread_cache) <= (PAGE_SIZE << TC_ORDER),
 	       "thread state fits its block");
 

@@ -39,6 +39,10 @@ struct thread_cache {
 	struct prof_slot prof[NR_KMALLOC];	/* owner only */
 };
 
+/* A thread state is a block of this order from the page layer, whose
+ * slots have only their first line zeroed when it is handed out. */
+#define TC_ORDER	2
+
 extern __thread_ie struct thread_cache *thread_cache;
 extern struct thread_cache thread_cache_empty;
 /* Set once the thread's state was flushed at exit: later frees (glibc

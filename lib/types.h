@@ -239,6 +239,10 @@ struct kmem_cache_cpu {
 					   slow */
 	unsigned int spare_size;	/* spare's objects, for statistics
 					   (WRITE_ONCE) */
+	/* slot_adapt's (owner only): alternating trades in a row, and the
+	 * last trade (TRADE_REFILL/OVERFLOW, 0: none) */
+	uint8_t thrash;
+	uint8_t last_trade;
 	/* the slot's cache; NULL while unused.  Set when the slot is set up,
 	 * cleared when its cache is destroyed; under slab_mutex */
 	struct uslub_cache *cache;
@@ -253,8 +257,6 @@ struct kmem_cache_cpu {
 	uint16_t limit;
 	uint16_t mark;			/* fast-path alloc+free count / 16 at
 					   the last trade, mod 2^16 */
-	uint8_t thrash : 6;		/* alternating trades in a row */
-	uint8_t last_trade : 2;		/* TRADE_REFILL/OVERFLOW, 0: none */
 	/* full sheaves this slot gave the barn and has not taken back (at
 	 * most 255; others may have taken them): a refill looks for its own
 	 * only when there may be some (sheaf.c, barn_get_full_locked) */

@@ -618,6 +618,56 @@ TEST_BEGIN(test_slot_owns_every_offset)
 }
 TEST_END
 
+/*
+ * A new thread state has only its slots' first lines zeroed (thread.c):
+ * the rest of a slot (main, spare, ...) may hold what the pages held
+ * before, and nothing may read it before the slot is set up.  Blocks of
+ * the thread state's order are filled with a pattern and freed, so that
+ * the next thread's state is likely one of them; the thread then
+ * allocates from every kmalloc class for the first time.
+ */
+#define DIRTY_BLOCKS	8
+
+static void *dirty_state_thread(void *arg)
+{
+	unsigned int *ok = arg, i;
+
+	for (i = 1; i < NR_KMALLOC; i++) {
+		size_t size = kmalloc_class_size(i);
+		void *p = uslub_kmalloc(size, 0);
+
+		if (p) {
+			memset(p, 1, size);
+			uslub_kfree(p);
+			(*ok)++;
+		}
+	}
+	return NULL;
+}
+
+TEST_BEGIN(test_thread_state_on_dirty_pages)
+{
+	struct slab *b[DIRTY_BLOCKS];
+	unsigned int round, i, ok;
+
+	init_ensure();
+	for (round = 0; round < 4; round++) {
+		for (i = 0; i < DIRTY_BLOCKS; i++) {
+			b[i] = page_alloc(NULL, TC_ORDER);
+			assert_ptr_not_null(b[i], "block %u", i);
+			page_prep_block(b[i], TC_ORDER, 0);
+			memset(page_address(b[i]), 0xa5, PAGE_SIZE << TC_ORDER);
+		}
+		for (i = DIRTY_BLOCKS; i-- > 0;)
+			page_free(NULL, b[i], TC_ORDER);
+		ok = 0;
+		run_thread(dirty_state_thread, &ok);
+		expect_u_eq(ok, NR_KMALLOC - 1,
+			    "round %u: one object of every class", round);
+	}
+}
+TEST_END
+
 TEST_BEGIN(test_debug_cache_has_no_sheaves)
 {
 	struct uslub_cache *s = uslub_cache_create("state_debug", 64, 0,
@@ -2547,6 +2597,7 @@ int main(void)
 		    test_cross_thread_frees_travel_through_barn,
 		    test_cpu_dir_slot_uses_sheaves,
 		    test_reused_slot_starts_empty,
+		    test_thread_state_on_dirty_pages,
 		    test_barn_decay_flushes_idle_sheaves,
 		    test_every_object_in_exactly_one_place, NULL);
 }
