@@ -311,14 +311,41 @@ static void set_spare(struct kmem_cache_cpu *c, struct slab_sheaf *sh)
 	WRITE_ONCE(c->spare_size, sh ? sh->size : 0);
 }
 
-static void swap_main_spare(struct kmem_cache_cpu *c)
+/*
+ * Main ran empty and the spare holds objects: its newest half (all of
+ * them, up to half of main's room) come over, so that main sits in the
+ * middle of its range.  Swapping instead put main at its other end, and
+ * a thread whose frees and allocations of a size took turns (a random
+ * walk at that end) swapped back and forth on one in ten operations.
+ */
+static void take_from_spare(struct kmem_cache_cpu *c)
 {
-	struct slab_sheaf *old = c->main;
+	struct slab_sheaf *sp = c->spare;
+	unsigned int half = (unsigned int)MAX(cpu_capacity(c) / 2, 1UL);
+	unsigned int t = MIN(sp->size, half);
 
-	main_save(c);
-	main_install(c, c->spare);
-	set_spare(c, old);
+	memcpy(c->objects, sp->objects + sp->size - t, t * sizeof(void *));
+	sp->size -= t;
+	set_spare(c, sp);
+	cpu_set_size(c, t);
 	stat(c, SHEAF_SWAP);
+}
+
+/* Main is full: its oldest half goes to the spare where it has room. */
+static bool give_to_spare(struct kmem_cache_cpu *c)
+{
+	struct slab_sheaf *sp = c->spare;
+	unsigned long n = cpu_size(c), h = n / 2;
+
+	if (!sp || !h || sp->size + h > cpu_capacity(c))
+		return false;
+	memcpy(sp->objects + sp->size, c->objects, h * sizeof(void *));
+	memmove(c->objects, c->objects + h, (n - h) * sizeof(void *));
+	sp->size += (unsigned int)h;
+	set_spare(c, sp);
+	cpu_set_size(c, n - h);
+	stat(c, SHEAF_SWAP);
+	return true;
 }
 
 static void *pop_main(struct kmem_cache_cpu *c)
@@ -644,7 +671,9 @@ static void *refill_from_slabs(struct uslub_cache *s, struct kmem_cache_cpu *c,
 }
 
 /*
- * SLUB's __pcs_replace_empty_main.  The barn trade gives the barn our
+ * SLUB's __pcs_replace_empty_main, with a spare that holds objects
+ * giving half (take_from_spare) rather than trading places with main.
+ * The barn trade gives the barn our
  * empty main (or keeps it as the spare) for its warmest full sheaf; on the
  * way, sheaves that sat in the barn past decay_ms are taken out and
  * flushed.  Only then the slabs.
@@ -658,7 +687,7 @@ void *sheaf_refill_pop(struct uslub_cache *s, struct kmem_cache_cpu *c,
 
 	USLUB_ASSERT(c->main && c->top == c->objects);
 	if (c->spare && c->spare->size) {
-		swap_main_spare(c);
+		take_from_spare(c);
 		return pop_main(c);
 	}
 	slot_adapt(s, c, TRADE_REFILL);
@@ -699,8 +728,9 @@ void *sheaf_refill_pop(struct uslub_cache *s, struct kmem_cache_cpu *c,
 }
 
 /*
- * SLUB's __pcs_replace_full_main: an empty spare takes main's place;
- * else main goes to the barn for an empty sheaf (the barn's, or a new
+ * SLUB's __pcs_replace_full_main, except that a spare with room takes
+ * main's older half (give_to_spare) rather than main's place; else main
+ * goes to the barn for an empty sheaf (the barn's, or a new
  * one); a barn already at its limit (barn_limit) makes main flush to the
  * slabs instead, and the barn's sheaves with it (draining, below).  A new sheaf is allocated before main is given away, and
  * main is looked at again afterwards: a reclaim inside the allocation may
@@ -715,8 +745,7 @@ void sheaf_overflow_push(struct uslub_cache *s, struct kmem_cache_cpu *c,
 	unsigned int nold = 0;
 
 	USLUB_ASSERT(c->main && c->top == c->end);
-	if (c->spare && !c->spare->size) {
-		swap_main_spare(c);
+	if (give_to_spare(c)) {
 		push_main(c, obj);
 		return;
 	}

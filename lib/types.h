@@ -247,7 +247,7 @@ struct kmem_cache_cpu {
 	 * cleared when its cache is destroyed; under slab_mutex */
 	struct uslub_cache *cache;
 	struct slab_sheaf *main;	/* its size field is stale */
-	struct slab_sheaf *spare;	/* NULL, empty or full */
+	struct slab_sheaf *spare;	/* NULL, or holding 0 to capacity */
 	uint16_t cpu_off;		/* this slot's offset in the thread
 					   state, 0 for cpu_dir slots */
 	/* main's allowance, from the cache's sheaf_capacity up to its

@@ -9,10 +9,12 @@
  *                      rest of the slab stays on s->partial
  *   alloc / free    -> pop / push the main sheaf           (ALLOC_PCS,
  *                      FREE_PCS); the slab does not change
- *   main empty      -> spare (SHEAF_SWAP), barn (BARN_GET), slabs:
+ *   main empty      -> the spare's newest half (SHEAF_SWAP), barn
+ *                      (BARN_GET), slabs:
  *                      s->partial first (ALLOC_FROM_PARTIAL, one
  *                      cmpxchg16b per slab), else a new slab (ALLOC_SLAB)
- *   main full       -> empty spare (SHEAF_SWAP), barn (BARN_PUT, at most
+ *   main full       -> its older half to a spare with room (SHEAF_SWAP),
+ *                      barn (BARN_PUT, at most
  *                      barn.max_full), else flush (BARN_PUT_FAIL)
  *   flush           -> one cmpxchg16b per slab; full -> partial
  *                      (FREE_ADD_PARTIAL); empty -> kept while nr_partial <
@@ -1027,7 +1029,7 @@ TEST_BEGIN(test_main_spare_and_barn_exchange)
 	struct kmem_cache_cpu *c;
 	struct slab_sheaf *first, *fresh;
 	struct snap s0, st, now;
-	unsigned int i, k, cap;
+	unsigned int i, k, cap, h;
 	void **objs, *q, *q2;
 
 	assert_ptr_not_null(s, "cache");
@@ -1083,38 +1085,104 @@ TEST_BEGIN(test_main_spare_and_barn_exchange)
 	expect_u_eq(fresh->size, 0, "spare empty");
 	expect_barn(s, 0, 0, 0, "barn empty again");
 
-	/* Overflow with an empty spare: swap. */
+	/* Overflow with an empty spare: main's older half moves there, and
+	 * main keeps the newer half (in order) and the object freed. */
+	h = cap / 2;
 	st = now;
 	uslub_cache_free(s, q2);
 	uslub_cache_free(s, q);
 	now = stats_of(s);
 	expect_delta(&st, &now, "overflow into the empty spare",
 		     { FREE_PCS, 1 }, { FREE_SLOWPATH, 1 }, { SHEAF_SWAP, 1 });
-	expect_ptr_eq(c->main, fresh, "spare became main");
-	expect_u_eq(cpu_size(c), 1, "holding the object freed");
-	expect_ptr_eq(c->objects[0], q, "q");
-	expect_ptr_eq(c->spare, first, "the full main became the spare");
-	expect_u_eq(c->spare_size, cap, "spare_size");
-	expect_u_eq(first->size, cap, "spare full");
+	expect_ptr_eq(c->main, first, "main stays");
+	expect_u_eq(cpu_size(c), cap - h + 1, "the newer half and q");
+	for (i = 0; i < cap - h; i++)
+		expect_ptr_eq(c->objects[i], objs[h + i], "main slot %u", i);
+	expect_ptr_eq(c->objects[cap - h], q, "q on top");
+	expect_ptr_eq(c->spare, fresh, "the spare stays");
+	expect_u_eq(c->spare_size, h, "spare_size");
+	expect_u_eq(fresh->size, h, "the older half");
+	for (i = 0; i < h; i++)
+		expect_ptr_eq(fresh->objects[i], objs[i], "spare slot %u", i);
 	expect_barn(s, 0, 0, 0, "the barn is not involved");
 
-	/* Empty main with a full spare: swap back. */
+	/* Main runs empty: the spare's newest half (here all of it, at most
+	 * half of main's room) comes over. */
 	st = now;
 	expect_ptr_eq(uslub_cache_alloc(s, 0), q, "pop q");
-	expect_ptr_eq(uslub_cache_alloc(s, 0), q2, "the spare's top");
+	for (i = cap; i-- > h;)
+		expect_ptr_eq(uslub_cache_alloc(s, 0), objs[i],
+			      "pop objs[%u]", i);
+	expect_ptr_eq(uslub_cache_alloc(s, 0), objs[h - 1], "the spare's top");
 	now = stats_of(s);
-	expect_delta(&st, &now, "empty main takes the full spare",
-		     { ALLOC_PCS, 1 }, { ALLOC_SLOWPATH, 1 },
+	expect_delta(&st, &now, "empty main takes from the spare",
+		     { ALLOC_PCS, cap - h + 1 }, { ALLOC_SLOWPATH, 1 },
 		     { SHEAF_SWAP, 1 });
 	expect_ptr_eq(c->main, first, "main");
-	expect_u_eq(cpu_size(c), cap - 1, "main");
+	expect_u_eq(cpu_size(c), h - 1, "main");
 	expect_ptr_eq(c->spare, fresh, "spare");
 	expect_u_eq(c->spare_size, 0, "spare_size");
-	expect_lu_eq(active_objs(s), k - cap + 1, "active_objs");
+	expect_lu_eq(active_objs(s), k - h + 1, "active_objs");
 	expect_lu_eq(now.v[CMPXCHG_DOUBLE] - s0.v[CMPXCHG_DOUBLE], 0,
 		     "no slab was touched after the first refills");
 
-	free_all(s, objs + cap - 1, k - cap + 1);
+	free_all(s, objs + h - 1, k - h + 1);
+	free(objs);
+	destroy_empty(s);
+}
+TEST_END
+
+/*
+ * A thread whose frees and allocations of one size take turns around
+ * main's full mark (a random walk there) must not leave the fast path on
+ * every turn: the first overflow moves main's older half to the spare,
+ * and main then has room both ways.  Exchanging main and spare whole put
+ * main at the other end of its range, and the walk back and forth
+ * exchanged them on every other operation.
+ */
+TEST_BEGIN(test_walk_at_full_main_stays_fast)
+{
+	struct uslub_cache *s = new_cache("state_walk_full", OBJ_SIZE);
+	struct kmem_cache_cpu *c;
+	struct snap st, now;
+	unsigned int i, k, cap;
+	void **objs, *a, *b, *x;
+
+	assert_ptr_not_null(s, "cache");
+	cap = s->sheaf_capacity;
+	objs = objs_array(cap + 2 + settle_room(s));
+	k = alloc_settled(s, objs, cap + 2);
+	c = slot_of(s);
+	/* An overflow to the barn and a refill from it leave main at cap - 1
+	 * and the old main as an empty spare. */
+	free_all(s, objs, cap + 1);
+	expect_ptr_eq(uslub_cache_alloc(s, 0), objs[cap], "pop");
+	expect_ptr_eq(uslub_cache_alloc(s, 0), objs[cap - 1], "the barn's");
+	assert_ptr_not_null(c->spare, "a spare");
+	expect_u_eq(c->spare_size, 0, "empty");
+	uslub_cache_free(s, objs[cap - 1]);
+	expect_u_eq(cpu_size(c), cap, "main full");
+	a = objs[cap];
+	b = objs[cap + 1];
+	st = stats_of(s);
+	for (i = 0; i < 100; i++) {	/* cap+1, cap+2, cap+1, cap, cap-1 */
+		uslub_cache_free(s, a);
+		uslub_cache_free(s, b);
+		b = uslub_cache_alloc(s, 0);
+		a = uslub_cache_alloc(s, 0);
+		x = uslub_cache_alloc(s, 0);
+		uslub_cache_free(s, x);
+	}
+	now = stats_of(s);
+	expect_lu_le(now.v[FREE_SLOWPATH] - st.v[FREE_SLOWPATH] +
+		     now.v[ALLOC_SLOWPATH] - st.v[ALLOC_SLOWPATH], 1,
+		     "one slow path in 600 operations");
+	expect_lu_eq(now.v[SHEAF_SWAP] - st.v[SHEAF_SWAP], 1,
+		     "main and spare balanced once");
+	expect_u_eq(c->spare_size, cap / 2, "the spare holds main's half");
+	uslub_cache_free(s, a);
+	uslub_cache_free(s, b);
+	free_all(s, objs + cap + 2, k - cap - 2);
 	free(objs);
 	destroy_empty(s);
 }
@@ -1441,7 +1509,7 @@ TEST_BEGIN(test_shrink_flushes_sheaves_and_barn)
 			frees[nfree++] = objs[i];
 	}
 	/* Three barn sheaves and some on main; then a trade leaves an
-	 * empty spare and an overflow fills it. */
+	 * empty spare and an overflow moves main's older half into it. */
 	free_all(s, frees, 3 * cap + 5);
 	for (i = 0; i < 6; i++)
 		frees[nfree++] = uslub_cache_alloc(s, 0);
@@ -1455,8 +1523,8 @@ TEST_BEGIN(test_shrink_flushes_sheaves_and_barn)
 		held[nheld++] = frees[j];
 	b = barn_of(s);
 	assert_ptr_not_null(c->spare, "spare");
-	expect_u_eq(c->spare_size, cap, "a full spare");
-	expect_u_eq(cpu_size(c), 2, "main holds two");
+	expect_u_eq(c->spare_size, cap / 2, "the spare holds half");
+	expect_u_eq(cpu_size(c), cap - cap / 2 + 2, "main the rest and two");
 	expect_u_eq(b.full, 2, "two full sheaves in the barn");
 	expect_u_eq(b.empty, 0, "no empty one");
 	in_sheaves = cpu_size(c) + c->spare_size + (unsigned int)b.objects;
@@ -2584,6 +2652,7 @@ int main(void)
 		    test_refill_takes_partial_before_new_slab,
 		    test_refill_walks_partial_slabs_one_cmpxchg_each,
 		    test_main_spare_and_barn_exchange,
+		    test_walk_at_full_main_stays_fast,
 		    test_barn_holds_at_most_max_full_sheaves,
 		    test_flush_empties_full_slabs_beyond_min_partial,
 		    test_flush_empties_partial_slabs_beyond_min_partial,
