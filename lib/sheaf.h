@@ -20,12 +20,15 @@
  * BARN_BYTES of objects where that is more (threads may each free a few
  * thousand objects at once), at most BARN_MAX_FULL, and fewer where ten
  * would pass BARN_FLOOR_BYTES (objects above 16 KiB); more are flushed,
- * and the barn drains (sheaf.c).
+ * and the barn drains (sheaf.c).  BARN_MAX_FULL bounds a barn shared by
+ * many threads (barn_limit): at 64, four consumer threads freeing bursts
+ * of a few thousand map nodes made kmalloc-80's barn drain, and half of
+ * that class's objects went through the slabs.
  * Empty ones beyond MAX_EMPTY_SHEAVES go back to the sheaf pool. */
 #define MAX_FULL_SHEAVES	10
 #define BARN_FLOOR_BYTES	(512UL << 10)
 #define BARN_BYTES		(256UL << 10)
-#define BARN_MAX_FULL		64
+#define BARN_MAX_FULL		256
 #define MAX_EMPTY_SHEAVES	16
 
 /* What a slot's main sheaf holds at first for objects of stride size
