@@ -263,8 +263,9 @@ void **sheaf_end(const struct kmem_cache_cpu *c)
  * blocks of 8 B..32 KiB replaced at random ran at 61 M ops/s with the
  * fixed capacities (6 and 4 above 2 KiB) and at 80-84 with them grown.
  */
-static void slot_adapt(struct uslub_cache *s, struct kmem_cache_cpu *c,
-		       unsigned int trade)
+static __always_inline void slot_adapt(struct uslub_cache *s,
+				       struct kmem_cache_cpu *c,
+				       unsigned int trade)
 {
 	/* ALLOC_PCS + FREE_PCS, the owner's (cpu_moved) */
 	uint16_t now = (uint16_t)((2 * c->stat[ALLOC_PCS] + c->stat[FREE_PCS] +
