@@ -64,9 +64,9 @@ bool cache_object_freed(const char *func, const void *obj);
  * kmalloc(size) when c, the thread's slot of size's class
  * (kmalloc_slot_off), has an empty main sheaf: refill main and pop, as
  * cache_alloc_sized would after its checks (a slot with a cache and a
- * main sheaf is set up and not a debug cache's), two calls shorter.  Otherwise (no main
- * sheaf, GFP_ZERO, the heap profiler on, no memory) kmalloc_slow.  In
- * cache.c, beside the refill it inlines.
+ * main sheaf is set up and not a debug cache's), two calls shorter.
+ * Otherwise (no main sheaf, GFP_ZERO, the heap profiler on, no memory)
+ * kmalloc_slow.  In cache.c, beside the refill it inlines.
  */
 void *kmalloc_refill(struct kmem_cache_cpu *c, size_t size, uslub_gfp_t gfp,
 		     uintptr_t caller);

@@ -267,9 +267,8 @@ static __always_inline void slot_adapt(struct uslub_cache *s,
 				       struct kmem_cache_cpu *c,
 				       unsigned int trade)
 {
-	/* ALLOC_PCS + FREE_PCS, the owner's (cpu_moved) */
-	uint16_t now = (uint16_t)((2 * c->stat[ALLOC_PCS] + c->stat[FREE_PCS] +
-				   cpu_size(c)) >> 4);
+	uint16_t now = (uint16_t)((c->stat[ALLOC_PCS] + cpu_free_pcs(c)) >>
+				  4);
 	unsigned int gap = (uint16_t)(now - c->mark);	/* in 16s */
 	unsigned int limit = c->limit;
 
@@ -731,11 +730,11 @@ void *sheaf_refill_pop(struct uslub_cache *s, struct kmem_cache_cpu *c,
 /*
  * SLUB's __pcs_replace_full_main, except that a spare with room takes
  * main's older half (give_to_spare) rather than main's place; else main
- * goes to the barn for an empty sheaf (the barn's, or a new
- * one); a barn already at its limit (barn_limit) makes main flush to the
- * slabs instead, and the barn's sheaves with it (draining, below).  A new sheaf is allocated before main is given away, and
- * main is looked at again afterwards: a reclaim inside the allocation may
- * have flushed it.
+ * goes to the barn for an empty sheaf (the barn's, or a new one); a barn
+ * already at its limit (barn_limit) makes main flush to the slabs
+ * instead, and the barn's sheaves with it (draining, below).  A new sheaf
+ * is allocated before main is given away, and main is looked at again
+ * afterwards: a reclaim inside the allocation may have flushed it.
  */
 void sheaf_overflow_push(struct uslub_cache *s, struct kmem_cache_cpu *c,
 			 struct page_cache *pc, void *obj, uint64_t now,
@@ -864,7 +863,7 @@ void sheaf_slot_release(struct uslub_cache *s, struct kmem_cache_cpu *c,
 	}
 	if (c->spare)
 		release_sheaf(s, c, pc, c->spare, keep, now);
-	cpu_moved(c, cpu_size_counted(c), 0);	/* fork's child: any state */
+	cpu_moved(c, cpu_size_racy(c), 0);	/* fork's child: any state */
 	c->main = NULL;
 	set_spare(c, NULL);
 	WRITE_ONCE(c->objects, NULL);

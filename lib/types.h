@@ -282,7 +282,7 @@ static inline unsigned long cpu_capacity(const struct kmem_cache_cpu *c)
  * stat[FREE_PCS] holds them minus ALLOC_PCS minus main's count, which a
  * fast pop or push leaves as it is.  Every other change of main's count
  * goes through cpu_moved, so that cpu_free_pcs() is exact for the owner
- * (and for anyone once the owner is quiet).
+ * and cpu_stat() for anyone once the owner is quiet.
  */
 static inline void cpu_moved(struct kmem_cache_cpu *c, unsigned long from,
 			     unsigned long to)
@@ -297,23 +297,19 @@ static inline void cpu_set_size(struct kmem_cache_cpu *c, unsigned long n)
 	WRITE_ONCE(c->top, c->objects + n);
 }
 
-/* cpu_size read by another thread while the owner runs: a main sheaf
- * being swapped may pair one sheaf's top with the other's array, so the
- * count is kept inside the capacity (statistics only). */
-static inline unsigned long cpu_size_racy(const struct kmem_cache_cpu *c)
+/* The slot's FREE_PCS, read by its owner. */
+static inline unsigned long cpu_free_pcs(const struct kmem_cache_cpu *c)
 {
-	void **objects = READ_ONCE(c->objects), **top = READ_ONCE(c->top);
-	void **end = READ_ONCE(c->end);
-
-	if (!objects || top < objects || top > end)
-		return 0;
-	return (unsigned long)(top - objects);
+	return c->stat[FREE_PCS] + c->stat[ALLOC_PCS] + cpu_size(c);
 }
 
-/* main's count for cpu_moved's sums: exact for the owner (whose top may
- * be above end: the heap profiler lowers end); from any other thread,
- * any pair of top and array gives at most a sheaf's capacity. */
-static inline unsigned long cpu_size_counted(const struct kmem_cache_cpu *c)
+/*
+ * cpu_size read by another thread while the owner runs (statistics, and
+ * cpu_stat): a main sheaf being swapped may pair one sheaf's top with the
+ * other's array, so the count is kept within a sheaf's capacity.  Not
+ * bounded by end, which the heap profiler lowers below top.
+ */
+static inline unsigned long cpu_size_racy(const struct kmem_cache_cpu *c)
 {
 	void **objects = READ_ONCE(c->objects), **top = READ_ONCE(c->top);
 
@@ -323,16 +319,15 @@ static inline unsigned long cpu_size_counted(const struct kmem_cache_cpu *c)
 		   (unsigned long)SHEAF_MAX_CAPACITY);
 }
 
-/* Counter i of c as SLUB counts it: FREE_PCS from its parts (cpu_moved);
- * racy where another thread reads while the owner runs, as any
- * counter. */
+/* Counter i of c as SLUB counts it (FREE_PCS from its parts); racy where
+ * another thread reads while the owner runs, as any counter. */
 static inline unsigned long cpu_stat(const struct kmem_cache_cpu *c,
 				     unsigned int i)
 {
 	if (i != FREE_PCS)
 		return READ_ONCE(c->stat[i]);
 	return READ_ONCE(c->stat[FREE_PCS]) + READ_ONCE(c->stat[ALLOC_PCS]) +
-	       cpu_size_counted(c);
+	       cpu_size_racy(c);
 }
 
 #define CPU_SHIFT	8

@@ -472,6 +472,21 @@ static void destroy_empty(struct uslub_cache *s)
 	expect_d_eq(uslub_cache_destroy(s), 0, "destroy");
 }
 
+/* The end of a test that split its objects with hold_one_per_slab:
+ * frees[from..nfrees) and held[] are freed, the arrays too, and s must
+ * be destroyed empty. */
+static void finish_held(struct uslub_cache *s, void **objs, void **held,
+			unsigned int nheld, void **frees, unsigned int nfrees,
+			unsigned int from)
+{
+	free_all(s, frees + from, nfrees - from);
+	free_all(s, held, nheld);
+	free(held);
+	free(frees);
+	free(objs);
+	destroy_empty(s);
+}
+
 static void run_thread(void *(*fn)(void *), void *arg)
 {
 	pthread_t t;
@@ -1824,12 +1839,7 @@ TEST_BEGIN(test_thread_exit_flushes_when_barn_is_full)
 		expect_true(on_slab_freelist(s, frees[nf + i]),
 			    "object %u back on its slab", i);
 	expect_lu_eq(active_objs(s), k - nf - K, "active_objs");
-	free_all(s, frees + nf + K, nfrees - nf - K);
-	free_all(s, held, nheld);
-	free(held);
-	free(frees);
-	free(objs);
-	destroy_empty(s);
+	finish_held(s, objs, held, nheld, frees, nfrees, nf + K);
 }
 TEST_END
 
@@ -1899,12 +1909,7 @@ TEST_BEGIN(test_barn_limit_follows_users)
 		back += on_slab_freelist(s, frees[nf + i]);
 	expect_u_ge(back, cap, "its main went back to the slabs");
 	expect_lu_eq(active_objs(s), k - 2 * nf, "active_objs");
-	free_all(s, frees + 2 * nf, nfrees - 2 * nf);
-	free_all(s, held, nheld);
-	free(held);
-	free(frees);
-	free(objs);
-	destroy_empty(s);
+	finish_held(s, objs, held, nheld, frees, nfrees, 2 * nf);
 }
 TEST_END
 
@@ -2397,12 +2402,7 @@ TEST_BEGIN(test_barn_decay_flushes_idle_sheaves)
 	for (i = cap + 1; i < used; i++)
 		if (!on_slab_freelist(s, frees[i]) && !in_sheaf(c, frees[i]))
 			uslub_cache_free(s, frees[i]);
-	free_all(s, frees + used, nfrees - used);
-	free_all(s, held, nheld);
-	free(held);
-	free(frees);
-	free(objs);
-	destroy_empty(s);
+	finish_held(s, objs, held, nheld, frees, nfrees, used);
 }
 TEST_END
 
