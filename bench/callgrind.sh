@@ -23,7 +23,7 @@
 # 2-core machine (valgrind runs threads one at a time).
 set -eu
 peers=0
-patterns="hot_pair cache_pair ring_run fixed64_ring batch_fwd batch_rev
+patterns="hot_pair cache_pair ring_run fixed64_ring ring32k batch_fwd batch_rev
 	batch_shuf shuf64 prodcons larson"
 while [ $# -gt 0 ]; do
 	case $1 in

@@ -21,6 +21,9 @@
  *   ring_run     RING_LIVE live blocks of 8..1024 B; per step free the
  *                oldest and allocate a new one (FIFO)
  *   fixed64_ring the same with 64-byte blocks only
+ *   ring32k      RING32_LIVE live blocks of 8 B..32 KiB; per step free a
+ *                random one and allocate a new one in its place, writing
+ *                its first byte (the suite's ring/32k)
  *   batch_fwd    allocate BATCH_N blocks of 8..1024 B, free them in
  *   batch_rev    allocation order / reverse order / a fixed shuffled order
  *   batch_shuf
@@ -66,6 +69,8 @@ struct uslub_cache;
 #define RING_LIVE	4096
 #define RING_ITERS	500000
 #define FIXED_ITERS	500000
+#define RING32_LIVE	1024
+#define RING32_ITERS	300000
 #define BATCH_N		1000
 #define BATCH_ROUNDS	300
 #define SHUF_N		1024
@@ -150,6 +155,25 @@ NOIPA void fixed64_ring_loop(long n)
 	}
 }
 
+static void *ring32[RING32_LIVE];
+static uint32_t ring32_x = 362436069u;	/* the sequence, run after run */
+
+NOIPA void ring32k_loop(long n)
+{
+	uint32_t x = ring32_x;
+
+	for (long i = 0; i < n; i++) {
+		uint32_t slot = xorshift32(&x) % RING32_LIVE;
+		char *p;
+
+		uslub_kfree(ring32[slot]);
+		p = uslub_kmalloc(8 + xorshift32(&x) % 32761, 0);
+		*p = (char)i;
+		ring32[slot] = p;
+	}
+	ring32_x = x;
+}
+
 static void *batch[SHUF_N];	/* SHUF_N >= BATCH_N */
 static uint32_t batch_sizes[BATCH_N];
 static uint16_t order[SHUF_N];	/* a fixed permutation */
@@ -202,6 +226,7 @@ NOIPA void hot_pair(long n) { hot_pair_loop(n); KEEP(); }
 NOIPA void cache_pair(long n) { cache_pair_loop(n); KEEP(); }
 NOIPA void ring_run(long n) { ring_run_loop(n); KEEP(); }
 NOIPA void fixed64_ring(long n) { fixed64_ring_loop(n); KEEP(); }
+NOIPA void ring32k(long n) { ring32k_loop(n); KEEP(); }
 NOIPA void batch_fwd(long n) { batch_fwd_loop(n); KEEP(); }
 NOIPA void batch_rev(long n) { batch_rev_loop(n); KEEP(); }
 NOIPA void batch_shuf(long n) { batch_shuf_loop(n); KEEP(); }
@@ -232,6 +257,19 @@ static void ring_empty(void)
 {
 	for (int i = 0; i < RING_LIVE; i++)
 		uslub_kfree(ring[i]);
+}
+
+static void ring32_setup(void)
+{
+	for (int i = 0; i < RING32_LIVE; i++)
+		ring32[i] = must(uslub_kmalloc(8 + xorshift32(&ring32_x) %
+						32761, 0));
+}
+
+static void ring32_empty(void)
+{
+	for (int i = 0; i < RING32_LIVE; i++)
+		uslub_kfree(ring32[i]);
 }
 
 static void batch_setup(void)
@@ -539,6 +577,8 @@ static const struct simple simples[] = {
 	  RING_ITERS, RING_ITERS, 1, ring_empty },
 	{ "fixed64_ring", fixed_setup, fixed64_ring_loop, fixed64_ring,
 	  100000, FIXED_ITERS, 1, ring_empty },
+	{ "ring32k", ring32_setup, ring32k_loop, ring32k,
+	  RING32_ITERS, RING32_ITERS, 1, ring32_empty },
 	{ "batch_fwd", batch_setup, batch_fwd_loop, batch_fwd,
 	  20, BATCH_ROUNDS, BATCH_N, nothing },
 	{ "batch_rev", batch_setup, batch_rev_loop, batch_rev,

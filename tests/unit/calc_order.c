@@ -382,6 +382,7 @@ TEST_BEGIN(test_kmalloc_big_orders)
 		{ 10240, 3 }, { 12288, 4 }, { 14336, 3 }, { 16384, 3 },
 		{ 20480, 4 }, { 24576, 4 }, { 28672, 4 }, { 32768, 4 },
 	};
+	struct barn barn;
 	unsigned int i, idx;
 
 	for (i = 0; i < ARRAY_SIZE(want); i++)
@@ -397,7 +398,8 @@ TEST_BEGIN(test_kmalloc_big_orders)
 		expect_u_le(s->order, 4, "%s: order", s->name);
 		expect_u_ge(s->objects, 2, "%s: objects a slab", s->name);
 		expect_zu_le(slab % s->size, slab / 4, "%s: waste", s->name);
-		/* The barn: ten sheaves, or 512 KiB of objects if less. */
+		/* The barn: ten sheaves, or BARN_FLOOR_BYTES of objects if
+		 * less. */
 		expect_zu_le((size_t)s->barn.max_full * s->sheaf_capacity *
 			     s->size, BARN_FLOOR_BYTES, "%s: the barn's bound",
 			     s->name);
@@ -407,8 +409,13 @@ TEST_BEGIN(test_kmalloc_big_orders)
 	expect_u_eq(kmalloc_caches[kmalloc_index(64)].barn.max_full,
 		    BARN_BYTES / (123 * 64), "kmalloc-64: 256 KiB of objects");
 	expect_u_eq(kmalloc_caches[kmalloc_index(32768)].barn.max_full,
-		    BARN_FLOOR_BYTES / (4 * 32768),
-		    "kmalloc-32k: 512 KiB of objects, not 10 sheaves");
+		    MAX_FULL_SHEAVES, "kmalloc-32k: ten sheaves (1.25 MiB)");
+	/* Objects above 52 KiB (user caches): the floor bounds the barn. */
+	barn_init(&barn, 4, 128 << 10);
+	expect_u_eq(barn.max_full, BARN_FLOOR_BYTES / (4 * (128 << 10)),
+		    "128 KiB objects: 2 MiB of them, not 10 sheaves");
+	barn_init(&barn, 1, 4 << 20);
+	expect_u_eq(barn.max_full, 2, "4 MiB objects: two sheaves at least");
 }
 TEST_END
 

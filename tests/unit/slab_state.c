@@ -1959,7 +1959,7 @@ TEST_END
 
 /*
  * A slot's allowance: it doubles when the slot trades with the barn or
- * the slabs in alternating directions (SLOT_THRASH times, each within 4
+ * the slabs in alternating directions (SLOT_THRASH times, each within 64
  * allowances of operations), never for a one-way burst, never past
  * sheaf_max, and halves after a long quiet; main follows it.
  */
@@ -2014,6 +2014,57 @@ TEST_BEGIN(test_slot_allowance_adapts)
 	free_all(s, objs, n);
 	free(objs);
 	destroy_empty(s);
+}
+TEST_END
+
+/* pairs allocations, each freed at once: fast paths, no trade. */
+static void hot_pairs(struct uslub_cache *s, unsigned int pairs)
+{
+	for (unsigned int i = 0; i < pairs; i++)
+		uslub_cache_free(s, uslub_cache_alloc(s, 0));
+}
+
+/*
+ * A swing as slow as a random walk's, whose trades come many allowances
+ * apart: rounds of 2 * cap + 1 allocations and frees with gap hot pairs
+ * after each half.  Trades 20 allowances apart double the allowance;
+ * 200 apart (neither swinging nor quiet) leave it.
+ */
+static unsigned int slow_swing_limit(unsigned int gap, unsigned int *cap0)
+{
+	struct uslub_cache *s = new_cache("state_slow_swing", OBJ_SIZE);
+	struct kmem_cache_cpu *c;
+	unsigned int cap, n, round, i, limit;
+	void **objs;
+
+	assert_ptr_not_null(s, "cache");
+	cap = s->sheaf_capacity;
+	n = 2 * cap + 1;
+	objs = objs_array(n);
+	for (round = 0; round < 2 * SLOT_THRASH; round++) {
+		for (i = 0; i < n; i++)
+			objs[i] = uslub_cache_alloc(s, 0);
+		hot_pairs(s, gap * cap / 2);
+		free_all(s, objs, n);
+		hot_pairs(s, gap * cap / 2);
+	}
+	c = slot_of(s);
+	limit = c->limit;
+	expect_u_le(limit, s->sheaf_max, "within sheaf_max");
+	*cap0 = cap;
+	free(objs);
+	destroy_empty(s);
+	return limit;
+}
+
+TEST_BEGIN(test_slot_allowance_slow_swing)
+{
+	unsigned int cap, limit;
+
+	limit = slow_swing_limit(20, &cap);
+	expect_u_ge(limit, 2 * cap, "trades 20 allowances apart: grown");
+	limit = slow_swing_limit(200, &cap);
+	expect_u_eq(limit, cap, "trades 200 allowances apart: as it was");
 }
 TEST_END
 
@@ -2663,6 +2714,7 @@ int main(void)
 		    test_barn_limit_follows_users,
 		    test_barn_gives_back_own_sheaf,
 		    test_slot_allowance_adapts,
+		    test_slot_allowance_slow_swing,
 		    test_cross_thread_frees_travel_through_barn,
 		    test_cpu_dir_slot_uses_sheaves,
 		    test_reused_slot_starts_empty,
