@@ -75,7 +75,7 @@ unsigned long cache_active_objects_locked(const struct uslub_cache *s);
 /* Free objects cached in sheaves, for statistics. */
 struct sheaf_occupancy {
 	unsigned long slots;		/* thread slots with sheaves */
-	unsigned long cpu_objects;	/* in their main and spare sheaves */
+	unsigned long cpu_objects;	/* in their main, spare and shelf */
 	unsigned int barn_full, barn_empty;
 	unsigned long barn_objects;
 };

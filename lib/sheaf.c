@@ -280,7 +280,8 @@ static __always_inline void slot_adapt(struct uslub_cache *s,
 	    gap <= 4 * limit) {
 		if (++c->thrash >= SLOT_THRASH) {
 			limit = MIN(2 * limit, s->sheaf_max);
-			c->thrash = 0;
+			/* at sheaf_max it stays swinging (shelf_on) */
+			c->thrash = limit < s->sheaf_max ? 0 : SLOT_THRASH;
 		}
 	} else if (gap > 64 * limit) {
 		limit = MAX(limit / 2, s->sheaf_capacity);
@@ -312,7 +313,16 @@ static void main_install(struct kmem_cache_cpu *c, struct slab_sheaf *sh)
 static void set_spare(struct kmem_cache_cpu *c, struct slab_sheaf *sh)
 {
 	c->spare = sh;
-	WRITE_ONCE(c->spare_size, sh ? sh->size : 0);
+	WRITE_ONCE(c->spare_size, sh ? sh->size + sh->shelf.objects : 0);
+}
+
+/* sh, out of every list, becomes the spare, with an empty shelf. */
+static void spare_install(struct kmem_cache_cpu *c, struct slab_sheaf *sh)
+{
+	list_init(&sh->barn_list);
+	sh->shelf.objects = 0;
+	sh->shelf.sheaves = 0;
+	set_spare(c, sh);
 }
 
 /*
@@ -368,6 +378,84 @@ static void push_main(struct kmem_cache_cpu *c, void *obj)
 	cpu_moved(c, 0, 1);
 	*top = obj;
 	WRITE_ONCE(c->top, top + 1);
+}
+
+/* ---- The shelf ------------------------------------------------------- */
+
+/* Whether c swings between freeing and allocating more than main and
+ * spare hold: its allowance grew, or is at sheaf_max and would have
+ * (slot_adapt).  Only such a slot uses a shelf; a thread that only frees
+ * a size, a consumer, leaves its sheaves to the barn, where the producer
+ * finds them. */
+static bool shelf_on(const struct uslub_cache *s,
+		     const struct kmem_cache_cpu *c)
+{
+	return c->spare && (c->limit > s->sheaf_capacity ||
+			    c->thrash >= SLOT_THRASH);
+}
+
+/*
+ * Main and spare are full: main goes to the front of the shelf and the
+ * empty sheaf at its back becomes main.  false: the shelf is off, full,
+ * or has no empty sheaf.  The slot lets go of main's objects before the
+ * shelf holds them: a fork child that flushes both finds them once at
+ * most.
+ */
+static bool shelf_put(struct uslub_cache *s, struct kmem_cache_cpu *c)
+{
+	struct slab_sheaf *sp = c->spare, *m = c->main, *empty;
+	unsigned int n = (unsigned int)cpu_size(c);
+
+	if (!shelf_on(s, c) || list_empty(&sp->barn_list) ||
+	    (uint64_t)(sp->shelf.objects + n) * s->size > SHELF_BYTES)
+		return false;
+	empty = list_entry(sp->barn_list.prev, struct slab_sheaf, barn_list);
+	if (empty->size)
+		return false;
+	list_del(&empty->barn_list);
+	m->size = n;
+	cpu_set_size(c, 0);
+	list_add(&m->barn_list, &sp->barn_list);
+	sp->shelf.objects += n;
+	main_install(c, empty);
+	set_spare(c, sp);
+	stat(c, SHEAF_SWAP);
+	return true;
+}
+
+/* Main and spare are empty: the newest full sheaf of the shelf becomes
+ * main, and main goes to the shelf's back.  false: no full sheaf there. */
+static bool shelf_get(struct kmem_cache_cpu *c)
+{
+	struct slab_sheaf *sp = c->spare, *full;
+
+	if (!sp || list_empty(&sp->barn_list))
+		return false;
+	full = list_first_entry(&sp->barn_list, struct slab_sheaf, barn_list);
+	if (!full->size)
+		return false;
+	list_del(&full->barn_list);
+	sp->shelf.objects -= full->size;
+	main_save(c);
+	list_add_tail(&c->main->barn_list, &sp->barn_list);
+	main_install(c, full);
+	set_spare(c, sp);
+	stat(c, SHEAF_SWAP);
+	return true;
+}
+
+/* An empty main, replaced from the barn, can wait at the shelf's back
+ * for the next overflow (no lock then). */
+static bool shelf_keep_empty(struct uslub_cache *s, struct kmem_cache_cpu *c,
+			     struct slab_sheaf *sh)
+{
+	struct slab_sheaf *sp = c->spare;
+
+	if (!shelf_on(s, c) || sp->shelf.sheaves >= SHELF_SHEAVES)
+		return false;
+	list_add_tail(&sh->barn_list, &sp->barn_list);
+	sp->shelf.sheaves++;
+	return true;
 }
 
 /*
@@ -695,6 +783,8 @@ void *sheaf_refill_pop(struct uslub_cache *s, struct kmem_cache_cpu *c,
 		return pop_main(c);
 	}
 	slot_adapt(s, c, TRADE_REFILL);
+	if (shelf_get(c))
+		return pop_main(c);
 	list_init(&old);
 	spin_acquire(&s->barn.lock);
 	s->barn.draining = false;		/* allocations are back */
@@ -705,13 +795,14 @@ void *sheaf_refill_pop(struct uslub_cache *s, struct kmem_cache_cpu *c,
 	nold = barn_take_old_locked(&s->barn, decay_cutoff(now), &old, 2);
 	if (full) {
 		main_save(c);
-		if (!c->spare) {
-			set_spare(c, c->main);
-		} else if (s->barn.nr_empty < MAX_EMPTY_SHEAVES) {
+		if (!c->spare)
+			spare_install(c, c->main);
+		else if (shelf_keep_empty(s, c, c->main))
+			;			/* for the next overflow */
+		else if (s->barn.nr_empty < MAX_EMPTY_SHEAVES)
 			barn_put_empty_locked(&s->barn, c->main);
-		} else {
+		else
 			empty = c->main;
-		}
 		main_install(c, full);
 	}
 	spin_release(&s->barn.lock);
@@ -754,7 +845,7 @@ void sheaf_overflow_push(struct uslub_cache *s, struct kmem_cache_cpu *c,
 		return;
 	}
 	slot_adapt(s, c, TRADE_OVERFLOW);
-	if (c->top < c->end) {			/* the allowance grew */
+	if (c->top < c->end || shelf_put(s, c)) {  /* grown, or shelved */
 		push_main(c, obj);
 		return;
 	}
@@ -814,16 +905,6 @@ flush:
 
 /* ---- Flush and release ----------------------------------------------- */
 
-void sheaf_slot_flush(struct uslub_cache *s, struct kmem_cache_cpu *c,
-		      struct page_cache *pc)
-{
-	if (c->main)
-		flush_main(s, c, pc);
-	if (c->spare) {
-		sheaf_flush(s, c, pc, c->spare);
-		set_spare(c, c->spare);
-	}
-}
 
 /* One of a departing slot's sheaves: a non-empty one joins the barn's
  * full sheaves where there is room (keep), else is flushed; an empty one
@@ -849,6 +930,43 @@ static void release_sheaf(struct uslub_cache *s, struct kmem_cache_cpu *c,
 	barn_return_empty(&s->barn, c, sh);
 }
 
+/*
+ * Every sheaf leaves the shelf: release (thread exit, fork's child,
+ * destroy) hands it over as release_sheaf does, flush (trim, shrink, a
+ * flush request) flushes it and gives it back empty.
+ */
+static void shelf_empty(struct uslub_cache *s, struct kmem_cache_cpu *c,
+			struct page_cache *pc, bool release, bool keep)
+{
+	struct slab_sheaf *sp = c->spare, *sh;
+	uint64_t now = release ? os_now_ms() : 0;
+
+	list_for_each_entry_safe(sh, &sp->barn_list, barn_list) {
+		list_del(&sh->barn_list);
+		if (release) {
+			release_sheaf(s, c, pc, sh, keep, now);
+			continue;
+		}
+		sheaf_flush(s, c, pc, sh);
+		barn_return_empty(&s->barn, c, sh);
+	}
+	sp->shelf.objects = 0;
+	sp->shelf.sheaves = 0;
+	set_spare(c, sp);
+}
+
+void sheaf_slot_flush(struct uslub_cache *s, struct kmem_cache_cpu *c,
+		      struct page_cache *pc)
+{
+	if (c->main)
+		flush_main(s, c, pc);
+	if (c->spare) {
+		shelf_empty(s, c, pc, false, false);
+		sheaf_flush(s, c, pc, c->spare);
+		set_spare(c, c->spare);
+	}
+}
+
 void sheaf_slot_release(struct uslub_cache *s, struct kmem_cache_cpu *c,
 			struct page_cache *pc, bool keep)
 {
@@ -865,8 +983,10 @@ void sheaf_slot_release(struct uslub_cache *s, struct kmem_cache_cpu *c,
 		main_save(c);
 		release_sheaf(s, c, pc, c->main, keep, now);
 	}
-	if (c->spare)
+	if (c->spare) {
+		shelf_empty(s, c, pc, true, keep);
 		release_sheaf(s, c, pc, c->spare, keep, now);
+	}
 	cpu_moved(c, cpu_size_racy(c), 0);	/* fork's child: any state */
 	c->main = NULL;
 	set_spare(c, NULL);

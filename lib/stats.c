@@ -136,7 +136,7 @@ static void counter_line(struct log_buf *b, const char *cache,
 }
 
 /* Where a cache's free objects wait besides its slabs: the threads'
- * sheaves (main and spare) and the barn's. */
+ * sheaves (main, spare and shelf) and the barn's. */
 static void occupancy_lines_locked(struct log_buf *b, struct uslub_cache *s)
 {
 	struct sheaf_occupancy o;

@@ -178,8 +178,16 @@ enum stat_item {
  * for an empty sheaf is the guard, without a test.
  */
 struct slab_sheaf {
-	struct list_head barn_list;	/* in a barn: under barn->lock */
-	uint64_t time;			/* when it entered the barn (ms) */
+	/* in a barn: under barn->lock; on a spare's shelf: the owner's.
+	 * A slot's spare heads its shelf here (sheaf.c) */
+	struct list_head barn_list;
+	union {
+		uint64_t time;		/* in a barn: when it entered (ms) */
+		struct {		/* the spare: what its shelf holds */
+			unsigned int objects;
+			unsigned int sheaves;
+		} shelf;
+	};
 	unsigned int size;		/* objects held; for the main sheaf
 					   the slot's top is authoritative */
 	uint16_t capacity;		/* immutable */
@@ -237,8 +245,8 @@ struct kmem_cache_cpu {
 	uint64_t bound;			/* objects per slab * (mult * size
 					   mod 2^64); 0: every free is
 					   slow */
-	unsigned int spare_size;	/* spare's objects, for statistics
-					   (WRITE_ONCE) */
+	unsigned int spare_size;	/* the objects of the spare and its
+					   shelf, for statistics (WRITE_ONCE) */
 	/* slot_adapt's (owner only): alternating trades in a row, and the
 	 * last trade (TRADE_REFILL/OVERFLOW, 0: none) */
 	uint8_t thrash;
@@ -247,7 +255,8 @@ struct kmem_cache_cpu {
 	 * cleared when its cache is destroyed; under slab_mutex */
 	struct uslub_cache *cache;
 	struct slab_sheaf *main;	/* its size field is stale */
-	struct slab_sheaf *spare;	/* NULL, or holding 0 to capacity */
+	struct slab_sheaf *spare;	/* NULL, or holding 0 to capacity;
+					   heads the slot's shelf */
 	uint16_t cpu_off;		/* this slot's offset in the thread
 					   state, 0 for cpu_dir slots */
 	/* main's allowance, from the cache's sheaf_capacity up to its

@@ -890,6 +890,103 @@ TEST_BEGIN(test_fork_child_allocates)
 }
 TEST_END
 
+/*
+ * A thread that holds a shelf at the fork: the child reclaims it with the
+ * thread's main and spare, and hands out each of its objects once.
+ */
+#define SHELF_ROUNDS	16
+
+struct shelf_holder {
+	struct uslub_cache *s;
+	void **objs;
+	unsigned int n;
+	unsigned long held, shelved;	/* in its sheaves; on its shelf */
+	pthread_barrier_t *ready, *release;
+};
+
+static void *shelf_holder_thread(void *arg)
+{
+	struct shelf_holder *h = arg;
+	struct kmem_cache_cpu *c;
+	unsigned int r, i;
+
+	for (r = 0; r < SHELF_ROUNDS; r++) {
+		for (i = 0; i < h->n; i++)
+			h->objs[i] = uslub_cache_alloc(h->s, 0);
+		for (i = 0; i < h->n; i++)
+			uslub_cache_free(h->s, h->objs[i]);
+	}
+	c = cache_cpu(h->s, thread_cache);
+	h->held = my_sheaf_objects(h->s);
+	h->shelved = c && c->spare ? c->spare->shelf.objects : 0;
+	pthread_barrier_wait(h->ready);
+	pthread_barrier_wait(h->release);	/* through the fork */
+	return NULL;
+}
+
+static void shelf_fork_child(void *arg)
+{
+	struct shelf_holder *h = arg;
+	unsigned long total = 2 * (unsigned long)h->n, i, missing = 0;
+	void **v = calloc(total, sizeof(*v));
+
+	alarm(60);
+	assert_ptr_not_null(v, "array");
+	expect_d_eq(active_objs(h->s->name), 0, "active_objs in the child");
+	for (i = 0; i < total; i++) {
+		v[i] = uslub_cache_alloc(h->s, 0);
+		assert_ptr_not_null(v[i], "allocation %lu in the child", i);
+		memset(v[i], 0x5a, h->s->size);
+	}
+	expect_zu_eq(overlaps(v, total, h->s->size), 0, "distinct objects");
+	for (i = 0; i < h->n; i++)
+		missing += !among(v, total, h->objs[i]);
+	expect_lu_eq(missing, 0, "the thread's objects came back");
+	for (i = 0; i < total; i++)
+		uslub_cache_free(h->s, v[i]);
+	expect_d_eq(active_objs(h->s->name), 0, "active_objs after");
+	free(v);
+}
+
+TEST_BEGIN(test_fork_child_reclaims_a_shelf)
+{
+	struct uslub_cache *s = sheaf_cache("sheaf_fork_shelf", 64);
+	pthread_barrier_t ready, release;
+	struct shelf_holder h = { 0 };
+	char out[8192];
+	int status = -1;
+	pthread_t t;
+
+	if (!s)
+		return;
+	h.s = s;
+	h.n = 5 * s->sheaf_max;		/* past main and spare */
+	h.objs = calloc(h.n, sizeof(void *));
+	assert_ptr_not_null(h.objs, "array");
+	h.ready = &ready;
+	h.release = &release;
+	pthread_barrier_init(&ready, NULL, 2);
+	pthread_barrier_init(&release, NULL, 2);
+	assert_d_eq(pthread_create(&t, NULL, shelf_holder_thread, &h), 0,
+		    "thread");
+	pthread_barrier_wait(&ready);
+	expect_lu_gt(h.shelved, 0, "the thread holds a shelf");
+	expect_lu_ge(h.held, h.n, "and every object it freed");
+	assert_d_eq(test_run_child(shelf_fork_child, &h, &status, out,
+				   sizeof(out)), 0, "fork");
+	expect_true(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		    "child exits 0 (status %#x): %s", status, out);
+	pthread_barrier_wait(&release);
+	pthread_join(t, NULL);
+	pthread_barrier_destroy(&ready);
+	pthread_barrier_destroy(&release);
+	expect_d_eq(active_objs("sheaf_fork_shelf"), 0, "active_objs");
+	free(h.objs);
+	expect_d_eq(uslub_cache_shrink(s), 0, "shrink");
+	expect_d_eq(uslub_cache_destroy(s), 0, "destroy");
+}
+TEST_END
+
 /* ---- Occupancy statistics -------------------------------------------- */
 
 struct occ_arg {
@@ -1181,6 +1278,7 @@ int main(void)
 	return test(test_decay, test_trim_empties_barns,
 		    test_trim_flushes_other_threads_later,
 		    test_thread_exit_hands_sheaf_to_barn,
-		    test_fork_child_allocates, test_occupancy_stats,
+		    test_fork_child_allocates,
+		    test_fork_child_reclaims_a_shelf, test_occupancy_stats,
 		    test_double_free_on_sheaf_top, NULL);
 }

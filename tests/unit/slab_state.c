@@ -2068,6 +2068,26 @@ TEST_BEGIN(test_slot_allowance_slow_swing)
 }
 TEST_END
 
+/* A worker shows its slot, then waits for the owner's signal to exit
+ * (the TLS destructor releases the slot). */
+static void *stepper_park(struct stepper *w)
+{
+	w->c = slot_of(w->s);
+	sem_post(&w->ready);
+	sem_wait(&w->go);
+	return NULL;
+}
+
+/* Starts fn on w (s, objs and n set) and waits until it is parked. */
+static void stepper_start(struct stepper *w, pthread_t *t,
+			  void *(*fn)(void *))
+{
+	sem_init(&w->ready, 0, 0);
+	sem_init(&w->go, 0, 0);
+	assert_d_eq(pthread_create(t, NULL, fn, w), 0, "thread");
+	sem_wait(&w->ready);
+}
+
 /* Frees objs[0..n) in two steps on the owner's signal, then exits. */
 static void *cross_free_thread(void *arg)
 {
@@ -2075,10 +2095,7 @@ static void *cross_free_thread(void *arg)
 
 	settle_flush_gen();
 	free_all(w->s, w->objs, w->n);
-	w->c = slot_of(w->s);
-	sem_post(&w->ready);
-	sem_wait(&w->go);
-	return NULL;			/* the TLS destructor */
+	return stepper_park(w);
 }
 
 /* Counters and freelist of every slab, to see that nothing moved. */
@@ -2140,11 +2157,7 @@ TEST_BEGIN(test_cross_thread_frees_travel_through_barn)
 	w.s = s;
 	w.objs = objs;
 	w.n = n3;
-	sem_init(&w.ready, 0, 0);
-	sem_init(&w.go, 0, 0);
-	assert_d_eq(pthread_create(&t, NULL, cross_free_thread, &w), 0,
-		    "thread");
-	sem_wait(&w.ready);
+	stepper_start(&w, &t, cross_free_thread);
 	now = stats_of(s);
 	expect_delta(&st, &now, "another thread's frees",
 		     { FREE_SLOWPATH, 3 }, { FREE_PCS, n3 - 3 },
@@ -2537,11 +2550,36 @@ static void expect_every_object_once(struct uslub_cache *s,
 		in_sheaves += cpu_size(c);
 		cpu_objects += cpu_size(c) + c->spare_size;
 		if (c->spare) {
-			expect_u_eq(c->spare_size, c->spare->size,
-				    "%s: slot %u spare_size", what, i);
+			unsigned int on_shelf = 0, nshelf = 0;
+			bool seen_empty = false;
+
 			for (j = 0; j < c->spare->size; j++)
 				census_add(&cs, c->spare->objects[j]);
 			in_sheaves += c->spare->size;
+			/* the shelf: full sheaves first, then empty ones */
+			list_for_each_entry(sh, &c->spare->barn_list,
+					    barn_list) {
+				expect_true(!sh->size || !seen_empty,
+					    "%s: slot %u shelf: full first",
+					    what, i);
+				seen_empty |= !sh->size;
+				for (j = 0; j < sh->size; j++)
+					census_add(&cs, sh->objects[j]);
+				on_shelf += sh->size;
+				nshelf++;
+			}
+			in_sheaves += on_shelf;
+			expect_u_eq(c->spare->shelf.sheaves, nshelf,
+				    "%s: slot %u shelf sheaves", what, i);
+			expect_u_le(nshelf, SHELF_SHEAVES,
+				    "%s: slot %u shelf bound", what, i);
+			expect_lu_le((unsigned long)on_shelf * s->size,
+				     SHELF_BYTES, "%s: slot %u shelf bytes",
+				     what, i);
+			expect_u_eq(c->spare->shelf.objects, on_shelf,
+				    "%s: slot %u shelf objects", what, i);
+			expect_u_eq(c->spare_size, c->spare->size + on_shelf,
+				    "%s: slot %u spare_size", what, i);
 		}
 	}
 	spin_acquire(&s->barn.lock);
@@ -2691,6 +2729,105 @@ TEST_BEGIN(test_every_object_in_exactly_one_place)
 }
 TEST_END
 
+/* rounds of allocating n objects into objs and freeing them all */
+static void swing(struct uslub_cache *s, void **objs, unsigned int n,
+		  unsigned int rounds)
+{
+	for (unsigned int r = 0; r < rounds; r++) {
+		for (unsigned int i = 0; i < n; i++) {
+			objs[i] = uslub_cache_alloc(s, 0);
+			assert_ptr_not_null(objs[i], "object %u", i);
+		}
+		free_all(s, objs, n);
+	}
+}
+
+/* n: objects past main and spare at sheaf_max, three sheaves more */
+static unsigned int shelf_swing_objects(const struct uslub_cache *s)
+{
+	return 5 * s->sheaf_max;
+}
+
+static void *shelf_swing_thread(void *arg)
+{
+	struct stepper *w = arg;
+
+	swing(w->s, w->objs, w->n, 4 * SLOT_THRASH);
+	return stepper_park(w);
+}
+
+/*
+ * The shelf: a slot that swings between allocating and freeing more than
+ * main and spare hold keeps its full sheaves, once its allowance has grown
+ * (no barn, no lock), with every object in one place; a shrink empties it,
+ * and a thread that exits with one leaves its objects to the barn or the
+ * slabs.  A thread that only frees never shelves.
+ */
+TEST_BEGIN(test_shelf_keeps_a_swinging_slot_off_the_barn)
+{
+	struct uslub_cache *s = new_cache("state_shelf", OBJ_SIZE);
+	struct kmem_cache_cpu *slots[1], *c;
+	struct stepper w = { 0 };
+	struct snap before, after;
+	unsigned int n, i;
+	pthread_t t;
+	void **objs;
+
+	assert_ptr_not_null(s, "cache");
+	n = shelf_swing_objects(s);
+	expect_lu_le((unsigned long)(n - 2 * s->sheaf_max) * s->size,
+		     SHELF_BYTES, "what main and spare do not hold fits");
+	objs = objs_array(n);
+	swing(s, objs, n, 4 * SLOT_THRASH);	/* grows, then swings */
+	slots[0] = c = slot_of(s);
+	expect_u_eq(c->limit, s->sheaf_max, "grown");
+	expect_u_gt(c->spare->shelf.objects, 0, "objects on the shelf");
+	expect_every_object_once(s, slots, 1, NULL, 0, "shelved");
+	before = stats_of(s);
+	swing(s, objs, n, 8);
+	after = stats_of(s);
+	expect_lu_eq(after.v[BARN_GET], before.v[BARN_GET], "no barn get");
+	expect_lu_eq(after.v[BARN_PUT], before.v[BARN_PUT], "no barn put");
+	expect_lu_eq(after.v[SHEAF_REFILL], before.v[SHEAF_REFILL],
+		     "no refill from the slabs");
+	for (i = 0; i < n; i++)
+		objs[i] = uslub_cache_alloc(s, 0);
+	expect_every_object_once(s, slots, 1, objs, n, "taken back");
+	free_all(s, objs, n);
+	expect_every_object_once(s, slots, 1, NULL, 0, "shelved again");
+	expect_d_eq(uslub_cache_shrink(s), 0, "shrink");
+	expect_u_eq(c->spare->shelf.sheaves, 0, "shrink empties the shelf");
+	expect_u_eq(c->spare_size, 0, "nothing outside main");
+	expect_every_object_once(s, slots, 1, NULL, 0, "shrunk");
+
+	/* Another thread swings, then exits with objects on its shelf. */
+	w.s = s;
+	w.objs = objs;
+	w.n = n;
+	stepper_start(&w, &t, shelf_swing_thread);
+	expect_u_gt(w.c->spare->shelf.objects, 0, "its shelf holds objects");
+	sem_post(&w.go);
+	pthread_join(t, NULL);
+	sem_destroy(&w.ready);
+	sem_destroy(&w.go);
+	expect_every_object_once(s, slots, 1, NULL, 0, "its thread exited");
+
+	/* A thread that only frees what this one allocated: no shelf. */
+	for (i = 0; i < n; i++)
+		objs[i] = uslub_cache_alloc(s, 0);
+	stepper_start(&w, &t, cross_free_thread);
+	expect_u_eq(w.c->spare ? w.c->spare->shelf.sheaves : 0, 0,
+		    "a thread that only frees keeps no shelf");
+	sem_post(&w.go);
+	pthread_join(t, NULL);
+	sem_destroy(&w.ready);
+	sem_destroy(&w.go);
+	expect_every_object_once(s, slots, 1, NULL, 0, "freed across");
+	free(objs);
+	destroy_empty(s);
+}
+TEST_END
+
 int main(void)
 {
 	init_ensure();
@@ -2715,6 +2852,7 @@ int main(void)
 		    test_barn_gives_back_own_sheaf,
 		    test_slot_allowance_adapts,
 		    test_slot_allowance_slow_swing,
+		    test_shelf_keeps_a_swinging_slot_off_the_barn,
 		    test_cross_thread_frees_travel_through_barn,
 		    test_cpu_dir_slot_uses_sheaves,
 		    test_reused_slot_starts_empty,
