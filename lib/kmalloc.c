@@ -38,8 +38,8 @@ static const unsigned int class_size[NR_KMALLOC] = {
 
 struct uslub_cache kmalloc_caches[NR_KMALLOC];
 bool kmalloc_sizes_kept;
-uint16_t kmalloc_cpu_off[SMALL_MAX >> 3];
 uint16_t kmalloc_direct_off[KMALLOC_DIRECT_MAX + 1];
+uint16_t kmalloc_big_off[SMALL_MAX >> KMALLOC_BIG_SHIFT];
 
 static void class_name(char *buf, size_t len, unsigned int size)
 {
@@ -73,13 +73,19 @@ void kmalloc_init(void)
 	if (debug_large_on)
 		kmalloc_sizes_kept = true;
 	WRITE_ONCE(page_decay_hook, kept_decay);
-	for (i = 0; i < ARRAY_SIZE(kmalloc_cpu_off); i++) {
-		while (class_size[idx] < (i + 1) * 8)
+	for (i = 1; i <= KMALLOC_DIRECT_MAX; i++) {
+		while (class_size[idx] < i)
 			idx++;
-		kmalloc_cpu_off[i] = (uint16_t)(idx << CPU_SHIFT);
+		kmalloc_direct_off[i] = (uint16_t)(idx << CPU_SHIFT);
 	}
-	for (i = 1; i <= KMALLOC_DIRECT_MAX; i++)
-		kmalloc_direct_off[i] = kmalloc_cpu_off[(i - 1) >> 3];
+	for (i = KMALLOC_DIRECT_MAX >> KMALLOC_BIG_SHIFT;
+	     i < ARRAY_SIZE(kmalloc_big_off); i++) {
+		while (class_size[idx] < (i + 1) << KMALLOC_BIG_SHIFT)
+			idx++;
+		/* no class ends inside the step (size_class checks all) */
+		USLUB_ASSERT(class_size[idx - 1] <= i << KMALLOC_BIG_SHIFT);
+		kmalloc_big_off[i] = (uint16_t)(idx << CPU_SHIFT);
+	}
 }
 
 unsigned int kmalloc_index(size_t size)
@@ -102,7 +108,7 @@ size_t kmalloc_size_roundup(size_t size)
 	if (size == 0)
 		return 0;
 	if (size <= SMALL_MAX)
-		return class_size[kmalloc_cpu_off[(size - 1) >> 3] >> CPU_SHIFT];
+		return class_size[kmalloc_slot_off(size) >> CPU_SHIFT];
 	if (size > KMALLOC_MAX_SIZE)
 		return size;
 	if (get_order(size) <= MAX_ORDER)
@@ -769,7 +775,7 @@ void *kmalloc_slow(size_t size, uslub_gfp_t gfp, uintptr_t caller)
 	if (size == 0)
 		return ZERO_SIZE_PTR;
 	if (size <= SMALL_MAX) {
-		s = &kmalloc_caches[kmalloc_cpu_off[(size - 1) >> 3] >> CPU_SHIFT];
+		s = &kmalloc_caches[kmalloc_slot_off(size) >> CPU_SHIFT];
 		if (likely(!READ_ONCE(prof_active)))
 			return cache_alloc_sized(s, gfp, size, caller);
 		return prof_kmalloc(s, size, gfp, caller);

@@ -3,7 +3,7 @@
  * (uslub_kmalloc_size_roundup), the waste bound above 64 bytes, the
  * alignment kmalloc guarantees (16 bytes, and power-of-two sizes aligned
  * to themselves as the kernel's kmalloc does), uslub_ksize, the lookup
- * tables kmalloc_cpu_off and kmalloc_direct_off against kmalloc_index, the kernel's cache names
+ * tables kmalloc_direct_off and kmalloc_big_off against kmalloc_index, the kernel's cache names
  * in slabinfo, and the sizes of large (buddy) and huge (mmap) blocks.
  */
 #include "test.h"
@@ -196,28 +196,30 @@ TEST_BEGIN(test_cpu_off_table)
 	unsigned int idx, i;
 
 	init_ensure();
-	for (i = 0; i < SMALL_MAX >> 3; i++) {
-		unsigned int want = kmalloc_index(((size_t)i + 1) * 8);
+	for (i = KMALLOC_DIRECT_MAX >> KMALLOC_BIG_SHIFT;
+	     i < SMALL_MAX >> KMALLOC_BIG_SHIFT; i++) {
+		unsigned int want =
+		    kmalloc_index(((size_t)i + 1) << KMALLOC_BIG_SHIFT);
 
-		if (kmalloc_cpu_off[i] != want << CPU_SHIFT && bad++ < 5)
-			expect_u_eq(kmalloc_cpu_off[i], want << CPU_SHIFT,
-				    "kmalloc_cpu_off[%u] (sizes %u..%u)", i,
-				    i * 8 + 1, i * 8 + 8);
+		if (kmalloc_big_off[i] != want << CPU_SHIFT && bad++ < 5)
+			expect_u_eq(kmalloc_big_off[i], want << CPU_SHIFT,
+				    "kmalloc_big_off[%u]", i);
 	}
 	for (size = 1; size <= SMALL_MAX; size++) {
 		unsigned int want = kmalloc_index(size);
-		unsigned int got =
-		    kmalloc_cpu_off[(size - 1) >> 3] >> CPU_SHIFT;
 		long off = kmalloc_slot_off(size);
+		unsigned int got = (unsigned int)(off >> CPU_SHIFT);
 
-		if ((got != want || kmalloc_class_size(want) < size ||
+		if ((kmalloc_class_size(want) < size ||
 		     kmalloc_class_size(want - 1) >= size) && bad++ < 10)
-			expect_u_eq(got, want, "class of size %zu", size);
-		/* the fast paths' lookup, direct up to KMALLOC_DIRECT_MAX */
+			expect_u_eq(got, want, "kmalloc_index(%zu)", size);
+		/* the fast paths' lookup: direct up to KMALLOC_DIRECT_MAX,
+		 * then by 256-byte steps */
 		if (off != (long)(want << CPU_SHIFT) && bad++ < 10)
 			expect_ld_eq(off, (long)(want << CPU_SHIFT),
 				     "kmalloc_slot_off(%zu)", size);
 	}
+	expect_ld_eq(kmalloc_slot_off(SMALL_MAX + 1), -1, "above the classes");
 	expect_zu_eq(bad, 0, "table entries disagreeing with kmalloc_index");
 	expect_ld_eq(kmalloc_slot_off(0), 0,
 		     "size 0: slot 0, whose sheaf is always empty");
