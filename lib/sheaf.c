@@ -383,36 +383,54 @@ static void push_main(struct kmem_cache_cpu *c, void *obj)
 /* ---- The shelf ------------------------------------------------------- */
 
 /* Whether c swings between freeing and allocating more than main and
- * spare hold: its allowance grew, or is at sheaf_max and would have
- * (slot_adapt).  Only such a slot uses a shelf; a thread that only frees
- * a size, a consumer, leaves its sheaves to the barn, where the producer
- * finds them. */
+ * spare hold: its trades alternated SHELF_THRASH times, or its allowance
+ * grew (slot_adapt).  Only such a slot uses a shelf; a thread that only
+ * frees a size (a consumer), or allocated and freed a batch once, leaves
+ * its sheaves to the barn, where other threads find them. */
 static bool shelf_on(const struct uslub_cache *s,
 		     const struct kmem_cache_cpu *c)
 {
 	return c->spare && (c->limit > s->sheaf_capacity ||
-			    c->thrash >= SLOT_THRASH);
+			    c->thrash >= SHELF_THRASH);
+}
+
+static bool shelf_has_empty(struct slab_sheaf *sp)
+{
+	return !list_empty(&sp->barn_list) &&
+	       !list_entry(sp->barn_list.prev, struct slab_sheaf,
+			   barn_list)->size;
 }
 
 /*
  * Main and spare are full: main goes to the front of the shelf and the
- * empty sheaf at its back becomes main.  false: the shelf is off, full,
- * or has no empty sheaf.  The slot lets go of main's objects before the
- * shelf holds them: a fork child that flushes both finds them once at
- * most.
+ * empty sheaf at its back becomes main; with none there, a new one from
+ * the pool joins the shelf first.  false: the shelf is off or full.  The
+ * slot lets go of main's objects before the shelf holds them: a fork
+ * child that flushes both finds them once at most.  true with main not
+ * full any more: a reclaim inside sheaf_new made room.
  */
 static bool shelf_put(struct uslub_cache *s, struct kmem_cache_cpu *c)
 {
-	struct slab_sheaf *sp = c->spare, *m = c->main, *empty;
-	unsigned int n = (unsigned int)cpu_size(c);
+	struct slab_sheaf *sp = c->spare, *m, *empty;
+	unsigned int n;
 
-	if (!shelf_on(s, c) || list_empty(&sp->barn_list) ||
-	    (uint64_t)(sp->shelf.objects + n) * s->size > SHELF_BYTES)
+	if (!shelf_on(s, c) || (uint64_t)(sp->shelf.objects + cpu_size(c)) *
+				       s->size > SHELF_BYTES)
 		return false;
+	if (!shelf_has_empty(sp)) {
+		if (sp->shelf.sheaves >= SHELF_SHEAVES ||
+		    !(empty = sheaf_new(s->sheaf_max)))
+			return false;
+		stat(c, SHEAF_ALLOC);
+		list_add_tail(&empty->barn_list, &sp->barn_list);
+		sp->shelf.sheaves++;
+		if (c->top < c->end)
+			return true;
+	}
 	empty = list_entry(sp->barn_list.prev, struct slab_sheaf, barn_list);
-	if (empty->size)
-		return false;
 	list_del(&empty->barn_list);
+	m = c->main;
+	n = (unsigned int)cpu_size(c);
 	m->size = n;
 	cpu_set_size(c, 0);
 	list_add(&m->barn_list, &sp->barn_list);
@@ -566,21 +584,20 @@ static void barn_put_full_locked(struct barn *barn, struct slab_sheaf *sh,
 }
 
 /*
- * The newest full sheaf that thread owner filled among the BARN_SCAN
- * newest, else the newest of all (the warmest); owner THREAD_IDX_NONE:
- * the newest.  The scan is bounded: each sheaf header is a line that
- * other threads wrote, read under the barn's lock.  A thread that
+ * The newest full sheaf that thread owner filled among the scan newest,
+ * else the newest of all (the warmest); owner THREAD_IDX_NONE: the
+ * newest.  The scan is bounded (BARN_SCAN more than the sheaves the slot
+ * parked there): each sheaf header is a line that other threads wrote,
+ * read under the barn's lock.  A thread that
  * takes back its own objects writes lines that its core already holds:
  * two threads that each fill and drain a batch of one size took each
  * other's sheaves half the time, and every object then moved between
  * cores twice per round (fixed 64 B at 2 threads: 50 instead of 150 M
  * ops/s, by the luck of the threads' phases).
  */
-#define BARN_SCAN	8
-
-
 static struct slab_sheaf *barn_get_full_locked(struct barn *barn,
-					       unsigned int owner)
+					       unsigned int owner,
+					       unsigned int scan)
 {
 	struct slab_sheaf *sh;
 	struct list_head *e;
@@ -591,7 +608,7 @@ static struct slab_sheaf *barn_get_full_locked(struct barn *barn,
 	sh = list_entry(barn->sheaves_full.prev, struct slab_sheaf, barn_list);
 	if (owner != THREAD_IDX_NONE && sh->owner != owner) {
 		for (e = sh->barn_list.prev;
-		     e != &barn->sheaves_full && n < BARN_SCAN; e = e->prev, n++) {
+		     e != &barn->sheaves_full && n < scan; e = e->prev, n++) {
 			struct slab_sheaf *mine = list_entry(e, struct slab_sheaf,
 							     barn_list);
 
@@ -705,7 +722,7 @@ void barn_shrink(struct uslub_cache *s, struct kmem_cache_cpu *c,
 	list_init(&full);
 	list_init(&empty);
 	spin_acquire(&s->barn.lock);
-	while ((sh = barn_get_full_locked(&s->barn, THREAD_IDX_NONE)))
+	while ((sh = barn_get_full_locked(&s->barn, THREAD_IDX_NONE, 0)))
 		list_add_tail(&sh->barn_list, &full);
 	while ((sh = barn_get_empty_locked(&s->barn)))
 		list_add_tail(&sh->barn_list, &empty);
@@ -789,7 +806,8 @@ void *sheaf_refill_pop(struct uslub_cache *s, struct kmem_cache_cpu *c,
 	spin_acquire(&s->barn.lock);
 	s->barn.draining = false;		/* allocations are back */
 	full = barn_get_full_locked(&s->barn,
-				    c->parked ? owner : THREAD_IDX_NONE);
+				    c->parked ? owner : THREAD_IDX_NONE,
+				    c->parked + BARN_SCAN);
 	if (full && c->parked)
 		c->parked = full->owner == owner ? c->parked - 1 : 0;
 	nold = barn_take_old_locked(&s->barn, decay_cutoff(now), &old, 2);

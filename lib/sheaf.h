@@ -43,6 +43,17 @@
  * 199 M ops/s, and 229 with shelves. */
 #define SHELF_SHEAVES		8
 #define SHELF_BYTES		(256UL << 10)
+/* Alternating trades after which a slot shelves: it freed past main and
+ * spare and then allocated past them again (or the other way round).  At
+ * SLOT_THRASH, two threads each filling and freeing a batch of 32-byte
+ * objects traded sheaves through the barn for their first rounds, and
+ * ended up sharing cache lines: 100-160 M ops/s in half the runs, 330-390
+ * in the others. */
+#define SHELF_THRASH		2
+
+/* The newest full sheaves of a barn a refill looks at for one of its
+ * own, besides as many as it parked there (sheaf.c, barn_get_full). */
+#define BARN_SCAN		8
 
 /* What a slot's main sheaf holds at first for objects of stride size
  * (SLUB's calculate_sheaf_capacity, in bytes: see sheaf.c), and what

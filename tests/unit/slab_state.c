@@ -406,6 +406,14 @@ static void hold_one_per_slab(void **p, unsigned int n, void **held,
 	free(l.slab);
 }
 
+static bool among_ptrs(void *const *v, size_t n, const void *p)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i] == p)
+			return true;
+	return false;
+}
+
 static void free_all(struct uslub_cache *s, void **p, unsigned int n)
 {
 	unsigned int i;
@@ -2729,6 +2737,107 @@ TEST_BEGIN(test_every_object_in_exactly_one_place)
 }
 TEST_END
 
+/*
+ * A slot that parked many sheaves takes its own back first, though more
+ * than BARN_SCAN of another thread's are newer: the scan reaches BARN_SCAN
+ * deeper than the sheaves the slot parked.  At BARN_SCAN alone, it took
+ * the other thread's, and two threads filling and freeing batches ended
+ * up with objects on the same cache lines.
+ */
+TEST_BEGIN(test_barn_gives_back_own_sheaves_past_the_scan)
+{
+	struct uslub_cache *s = new_cache("state_barn_deep", OBJ_SIZE);
+	unsigned int cap, mine, theirs, m, k, i, foreign = 0;
+	struct stepper w = { 0 };
+	void **objs, **again;
+	pthread_t t;
+
+	assert_ptr_not_null(s, "cache");
+	cap = s->sheaf_capacity;
+	mine = (BARN_SCAN + 5) * cap;		/* main, and 12 parked */
+	theirs = (BARN_SCAN + 3) * cap;		/* main, and 10 parked */
+	m = (BARN_SCAN + 3) * cap;		/* main, and 10 refills */
+	objs = objs_array(mine + theirs + settle_room(s));
+	again = objs_array(m);
+	k = alloc_settled(s, objs, mine + theirs);
+	free_all(s, objs, mine);		/* a one-way burst: the barn */
+	expect_u_eq(slot_of(s)->parked, BARN_SCAN + 4, "sheaves parked");
+	w.s = s;
+	w.objs = objs + mine;
+	w.n = theirs;
+	stepper_start(&w, &t, cross_free_thread);
+	expect_u_eq(barn_of(s).full, 2 * BARN_SCAN + 6, "both in the barn");
+	expect_u_ne(barn_full_sheaf(s, 2 * BARN_SCAN + 5)->owner,
+		    thread_cache->idx, "the newest is the other thread's");
+	for (i = 0; i < m; i++)
+		again[i] = uslub_cache_alloc(s, 0);
+	for (i = 0; i < m; i++)
+		foreign += !among_ptrs(objs, mine, again[i]);
+	expect_u_eq(foreign, 0, "every object came back from its own sheaves");
+	free_all(s, again, m);
+	sem_post(&w.go);
+	pthread_join(t, NULL);
+	sem_destroy(&w.ready);
+	sem_destroy(&w.go);
+	free_all(s, objs + mine + theirs, k - mine - theirs);
+	free(again);
+	free(objs);
+	destroy_empty(s);
+}
+TEST_END
+
+/*
+ * A slot shelves once its trades alternated SHELF_THRASH times, before
+ * its allowance grows: freed past main and spare, allocated past them
+ * again, then its next frees go to the shelf, not the barn; with no empty
+ * sheaf on the shelf (after a shrink), new ones from the pool.
+ */
+TEST_BEGIN(test_shelf_after_two_swings)
+{
+	struct uslub_cache *s = new_cache("state_shelf_early", OBJ_SIZE);
+	struct kmem_cache_cpu *c;
+	struct snap before, after;
+	unsigned int cap, n, i;
+	void **objs;
+
+	assert_ptr_not_null(s, "cache");
+	cap = s->sheaf_capacity;
+	n = 5 * cap;
+	objs = objs_array(n);
+	for (i = 0; i < n; i++)
+		objs[i] = uslub_cache_alloc(s, 0);
+	free_all(s, objs, n);			/* one alternation: barn */
+	c = slot_of(s);
+	expect_ptr_null(c->spare, "frees alone make no spare, and no shelf");
+	expect_u_gt(barn_of(s).full, 0, "the barn took the overflow");
+	for (i = 0; i < n; i++)
+		objs[i] = uslub_cache_alloc(s, 0);	/* the second */
+	expect_u_eq(c->limit, cap, "the allowance has not grown");
+	before = stats_of(s);
+	free_all(s, objs, n);
+	after = stats_of(s);
+	expect_lu_eq(after.v[BARN_PUT], before.v[BARN_PUT],
+		     "the second swing's frees: no barn");
+	expect_u_gt(c->spare->shelf.objects, 0, "objects on the shelf");
+	expect_every_object_once(s, &c, 1, NULL, 0, "shelved early");
+
+	expect_d_eq(uslub_cache_shrink(s), 0, "shrink");
+	expect_u_eq(c->spare->shelf.sheaves, 0, "an empty shelf");
+	for (i = 0; i < n; i++)
+		objs[i] = uslub_cache_alloc(s, 0);	/* from the slabs */
+	before = stats_of(s);
+	free_all(s, objs, n);
+	after = stats_of(s);
+	expect_lu_eq(after.v[BARN_PUT], before.v[BARN_PUT], "still no barn");
+	expect_lu_gt(after.v[SHEAF_ALLOC], before.v[SHEAF_ALLOC],
+		     "new sheaves for the shelf");
+	expect_u_gt(c->spare->shelf.objects, 0, "objects on the shelf again");
+	expect_every_object_once(s, &c, 1, NULL, 0, "shelved on new sheaves");
+	free(objs);
+	destroy_empty(s);
+}
+TEST_END
+
 /* rounds of allocating n objects into objs and freeing them all */
 static void swing(struct uslub_cache *s, void **objs, unsigned int n,
 		  unsigned int rounds)
@@ -2850,6 +2959,8 @@ int main(void)
 		    test_thread_exit_flushes_when_barn_is_full,
 		    test_barn_limit_follows_users,
 		    test_barn_gives_back_own_sheaf,
+		    test_barn_gives_back_own_sheaves_past_the_scan,
+		    test_shelf_after_two_swings,
 		    test_slot_allowance_adapts,
 		    test_slot_allowance_slow_swing,
 		    test_shelf_keeps_a_swinging_slot_off_the_barn,
