@@ -433,6 +433,7 @@ static bool shelf_put(struct uslub_cache *s, struct kmem_cache_cpu *c)
 	n = (unsigned int)cpu_size(c);
 	m->size = n;
 	cpu_set_size(c, 0);
+	barrier();		/* the slot lets go first (fork, above) */
 	list_add(&m->barn_list, &sp->barn_list);
 	sp->shelf.objects += n;
 	main_install(c, empty);
@@ -442,7 +443,9 @@ static bool shelf_put(struct uslub_cache *s, struct kmem_cache_cpu *c)
 }
 
 /* Main and spare are empty: the newest full sheaf of the shelf becomes
- * main, and main goes to the shelf's back.  false: no full sheaf there. */
+ * main, and main goes to the shelf's back.  false: no full sheaf there.
+ * A fork child may find the full sheaf in neither place (a leak), never
+ * in both. */
 static bool shelf_get(struct kmem_cache_cpu *c)
 {
 	struct slab_sheaf *sp = c->spare, *full;
@@ -454,6 +457,7 @@ static bool shelf_get(struct kmem_cache_cpu *c)
 		return false;
 	list_del(&full->barn_list);
 	sp->shelf.objects -= full->size;
+	barrier();		/* the shelf lets go before main holds it */
 	main_save(c);
 	list_add_tail(&c->main->barn_list, &sp->barn_list);
 	main_install(c, full);
@@ -882,8 +886,10 @@ void sheaf_overflow_push(struct uslub_cache *s, struct kmem_cache_cpu *c,
 				c->parked++;
 			if (empty != fresh && fresh)
 				barn_put_empty_locked(&s->barn, fresh);
-			spin_release(&s->barn.lock);
+			/* Under the lock, which fork waits for: a child
+			 * never finds main both in the barn and the slot. */
 			main_install(c, empty);
+			spin_release(&s->barn.lock);
 			stat(c, BARN_PUT);
 			push_main(c, obj);
 			return;
