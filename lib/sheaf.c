@@ -514,7 +514,7 @@ void barn_init(struct barn *barn, unsigned int capacity, unsigned int size)
 {
 	unsigned long bytes = (unsigned long)MAX(capacity, 1u) * size;
 	/* SLUB's 10 sheaves, but no more than BARN_FLOOR_BYTES of the
-	 * biggest objects (ten sheaves of 32 KiB objects hold 1.25 MiB). */
+	 * biggest objects (8 sheaves of 4 objects of 32 KiB). */
 	unsigned long floor = CLAMP(BARN_FLOOR_BYTES / bytes, 2UL,
 				    (unsigned long)MAX_FULL_SHEAVES);
 

@@ -20,17 +20,18 @@
 /* Full sheaves a barn keeps: SLUB's MAX_FULL_SHEAVES (10), or as many as
  * BARN_BYTES of objects where that is more (threads may each free a few
  * thousand objects at once), at most BARN_MAX_FULL, and fewer where ten
- * would pass BARN_FLOOR_BYTES (objects above 52 KiB); more are flushed,
+ * would pass BARN_FLOOR_BYTES (objects above 26 KiB); more are flushed,
  * and the barn drains (sheaf.c).  At a floor of 512 KiB, the barns of the
  * 20..32 KiB classes kept 4 or 5 sheaves, and a thread replacing blocks
  * of 8 B..32 KiB at random drained them: 20 times the trades with the
- * slabs of a floor of 2 MiB.  BARN_MAX_FULL bounds a barn shared by
- * many threads (barn_limit): at 64, four consumer threads freeing bursts
- * of a few thousand map nodes made kmalloc-80's barn drain, and half of
- * that class's objects went through the slabs.
+ * slabs of a floor of 1 MiB (2 MiB kept 2 MiB more resident in a
+ * program whose threads freed such blocks only).  BARN_MAX_FULL bounds a
+ * barn shared by many threads (barn_limit): at 64, four consumer threads
+ * freeing bursts of a few thousand map nodes made kmalloc-80's barn
+ * drain, and half of that class's objects went through the slabs.
  * Empty ones beyond MAX_EMPTY_SHEAVES go back to the sheaf pool. */
 #define MAX_FULL_SHEAVES	10
-#define BARN_FLOOR_BYTES	(2UL << 20)
+#define BARN_FLOOR_BYTES	(1UL << 20)
 #define BARN_BYTES		(256UL << 10)
 #define BARN_MAX_FULL		256
 #define MAX_EMPTY_SHEAVES	16
