@@ -592,12 +592,12 @@ static void barn_put_full_locked(struct barn *barn, struct slab_sheaf *sh,
  * else the newest of all (the warmest); owner THREAD_IDX_NONE: the
  * newest.  The scan is bounded (BARN_SCAN more than the sheaves the slot
  * parked there): each sheaf header is a line that other threads wrote,
- * read under the barn's lock.  A thread that
- * takes back its own objects writes lines that its core already holds:
- * two threads that each fill and drain a batch of one size took each
- * other's sheaves half the time, and every object then moved between
- * cores twice per round (fixed 64 B at 2 threads: 50 instead of 150 M
- * ops/s, by the luck of the threads' phases).
+ * read under the barn's lock.  A thread that takes back its own objects
+ * writes lines that its core already holds: two threads that each fill
+ * and drain a batch of one size took each other's sheaves half the time,
+ * and every object then moved between cores twice per round (fixed 64 B
+ * at 2 threads: 50 instead of 150 M ops/s, by the luck of the threads'
+ * phases).
  */
 static struct slab_sheaf *barn_get_full_locked(struct barn *barn,
 					       unsigned int owner,
