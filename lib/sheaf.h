@@ -7,10 +7,10 @@
  * empty or full, the functions here exchange sheaves with the spare, with
  * the spare's shelf (a slot that swings), with the cache's barn (full
  * and empty sheaves under one lock, taken once per sheaf), and last with
- * the slabs: slab_alloc_bulk fills a sheaf with one
- * cmpxchg16b per slab, slab_free_bulk flushes one with one cmpxchg16b per
- * slab.  Objects in sheaves and barns are free: they count neither in
- * active_objs nor against the caller.  The lock order is in cache.c.
+ * the slabs: slab_alloc_bulk fills a sheaf with one cmpxchg16b per slab,
+ * slab_free_bulk flushes one with one cmpxchg16b per slab.  Objects in
+ * sheaves, shelves and barns are free: they count neither in active_objs
+ * nor against the caller.  The lock order is in cache.c.
  */
 #ifndef USLUB_SHEAF_H
 #define USLUB_SHEAF_H
@@ -53,7 +53,8 @@
 #define SHELF_THRASH		2
 
 /* The newest full sheaves of a barn a refill looks at for one of its
- * own, besides as many as it parked there (sheaf.c, barn_get_full). */
+ * own, besides as many as it parked there (sheaf.c,
+ * barn_get_full_locked). */
 #define BARN_SCAN		8
 
 /* What a slot's main sheaf holds at first for objects of stride size
