@@ -2,7 +2,8 @@
  * pagemap.h - L3: address -> page descriptor -> slab, in O(1).
  *
  * Inline so the free fast path pays two loads: region_table, then the
- * page's byte in the slot map.  Nothing here touches the memory at the address itself.
+ * page's byte in the slot map.  Nothing here touches the memory at the
+ * address itself.
  */
 #ifndef USLUB_PAGEMAP_H
 #define USLUB_PAGEMAP_H

@@ -955,24 +955,19 @@ static void release_sheaf(struct uslub_cache *s, struct kmem_cache_cpu *c,
 }
 
 /*
- * Every sheaf leaves the shelf: release (thread exit, fork's child,
- * destroy) hands it over as release_sheaf does, flush (trim, shrink, a
- * flush request) flushes it and gives it back empty.
+ * Every sheaf leaves the shelf as release_sheaf hands it over: with keep
+ * (thread exit, fork's child, destroy), full ones to the barn where it
+ * has room; without (trim, shrink, a flush request), flushed and given
+ * back empty.
  */
 static void shelf_empty(struct uslub_cache *s, struct kmem_cache_cpu *c,
-			struct page_cache *pc, bool release, bool keep)
+			struct page_cache *pc, bool keep, uint64_t now)
 {
 	struct slab_sheaf *sp = c->spare, *sh;
-	uint64_t now = release ? os_now_ms() : 0;
 
 	list_for_each_entry_safe(sh, &sp->barn_list, barn_list) {
 		list_del(&sh->barn_list);
-		if (release) {
-			release_sheaf(s, c, pc, sh, keep, now);
-			continue;
-		}
-		sheaf_flush(s, c, pc, sh);
-		barn_return_empty(&s->barn, c, sh);
+		release_sheaf(s, c, pc, sh, keep, now);
 	}
 	sp->shelf.objects = 0;
 	sp->shelf.sheaves = 0;
@@ -985,7 +980,7 @@ void sheaf_slot_flush(struct uslub_cache *s, struct kmem_cache_cpu *c,
 	if (c->main)
 		flush_main(s, c, pc);
 	if (c->spare) {
-		shelf_empty(s, c, pc, false, false);
+		shelf_empty(s, c, pc, false, 0);
 		sheaf_flush(s, c, pc, c->spare);
 		set_spare(c, c->spare);
 	}
@@ -1008,7 +1003,7 @@ void sheaf_slot_release(struct uslub_cache *s, struct kmem_cache_cpu *c,
 		release_sheaf(s, c, pc, c->main, keep, now);
 	}
 	if (c->spare) {
-		shelf_empty(s, c, pc, true, keep);
+		shelf_empty(s, c, pc, keep, now);
 		release_sheaf(s, c, pc, c->spare, keep, now);
 	}
 	cpu_moved(c, cpu_size_racy(c), 0);	/* fork's child: any state */

@@ -414,6 +414,16 @@ static bool among_ptrs(void *const *v, size_t n, const void *p)
 	return false;
 }
 
+static void alloc_all(struct uslub_cache *s, void **p, unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		p[i] = uslub_cache_alloc(s, 0);
+		assert_ptr_not_null(p[i], "object %u", i);
+	}
+}
+
 static void free_all(struct uslub_cache *s, void **p, unsigned int n)
 {
 	unsigned int i;
@@ -2042,7 +2052,7 @@ static unsigned int slow_swing_limit(unsigned int gap, unsigned int *cap0)
 {
 	struct uslub_cache *s = new_cache("state_slow_swing", OBJ_SIZE);
 	struct kmem_cache_cpu *c;
-	unsigned int cap, n, round, i, limit;
+	unsigned int cap, n, round, limit;
 	void **objs;
 
 	assert_ptr_not_null(s, "cache");
@@ -2050,8 +2060,7 @@ static unsigned int slow_swing_limit(unsigned int gap, unsigned int *cap0)
 	n = 2 * cap + 1;
 	objs = objs_array(n);
 	for (round = 0; round < 2 * SLOT_THRASH; round++) {
-		for (i = 0; i < n; i++)
-			objs[i] = uslub_cache_alloc(s, 0);
+		alloc_all(s, objs, n);
 		hot_pairs(s, gap * cap / 2);
 		free_all(s, objs, n);
 		hot_pairs(s, gap * cap / 2);
@@ -2769,8 +2778,7 @@ TEST_BEGIN(test_barn_gives_back_own_sheaves_past_the_scan)
 	expect_u_eq(barn_of(s).full, 2 * BARN_SCAN + 6, "both in the barn");
 	expect_u_ne(barn_full_sheaf(s, 2 * BARN_SCAN + 5)->owner,
 		    thread_cache->idx, "the newest is the other thread's");
-	for (i = 0; i < m; i++)
-		again[i] = uslub_cache_alloc(s, 0);
+	alloc_all(s, again, m);
 	for (i = 0; i < m; i++)
 		foreign += !among_ptrs(objs, mine, again[i]);
 	expect_u_eq(foreign, 0, "every object came back from its own sheaves");
@@ -2797,21 +2805,19 @@ TEST_BEGIN(test_shelf_after_two_swings)
 	struct uslub_cache *s = new_cache("state_shelf_early", OBJ_SIZE);
 	struct kmem_cache_cpu *c;
 	struct snap before, after;
-	unsigned int cap, n, i;
+	unsigned int cap, n;
 	void **objs;
 
 	assert_ptr_not_null(s, "cache");
 	cap = s->sheaf_capacity;
 	n = 5 * cap;
 	objs = objs_array(n);
-	for (i = 0; i < n; i++)
-		objs[i] = uslub_cache_alloc(s, 0);
+	alloc_all(s, objs, n);
 	free_all(s, objs, n);			/* one alternation: barn */
 	c = slot_of(s);
 	expect_ptr_null(c->spare, "frees alone make no spare, and no shelf");
 	expect_u_gt(barn_of(s).full, 0, "the barn took the overflow");
-	for (i = 0; i < n; i++)
-		objs[i] = uslub_cache_alloc(s, 0);	/* the second */
+	alloc_all(s, objs, n);			/* the second */
 	expect_u_eq(c->limit, cap, "the allowance has not grown");
 	before = stats_of(s);
 	free_all(s, objs, n);
@@ -2823,8 +2829,7 @@ TEST_BEGIN(test_shelf_after_two_swings)
 
 	expect_d_eq(uslub_cache_shrink(s), 0, "shrink");
 	expect_u_eq(c->spare->shelf.sheaves, 0, "an empty shelf");
-	for (i = 0; i < n; i++)
-		objs[i] = uslub_cache_alloc(s, 0);	/* from the slabs */
+	alloc_all(s, objs, n);			/* from the slabs */
 	before = stats_of(s);
 	free_all(s, objs, n);
 	after = stats_of(s);
@@ -2843,10 +2848,7 @@ static void swing(struct uslub_cache *s, void **objs, unsigned int n,
 		  unsigned int rounds)
 {
 	for (unsigned int r = 0; r < rounds; r++) {
-		for (unsigned int i = 0; i < n; i++) {
-			objs[i] = uslub_cache_alloc(s, 0);
-			assert_ptr_not_null(objs[i], "object %u", i);
-		}
+		alloc_all(s, objs, n);
 		free_all(s, objs, n);
 	}
 }
@@ -2878,7 +2880,7 @@ TEST_BEGIN(test_shelf_keeps_a_swinging_slot_off_the_barn)
 	struct kmem_cache_cpu *slots[1], *c;
 	struct stepper w = { 0 };
 	struct snap before, after;
-	unsigned int n, i;
+	unsigned int n;
 	pthread_t t;
 	void **objs;
 
@@ -2899,8 +2901,7 @@ TEST_BEGIN(test_shelf_keeps_a_swinging_slot_off_the_barn)
 	expect_lu_eq(after.v[BARN_PUT], before.v[BARN_PUT], "no barn put");
 	expect_lu_eq(after.v[SHEAF_REFILL], before.v[SHEAF_REFILL],
 		     "no refill from the slabs");
-	for (i = 0; i < n; i++)
-		objs[i] = uslub_cache_alloc(s, 0);
+	alloc_all(s, objs, n);
 	expect_every_object_once(s, slots, 1, objs, n, "taken back");
 	free_all(s, objs, n);
 	expect_every_object_once(s, slots, 1, NULL, 0, "shelved again");
@@ -2922,8 +2923,7 @@ TEST_BEGIN(test_shelf_keeps_a_swinging_slot_off_the_barn)
 	expect_every_object_once(s, slots, 1, NULL, 0, "its thread exited");
 
 	/* A thread that only frees what this one allocated: no shelf. */
-	for (i = 0; i < n; i++)
-		objs[i] = uslub_cache_alloc(s, 0);
+	alloc_all(s, objs, n);
 	stepper_start(&w, &t, cross_free_thread);
 	expect_u_eq(w.c->spare ? w.c->spare->shelf.sheaves : 0, 0,
 		    "a thread that only frees keeps no shelf");
