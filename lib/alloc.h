@@ -147,8 +147,12 @@ static __always_inline void *sheaf_pop(struct kmem_cache_cpu *c)
  * far above any k * e, when size does not divide n (the multiplicative
  * divisibility test): below bound = objects * e exactly for the object
  * starts, boundary and range in one compare.  bound 0 fails every
- * pointer.  sheaf_slot_init sets mult and bound; the slab_state test
- * checks every offset of every class against the division.
+ * pointer.  A coloured cache (slab.h, slab_colour) has its objects at
+ * multiples of size: mask is all ones and bound is mult, which tests p
+ * itself (k * e < 2^ADDR_BITS < mult for sizes up to 32 KiB), and the
+ * slot map leaves the multiples that are no object out.
+ * sheaf_slot_init sets mult and bound; the slab_state tests check every
+ * offset of every class against the division.
  */
 static __always_inline bool slot_owns(const struct kmem_cache_cpu *c,
 				      const void *p)

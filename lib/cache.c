@@ -741,8 +741,11 @@ __noinline void cache_free_dir(struct uslub_cache *s, void *obj,
 	if (!obj)
 		return;
 	c = cache_cpu(s, thread_cache);
+	/* Pages of caches in cpu_dir carry slot 0: a coloured cache's
+	 * multiples of size past its last object pass slot_owns. */
 	if (c && !s->cpu_slot && (d = pagemap_lookup(obj)) &&
-	    page_of_cache(d, s) && slot_owns(c, obj)) {
+	    page_of_cache(d, s) && slot_owns(c, obj) &&
+	    (!s->coloured || slab_object_index(s, d->head, obj) >= 0)) {
 		if (!sheaf_push(c, obj))
 			cache_free_owned(obj, c, "cache_free");
 		return;
@@ -957,7 +960,7 @@ static unsigned int report_slab_locked(struct uslub_cache *s,
 {
 	uint64_t map[(MAX_OBJS_PER_SLAB + 64) / 64];
 	unsigned int i, printed = 0;
-	char *base = page_address(slab);
+	char *base = slab_objects_start(s, slab);
 
 	memset(map, 0, DIV_ROUND_UP(slab->objects, 64) * sizeof(map[0]));
 	mark_free_locked(s, slab, map);
@@ -966,7 +969,7 @@ static unsigned int report_slab_locked(struct uslub_cache *s,
 			continue;
 		log_error("cache %s: object %p still allocated (slab %p, "
 			  "object %u of %u)", s->name, debug_object(s, base, i),
-			  (void *)base, i, slab->objects);
+			  page_address(slab), i, slab->objects);
 		debug_print_alloc_track(s, debug_object(s, base, i));
 		printed++;
 	}

@@ -27,13 +27,21 @@
 
 /* ---- Size classes ---------------------------------------------------- */
 
+/*
+ * Four classes a doubling.  Above 4 KiB the classes between the powers of
+ * two are odd multiples of 256 bytes (5376 = 21 * 256, not 5120 = 5 *
+ * 1024): their caches are coloured (slab.h, slab_colour), and their
+ * objects start at 16 offsets in a page, where multiples of 1 KiB would
+ * have 4 and multiples of 4 KiB one.  The powers of two keep kmalloc's
+ * natural alignment.
+ */
 static const unsigned int class_size[NR_KMALLOC] = {
 	0,
 	8, 16, 32, 48, 64, 80, 96, 112, 128,
 	160, 192, 224, 256, 320, 384, 448, 512,
 	640, 768, 896, 1024, 1280, 1536, 1792, 2048,
-	2560, 3072, 3584, 4096, 5120, 6144, 7168, 8192,
-	10240, 12288, 14336, 16384, 20480, 24576, 28672, 32768,
+	2560, 3072, 3584, 4096, 5376, 6400, 7424, 8192,
+	10496, 12544, 14592, 16384, 20736, 24832, 28928, 32768,
 };
 
 struct uslub_cache kmalloc_caches[NR_KMALLOC];

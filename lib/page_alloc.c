@@ -711,6 +711,12 @@ void page_prep_block(struct slab *head, unsigned int order, uint16_t cpu_off)
 	WRITE_ONCE(head->order, (uint8_t)order);
 }
 
+void page_mark_slot(struct slab *head, unsigned long idx, uint16_t cpu_off)
+{
+	head[idx].cpu_off = cpu_off;
+	block_slot_map(head)[idx] = (uint8_t)(cpu_off >> CPU_SHIFT);
+}
+
 /* A large block stamps its head page alone, with cpu_off 0 and slot map
  * byte 0: only that head pointer needs clearing. */
 static void block_clear(struct slab *head, unsigned int order)

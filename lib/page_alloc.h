@@ -64,6 +64,10 @@ void page_free(struct page_cache *pc, struct slab *head, unsigned int order);
 /* Mark every page of the block as belonging to head (kmalloc slot at
  * byte offset cpu_off of struct thread_cache, or 0). */
 void page_prep_block(struct slab *head, unsigned int order, uint16_t cpu_off);
+/* Mark page idx of the block at head with the slot at cpu_off (a block
+ * made with cpu_off 0 whose slot is on some pages only: slab.h,
+ * slab_colour). */
+void page_mark_slot(struct slab *head, unsigned long idx, uint16_t cpu_off);
 /* The head of the allocated block holding the page of descriptor d: d's
  * head, else the large block whose head page alone is stamped and whose
  * pages include d's; NULL if d's page is free.  For error reports (it

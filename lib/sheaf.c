@@ -232,6 +232,10 @@ void sheaf_slot_init(struct uslub_cache *s, struct kmem_cache_cpu *c,
 	if (c->mult * s->size == 0)		/* size a power of two */
 		c->mult++;
 	c->bound = (uint64_t)s->objects * (c->mult * s->size);
+	if (s->coloured) {	/* any multiple of size (alloc.h, slot_owns) */
+		c->mask = UINTPTR_MAX;
+		c->bound = c->mult;
+	}
 	if (main) {
 		c->main = main;
 		c->objects = main->objects;

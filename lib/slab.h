@@ -78,6 +78,10 @@ void slab_calculate_sizes(struct uslub_cache *s, unsigned int ncpus);
 unsigned int slab_calculate_order(unsigned int size, unsigned int ncpus);
 /* The order of a kmalloc class above 8 KiB (kmalloc_idx set). */
 unsigned int slab_kmalloc_big_order(unsigned int size);
+/* Coloured caches (slab_colour): objects a slab of order holds wherever
+ * it falls, and the order. */
+unsigned int slab_coloured_objects(unsigned int order, unsigned int size);
+unsigned int slab_coloured_order(unsigned int size);
 unsigned int slab_min_partial(unsigned int size);
 
 /* Up to n free objects of s into objs, for a sheaf: from the slabs on
@@ -113,6 +117,47 @@ void slab_release_all(struct uslub_cache *s, struct kmem_cache_cpu *c,
 		      struct page_cache *pc);
 
 /*
+ * Slab colouring.  Objects of more than a page whose size is not a
+ * multiple of the page would, at slab + k * size in size-aligned slabs,
+ * start at the same few offsets in a page in every slab: a program that
+ * touches the first line of many such blocks meets them in a few sets of
+ * the cache (with 4 KiB pages the low 12 bits of the physical address are
+ * the virtual ones).  SLAB offset each slab's first object by a rotating
+ * colour.  A coloured cache (s->coloured: no debugging, size above a page
+ * and not a multiple of it) puts its objects at the multiples of s->size
+ * instead: the first at the first multiple in the slab, s->objects of
+ * them, however the slab's address falls.  Their offsets in a page then
+ * run through every multiple of the largest power of two dividing size
+ * (the kmalloc classes above 4 KiB are odd multiples of 256 bytes: 16
+ * offsets), from slab to slab as within one.
+ *
+ * The free fast path's test stays one multiply and compare (alloc.h,
+ * slot_owns: the whole address against the multiples of size).  The
+ * multiples that are not objects -- in the slab's tail after the last
+ * object -- are on pages whose slot map byte is 0: every page of a
+ * coloured slab holds at most one multiple, and only the pages where an
+ * object starts carry the cache's slot (slab.c, new_slab).
+ *
+ * The colour is the offset of the slab's first object from its first
+ * page; 0 when not coloured.  A division: slow paths only.
+ */
+static inline unsigned int slab_colour(const struct uslub_cache *s,
+				       const struct slab *slab)
+{
+	uintptr_t base = (uintptr_t)page_address(slab);
+
+	return s->coloured ? (unsigned int)((s->size - base % s->size) %
+					    s->size) : 0;
+}
+
+/* The first object of slab (before its left red zone, with debugging). */
+static inline char *slab_objects_start(const struct uslub_cache *s,
+				       const struct slab *slab)
+{
+	return (char *)page_address(slab) + slab_colour(s, slab);
+}
+
+/*
  * Index of obj in its slab, or -1 if obj is not an object start.  SLUB's
  * obj_to_index: a multiply by the reciprocal instead of a division (exact,
  * see RECIPROCAL_SHIFT, once the offset is known to be inside the slab).
@@ -124,7 +169,7 @@ void slab_release_all(struct uslub_cache *s, struct kmem_cache_cpu *c,
 static inline long slab_object_index(const struct uslub_cache *s,
 				     const struct slab *slab, const void *obj)
 {
-	uint64_t off = (uintptr_t)obj - (uintptr_t)page_address(slab) -
+	uint64_t off = (uintptr_t)obj - (uintptr_t)slab_objects_start(s, slab) -
 		       s->red_left_pad;
 	uint64_t idx = (off * s->reciprocal) >> RECIPROCAL_SHIFT;
 

@@ -371,6 +371,8 @@ struct uslub_cache {
 					   (slab.h, freelist hardening) */
 	bool free_tag;			/* free objects carry free_tag_key in
 					   their first word (alloc.h) */
+	bool coloured;			/* objects at multiples of size (slab.h,
+					   slab_colour) */
 	uslub_slab_flags_t flags;
 	void (*ctor)(void *);
 	/* Debug layout (debug.c), immutable after create; offsets from the

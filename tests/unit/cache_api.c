@@ -483,18 +483,19 @@ TEST_BEGIN(test_interior_frees_rejected)
 TEST_END
 
 /* slab_object_index: the object index for each object start, -1 for
- * every other byte of the slab and beyond. */
+ * every other byte of the slab and beyond (4104 and 6000: coloured
+ * caches, whose first object need not start the slab). */
 TEST_BEGIN(test_object_index_exact)
 {
 	static const size_t sizes[] = { 8, 24, 40, 96, 1000, 3000, 4104,
-					(1 << 20) + 8 };
+					6000, (1 << 20) + 8 };
 	unsigned int i;
 
 	for (i = 0; i < ARRAY_SIZE(sizes); i++) {
 		struct uslub_cache *s =
 		    uslub_cache_create("index", sizes[i], 0, 0, NULL);
 		const struct uslub_cache *cs = s;
-		size_t off, end, bad = 0;
+		size_t off, end, colour, bad = 0;
 		struct slab *slab;
 		char *base, *obj;
 
@@ -503,11 +504,15 @@ TEST_BEGIN(test_object_index_exact)
 		slab = pagemap_head(obj);
 		assert_ptr_not_null(slab, "slab");
 		base = page_address(slab);
-		end = (size_t)cs->size * cs->objects + cs->size;
+		colour = (size_t)(slab_objects_start(cs, slab) - base);
+		expect_true(colour < cs->size && (!colour || cs->coloured),
+			    "size %u: first object at %zu", cs->size, colour);
+		end = colour + (size_t)cs->size * cs->objects + cs->size;
 		for (off = 0; off < end; off++) {
-			long want = off % cs->size == 0 &&
-						off / cs->size < cs->objects
-					? (long)(off / cs->size)
+			size_t rel = off - colour;
+			long want = off >= colour && rel % cs->size == 0 &&
+						rel / cs->size < cs->objects
+					? (long)(rel / cs->size)
 					: -1;
 
 			bad += slab_object_index(cs, slab, base + off) != want;

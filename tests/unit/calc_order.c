@@ -11,6 +11,7 @@
  */
 #include "test.h"
 
+#include "debug.h"
 #include "init.h"
 #include "kmalloc.h"
 #include "sheaf.h"
@@ -180,22 +181,61 @@ static void geometry(unsigned int object_size, unsigned int align,
 	slab_calculate_sizes(&geo, ncpus);
 }
 
+/*
+ * Where a slab's objects may start at most (slab.h, slab_colour): 0, or
+ * for a coloured cache size - g, g the largest power of two dividing
+ * size and the page size.
+ */
+static unsigned long worst_colour(const struct uslub_cache *s)
+{
+	unsigned long g = 1;
+
+	if (!s->coloured)
+		return 0;
+	while (!(s->size % (g * 2)) && g * 2 <= PAGE_SIZE)
+		g *= 2;
+	return s->size - g;
+}
+
+/* The order the geometry must have: SLUB's, or the coloured rule. */
+static unsigned int ref_order(const struct uslub_cache *s, unsigned int ncpus)
+{
+	return s->coloured ? slab_coloured_order(s->size)
+			   : ref_calculate_order(s->size, ncpus);
+}
+
+/* Whether every slab holds objects, and one more would not fit. */
+static bool objects_fit(const struct uslub_cache *s)
+{
+	unsigned long slab_bytes = PAGE_SIZE << s->order;
+	unsigned long start = worst_colour(s);
+
+	return start + (unsigned long)s->objects * s->size <= slab_bytes &&
+	       (s->objects == MAX_OBJS_PER_SLAB ||
+		start + (unsigned long)(s->objects + 1) * s->size >
+			slab_bytes);
+}
+
 /* Every invariant that ties size, order and objects together. */
 static void check_fit(unsigned int object_size, unsigned int ncpus)
 {
-	unsigned long slab_bytes = PAGE_SIZE << geo.order;
-
-	expect_u_eq(geo.order, slab_calculate_order(geo.size, ncpus),
+	expect_u_eq(geo.order, ref_order(&geo, ncpus),
 		    "order of %u-byte objects", object_size);
-	expect_true((unsigned long)geo.objects * geo.size <= slab_bytes,
-		    "%u objects of %u bytes fit 2^%u pages", geo.objects,
-		    geo.size, geo.order);
-	expect_true(geo.objects == MAX_OBJS_PER_SLAB ||
-		    (unsigned long)(geo.objects + 1) * geo.size > slab_bytes,
-		    "objects (%u of %u bytes) is every object that fits",
-		    geo.objects, geo.size);
+	expect_true(objects_fit(&geo),
+		    "objects (%u of %u bytes, coloured %d) is every object "
+		    "that fits 2^%u pages", geo.objects, geo.size,
+		    geo.coloured, geo.order);
+	expect_b_eq(geo.coloured, !(geo.flags & SLAB_DEBUG_FLAGS) &&
+				  geo.size > PAGE_SIZE &&
+				  geo.size <= SMALL_MAX &&
+				  geo.size % PAGE_SIZE != 0,
+		    "coloured: size %u", geo.size);
 	expect_true(geo.objects >= 1, "at least one object per slab");
-	expect_u_eq(geo.min_partial, slab_min_partial(geo.size),
+	expect_u_eq(geo.min_partial,
+		    geo.coloured ? CLAMP((unsigned int)((256UL << 10) >>
+						       (PAGE_SHIFT + geo.order)),
+					 2u, slab_min_partial(geo.size))
+				 : slab_min_partial(geo.size),
 		    "min_partial from size %u", geo.size);
 	expect_u_eq(geo.size % geo.align, 0,
 		    "size %u is a multiple of align %u", geo.size, geo.align);
@@ -321,18 +361,11 @@ TEST_BEGIN(test_sizes_every_object_fits)
 	unsigned int i, sz, bad = 0;
 
 	for (i = 0; i < ARRAY_SIZE(cpus); i++) {
-		for (sz = 1; sz <= 20000; sz += (sz < 512 ? 1 : 37)) {
-			unsigned long slab_bytes;
-
+		for (sz = 1; sz <= 40000; sz += (sz < 512 ? 1 : 37)) {
 			geometry(sz, 0, (sz & 1) ? USLUB_HWCACHE_ALIGN : 0,
 				 (sz & 2) ? ctor_nop : NULL, cpus[i]);
-			slab_bytes = PAGE_SIZE << geo.order;
-			if ((unsigned long)geo.objects * geo.size >
-				slab_bytes ||
-			    (unsigned long)(geo.objects + 1) * geo.size <=
-				slab_bytes ||
-			    geo.order !=
-				ref_calculate_order(geo.size, cpus[i]) ||
+			if (!objects_fit(&geo) ||
+			    geo.order != ref_order(&geo, cpus[i]) ||
 			    geo.offset + 8 > geo.size) {
 				if (bad++ < 5)
 					check_fit(sz, cpus[i]);
@@ -376,28 +409,68 @@ TEST_END
 
 TEST_BEGIN(test_kmalloc_big_orders)
 {
-	/* Classes above 8 KiB: the lowest order from two objects up, 1/16,
-	 * 1/8 then 1/4 of waste, order 4 at most. */
+	/* Classes above 8 KiB that are not coloured (the powers of two):
+	 * the lowest order from two objects up, 1/16, 1/8 then 1/4 of
+	 * waste, order 4 at most. */
 	static const unsigned int want[][2] = {
 		{ 10240, 3 }, { 12288, 4 }, { 14336, 3 }, { 16384, 3 },
 		{ 20480, 4 }, { 24576, 4 }, { 28672, 4 }, { 32768, 4 },
 	};
+	/* Coloured classes: the lowest order holding two or more that
+	 * wastes at most 1/4, with the first object as far in as it may be
+	 * (size - 256 for odd multiples of 256). */
+	static const unsigned int coloured[][3] = {
+		{ 5376, 3, 5 }, { 6400, 3, 4 }, { 7424, 4, 7 },
+		{ 10496, 4, 5 }, { 12544, 4, 4 }, { 14592, 5, 8 },
+		{ 20736, 5, 5 }, { 24832, 5, 4 }, { 28928, 6, 8 },
+	};
 	struct barn barn;
-	unsigned int i, idx;
+	unsigned int i, idx, n = 0;
 
 	for (i = 0; i < ARRAY_SIZE(want); i++)
 		expect_u_eq(slab_kmalloc_big_order(want[i][0]), want[i][1],
 			    "kmalloc class %u", want[i][0]);
+	for (i = 0; i < ARRAY_SIZE(coloured); i++) {
+		unsigned int size = coloured[i][0], order = coloured[i][1];
+
+		expect_u_eq(slab_coloured_order(size), order,
+			    "coloured class %u: order", size);
+		expect_u_eq(slab_coloured_objects(order, size), coloured[i][2],
+			    "coloured class %u: objects", size);
+		/* one more would not fit the worst colour */
+		expect_zu_gt((size - 256) + (coloured[i][2] + 1UL) * size,
+			     PAGE_SIZE << order, "class %u: every object",
+			     size);
+	}
 	init_ensure();
 	for (idx = 1; idx < NR_KMALLOC; idx++) {
 		const struct uslub_cache *s = &kmalloc_caches[idx];
 		unsigned long slab = PAGE_SIZE << s->order;
 
-		if (s->object_size <= 2 * PAGE_SIZE)
+		if (s->object_size <= PAGE_SIZE)
 			continue;
-		expect_u_le(s->order, 4, "%s: order", s->name);
+		/* Every class above a page is coloured but the powers of two,
+		 * which keep kmalloc's natural alignment. */
+		expect_b_eq(s->coloured, !is_power_of_2(s->size),
+			    "%s: coloured", s->name);
+		if (s->coloured) {
+			expect_u_eq(s->size % 512, 256,
+				    "%s: an odd multiple of 256", s->name);
+			expect_u_le(s->order, 6, "%s: order", s->name);
+			expect_zu_le(slab - (size_t)s->objects * s->size,
+				     slab / 4, "%s: waste", s->name);
+			/* empty slabs kept: 256 KiB, two slabs at least */
+			expect_zu_le((size_t)s->min_partial * slab,
+				     MAX(256UL << 10, 2 * slab),
+				     "%s: min_partial %u", s->name,
+				     s->min_partial);
+			n++;
+		} else {
+			expect_u_le(s->order, 4, "%s: order", s->name);
+			expect_zu_le(slab % s->size, slab / 4, "%s: waste",
+				     s->name);
+		}
 		expect_u_ge(s->objects, 2, "%s: objects a slab", s->name);
-		expect_zu_le(slab % s->size, slab / 4, "%s: waste", s->name);
 		/* The barn: ten sheaves, or BARN_FLOOR_BYTES of objects if
 		 * less. */
 		expect_zu_le((size_t)s->barn.max_full * s->sheaf_capacity *
@@ -408,8 +481,9 @@ TEST_BEGIN(test_kmalloc_big_orders)
 	}
 	expect_u_eq(kmalloc_caches[kmalloc_index(64)].barn.max_full,
 		    BARN_BYTES / (123 * 64), "kmalloc-64: 256 KiB of objects");
+	expect_u_eq(n, 9, "coloured classes");
 	expect_u_eq(kmalloc_caches[kmalloc_index(20480)].barn.max_full,
-		    MAX_FULL_SHEAVES, "kmalloc-20480: ten sheaves");
+		    MAX_FULL_SHEAVES, "kmalloc-20736: ten sheaves");
 	expect_u_eq(kmalloc_caches[kmalloc_index(32768)].barn.max_full,
 		    BARN_FLOOR_BYTES / (4 * 32768),
 		    "kmalloc-32k: 1 MiB of objects, not 10 sheaves");

@@ -127,10 +127,11 @@ TEST_END
 
 TEST_BEGIN(test_page_address_round_trip)
 {
-	char *p = uslub_kmalloc(3 * PAGE_SIZE, 0);	/* large: 4 pages */
+	/* kmalloc-16k: four pages, aligned to its size */
+	char *p = uslub_kmalloc(4 * PAGE_SIZE, 0);
 	unsigned int i;
 
-	assert_ptr_not_null(p, "kmalloc(3 pages)");
+	assert_ptr_not_null(p, "kmalloc(4 pages)");
 	for (i = 0; i < 4; i++) {
 		char *addr = p + i * PAGE_SIZE + 123;
 		struct slab *d = pagemap_lookup(addr);

@@ -168,7 +168,7 @@ static unsigned long nr_slabs(struct uslub_cache *s)
 
 static void *obj_at(struct uslub_cache *s, struct slab *slab, unsigned int i)
 {
-	return (char *)page_address(slab) + (size_t)i * s->size;
+	return slab_objects_start(s, slab) + (size_t)i * s->size;
 }
 
 /* Whether obj is on its slab's freelist. */
@@ -579,7 +579,8 @@ TEST_BEGIN(test_sheaf_capacity_by_object_size)
 		expect_ptr_eq(c->objects, c->main->objects,
 			      "the slot's array is main's");
 		expect_ptr_null(c->objects[-1], "guard word before objects[]");
-		expect_u_eq(c->bound, s->objects * (c->mult * s->size),
+		expect_u_eq(c->bound, s->coloured ? c->mult :
+					s->objects * (c->mult * s->size),
 			    "free fast path's bound, size %u", s->size);
 		expect_u_eq(cpu_size(c) + 1, MIN(want, s->objects),
 			    "refill took min(capacity, objects), size %u",
@@ -603,6 +604,8 @@ static unsigned int slot_owns_mismatches(const struct uslub_cache *s,
 	uintptr_t base = 37 * (c->mask + 1), off;
 	unsigned int bad = 0;
 
+	if (s->coloured)	/* test_coloured_slabs: the slot map too */
+		return 0;
 	for (off = 0; off <= c->mask; off++) {
 		bool want = off % s->size == 0 && off / s->size < s->objects;
 
@@ -648,6 +651,126 @@ TEST_BEGIN(test_slot_owns_every_offset)
 		assert_ptr_not_null(c, "slot");
 		expect_u_eq(slot_owns_mismatches(s, c), 0, "size %u", s->size);
 		uslub_cache_free(s, p);
+		destroy_empty(s);
+	}
+}
+TEST_END
+
+/*
+ * Coloured caches (slab.h, slab_colour): every object is at a multiple of
+ * its size, s->objects of them in each slab, wherever the slab falls.  At
+ * every byte of each slab the free fast path (owning_slot: the slot map
+ * and slot_owns) takes exactly the object starts, slab_object_index gives
+ * their index and -1 elsewhere -- the multiples of size in a slab's tail
+ * included, which slot_owns alone would take -- and the objects' offsets
+ * in a page run through at least as many values as a slab has objects
+ * (up to 16: odd multiples of 256), where page-multiple strides had one.
+ */
+static unsigned int coloured_slab_mismatches(struct uslub_cache *s,
+					     struct kmem_cache_cpu *c,
+					     struct slab *slab)
+{
+	char *page = page_address(slab), *start = slab_objects_start(s, slab);
+	unsigned long off, bytes = PAGE_SIZE << s->order;
+	unsigned int bad = 0;
+
+	expect_zu_eq((uintptr_t)start % s->size, 0,
+		     "%s: the first object at a multiple of size", s->name);
+	expect_zu_lt((uintptr_t)(start - page), s->size,
+		     "%s: at the first multiple", s->name);
+	for (off = 0; off < bytes; off++) {
+		char *p = page + off;
+		long rel = p - start;
+		bool is_obj = rel >= 0 && rel % s->size == 0 &&
+			      rel / s->size < s->objects;
+		long want = is_obj ? rel / (long)s->size : -1;
+
+		if ((owning_slot(p) == c) != is_obj && bad++ < 3)
+			expect_true(false, "%s: offset %lu of %lu (first at "
+				    "%zu): fast free %s", s->name, off, bytes,
+				    (size_t)(start - page),
+				    is_obj ? "refuses the object" :
+					     "takes a non-object");
+		if (slab_object_index(s, slab, p) != want && bad++ < 3)
+			expect_true(false, "%s: offset %lu: index %ld, not %ld",
+				    s->name, off,
+				    slab_object_index(s, slab, p), want);
+	}
+	/* the tail's multiple of size, where there is one, is refused */
+	if ((uintptr_t)(start - page) + (s->objects + 1UL) * s->size > bytes &&
+	    (uintptr_t)(start - page) + s->objects * (unsigned long)s->size <
+		bytes)
+		expect_ptr_null(owning_slot(start + s->objects * s->size),
+				"%s: the tail's multiple", s->name);
+	return bad;
+}
+
+static void check_coloured(struct uslub_cache *s, bool is_kmalloc)
+{
+	enum { MAX_SLABS = 3 };
+	struct slab *slabs[MAX_SLABS];
+	unsigned int nslabs = 0, i, n, offsets = 0;
+	uint64_t seen = 0;
+	void **p;
+
+	expect_true(s->coloured, "%s: coloured", s->name);
+	n = MAX_SLABS * s->objects;
+	p = calloc(n, sizeof(*p));
+	assert_ptr_not_null(p, "array");
+	for (i = 0; i < n; i++) {
+		struct slab *slab;
+		unsigned int k;
+
+		p[i] = is_kmalloc ? uslub_kmalloc(s->object_size, 0)
+				  : uslub_cache_alloc(s, 0);
+		assert_ptr_not_null(p[i], "%s: object %u", s->name, i);
+		expect_zu_eq((uintptr_t)p[i] % s->size, 0,
+			     "%s: object at a multiple of its size", s->name);
+		seen |= 1ULL << (((uintptr_t)p[i] % PAGE_SIZE) / 64);
+		slab = pagemap_head(p[i]);
+		for (k = 0; k < nslabs && slabs[k] != slab; k++)
+			;
+		if (k == nslabs && nslabs < MAX_SLABS)
+			slabs[nslabs++] = slab;
+	}
+	offsets = (unsigned int)__builtin_popcountll(seen);
+	if (is_kmalloc)		/* odd multiples of 256: 16 offsets */
+		expect_u_ge(offsets, MIN(16u, s->objects),
+			    "%s: objects' lines in a page", s->name);
+	for (i = 0; i < nslabs; i++)
+		expect_u_eq(coloured_slab_mismatches(s, slot_of(s), slabs[i]),
+			    0, "%s: slab %u", s->name, i);
+	for (i = 0; i < n; i++)
+		if (is_kmalloc)
+			uslub_kfree(p[i]);
+		else
+			uslub_cache_free(s, p[i]);
+	free(p);
+}
+
+TEST_BEGIN(test_coloured_slabs)
+{
+	static const unsigned int sizes[] = { 4104, 5000, 6000, 20000 };
+	struct uslub_cache *s;
+	unsigned int i, n = 0;
+
+	for (i = 1; i < NR_KMALLOC; i++) {
+		s = &kmalloc_caches[i];
+		if (!s->size || s->size <= PAGE_SIZE || !s->sheaf_capacity)
+			continue;
+		if (is_power_of_2(s->size)) {
+			expect_false(s->coloured, "%s: natural alignment",
+				     s->name);
+			continue;
+		}
+		check_coloured(s, true);
+		n++;
+	}
+	expect_u_eq(n, 9, "coloured kmalloc classes checked");
+	for (i = 0; i < ARRAY_SIZE(sizes); i++) {
+		s = new_cache("state_coloured", sizes[i]);
+		assert_ptr_not_null(s, "cache of %u bytes", sizes[i]);
+		check_coloured(s, false);
 		destroy_empty(s);
 	}
 }
@@ -2944,6 +3067,7 @@ int main(void)
 	uslub_opt.decay_ms = 3600UL * 1000;
 	return test(test_sheaf_capacity_by_object_size,
 		    test_slot_owns_every_offset,
+		    test_coloured_slabs,
 		    test_debug_cache_has_no_sheaves,
 		    test_first_alloc_refills_main_from_new_slab,
 		    test_refill_takes_partial_before_new_slab,
