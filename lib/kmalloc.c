@@ -29,19 +29,20 @@
 
 /*
  * Four classes a doubling.  Above 4 KiB the classes between the powers of
- * two are odd multiples of 256 bytes (5376 = 21 * 256, not 5120 = 5 *
- * 1024): their caches are coloured (slab.h, slab_colour), and their
- * objects start at 16 offsets in a page, where multiples of 1 KiB would
- * have 4 and multiples of 4 KiB one.  The powers of two keep kmalloc's
- * natural alignment.
+ * two are odd multiples of 256 bytes near the quarter powers of two
+ * (4864 = 19 * 256, not 5120 = 5 * 1024): their caches are coloured
+ * (slab.h, slab_colour), and their objects start at 16 offsets in a page,
+ * where multiples of 1 KiB would have 4 and multiples of 4 KiB one; no
+ * class wastes more than 18 % of itself (20 % with 5120, 10240 and
+ * 20480).  The powers of two keep kmalloc's natural alignment.
  */
 static const unsigned int class_size[NR_KMALLOC] = {
 	0,
 	8, 16, 32, 48, 64, 80, 96, 112, 128,
 	160, 192, 224, 256, 320, 384, 448, 512,
 	640, 768, 896, 1024, 1280, 1536, 1792, 2048,
-	2560, 3072, 3584, 4096, 5376, 6400, 7424, 8192,
-	10496, 12544, 14592, 16384, 20736, 24832, 28928, 32768,
+	2560, 3072, 3584, 4096, 4864, 5888, 6912, 8192,
+	9984, 12032, 14080, 16384, 19712, 23808, 28416, 32768,
 };
 
 struct uslub_cache kmalloc_caches[NR_KMALLOC];

@@ -420,9 +420,9 @@ TEST_BEGIN(test_kmalloc_big_orders)
 	 * wastes at most 1/4, with the first object as far in as it may be
 	 * (size - 256 for odd multiples of 256). */
 	static const unsigned int coloured[][3] = {
-		{ 5376, 3, 5 }, { 6400, 3, 4 }, { 7424, 4, 7 },
-		{ 10496, 4, 5 }, { 12544, 4, 4 }, { 14592, 5, 8 },
-		{ 20736, 5, 5 }, { 24832, 5, 4 }, { 28928, 6, 8 },
+		{ 4864, 4, 12 }, { 5888, 4, 10 }, { 6912, 4, 8 },
+		{ 9984, 4, 5 }, { 12032, 5, 9 }, { 14080, 5, 8 },
+		{ 19712, 5, 5 }, { 23808, 6, 10 }, { 28416, 6, 8 },
 	};
 	struct barn barn;
 	unsigned int i, idx, n = 0;
@@ -483,7 +483,7 @@ TEST_BEGIN(test_kmalloc_big_orders)
 		    BARN_BYTES / (123 * 64), "kmalloc-64: 256 KiB of objects");
 	expect_u_eq(n, 9, "coloured classes");
 	expect_u_eq(kmalloc_caches[kmalloc_index(20480)].barn.max_full,
-		    MAX_FULL_SHEAVES, "kmalloc-20736: ten sheaves");
+		    MAX_FULL_SHEAVES, "kmalloc-23808: ten sheaves");
 	expect_u_eq(kmalloc_caches[kmalloc_index(32768)].barn.max_full,
 		    BARN_FLOOR_BYTES / (4 * 32768),
 		    "kmalloc-32k: 1 MiB of objects, not 10 sheaves");

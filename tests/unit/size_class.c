@@ -85,21 +85,21 @@ TEST_BEGIN(test_roundup_every_size)
 		     "192 is kmalloc-192");
 	/* Above 4 KiB the classes between powers of two are odd multiples
 	 * of 256 (coloured caches). */
-	expect_zu_eq(uslub_kmalloc_size_roundup(4097), 5376, "4097 -> 5376");
-	expect_zu_eq(uslub_kmalloc_size_roundup(5377), 6400, "5377 -> 6400");
-	expect_zu_eq(uslub_kmalloc_size_roundup(7425), 8192, "7425 -> 8192");
+	expect_zu_eq(uslub_kmalloc_size_roundup(4097), 4864, "4097 -> 4864");
+	expect_zu_eq(uslub_kmalloc_size_roundup(4865), 5888, "4865 -> 5888");
+	expect_zu_eq(uslub_kmalloc_size_roundup(6913), 8192, "6913 -> 8192");
 	expect_zu_eq(uslub_kmalloc_size_roundup(8192), 8192, "8192 -> 8192");
 	/* Above the kernel's largest class, four classes a doubling on to
 	 * 32 KiB. */
-	expect_zu_eq(uslub_kmalloc_size_roundup(8193), 10496, "8193 -> 10496");
-	expect_zu_eq(uslub_kmalloc_size_roundup(12289), 12544,
-		     "12289 -> 12544");
+	expect_zu_eq(uslub_kmalloc_size_roundup(8193), 9984, "8193 -> 9984");
+	expect_zu_eq(uslub_kmalloc_size_roundup(12289), 14080,
+		     "12289 -> 14080");
 	expect_zu_eq(uslub_kmalloc_size_roundup(16384), 16384,
 		     "16384 is kmalloc-16k");
-	expect_zu_eq(uslub_kmalloc_size_roundup(16385), 20736,
-		     "16385 -> 20736");
-	expect_zu_eq(uslub_kmalloc_size_roundup(28929), 32768,
-		     "28929 -> 32768");
+	expect_zu_eq(uslub_kmalloc_size_roundup(16385), 19712,
+		     "16385 -> 19712");
+	expect_zu_eq(uslub_kmalloc_size_roundup(28417), 32768,
+		     "28417 -> 32768");
 	expect_zu_eq(uslub_kmalloc_size_roundup(32768), 32768,
 		     "32768 is kmalloc-32k");
 }
