@@ -47,8 +47,10 @@
 #define BULK		8
 #define CACHE_SIZE	88
 
+/* 6000 and 12000: coloured classes (objects at multiples of their size) */
 static const size_t ksizes[] = {
-	8, 16, 24, 40, 64, 96, 128, 200, 256, 384, 512, 1000, 2048, 4096, 8192,
+	8, 16, 24, 40, 64, 96, 128, 200, 256, 384, 512, 1000, 2048, 4096, 6000,
+	8192, 12000,
 };
 
 enum kind { K_CACHE, K_KMALLOC };
