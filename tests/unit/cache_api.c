@@ -482,6 +482,106 @@ TEST_BEGIN(test_interior_frees_rejected)
 }
 TEST_END
 
+/*
+ * Coloured caches put objects at multiples of their size (slab.h,
+ * slab_colour); the multiple after a slab's last object is inside the slab
+ * but no object.  Freeing it -- through a slot in the thread state, a
+ * cache in cpu_dir (a ctor) and kfree -- is reported and pushes nothing:
+ * the next allocations, a slab's worth, never return it.
+ */
+struct coloured_free {
+	struct uslub_cache *s;		/* NULL: kmalloc(size) */
+	size_t size;
+};
+
+static void *coloured_alloc(const struct coloured_free *cf)
+{
+	return cf->s ? uslub_cache_alloc(cf->s, 0) : uslub_kmalloc(cf->size, 0);
+}
+
+static void coloured_release(const struct coloured_free *cf, void *p)
+{
+	if (cf->s)
+		uslub_cache_free(cf->s, p);
+	else
+		uslub_kfree(p);
+}
+
+static void coloured_tail_free(const struct coloured_free *cf,
+			       const char *what)
+{
+	const struct uslub_cache *cs;
+	struct test_capture cap;
+	struct slab *slab;
+	char err[4096], *start, *tail;
+	void **objs;
+	unsigned long bytes;
+	unsigned int i, n;
+	int saved = uslub_opt.abort_on_error;
+	void *first = coloured_alloc(cf);
+
+	assert_ptr_not_null(first, "%s: object", what);
+	slab = pagemap_head(first);
+	assert_ptr_not_null(slab, "%s: slab", what);
+	cs = slab->cache;
+	expect_true(cs->coloured, "%s: %s is coloured", what, cs->name);
+	n = cs->objects;
+	bytes = PAGE_SIZE << cs->order;
+	start = slab_objects_start(cs, slab);
+	tail = start + (size_t)n * cs->size;
+	expect_zu_eq((uintptr_t)tail % cs->size, 0, "%s: a multiple", what);
+	if ((uintptr_t)(tail - (char *)page_address(slab)) >= bytes) {
+		coloured_release(cf, first);	/* no multiple in this tail */
+		return;
+	}
+	uslub_opt.abort_on_error = 0;
+	test_capture_begin(&cap);
+	coloured_release(cf, tail);
+	test_capture_end(&cap, err, sizeof(err));
+	uslub_opt.abort_on_error = saved;
+	expect_str_contains(err, "invalid pointer", "%s: reported", what);
+	objs = calloc(2 * n, sizeof(*objs));
+	assert_ptr_not_null(objs, "array");
+	for (i = 0; i < 2 * n; i++) {
+		objs[i] = coloured_alloc(cf);
+		expect_ptr_ne(objs[i], tail, "%s: the tail handed out", what);
+	}
+	for (i = 0; i < 2 * n; i++)
+		coloured_release(cf, objs[i]);
+	coloured_release(cf, first);
+	free(objs);
+}
+
+static void ctor_nothing(void *obj)
+{
+	(void)obj;
+}
+
+TEST_BEGIN(test_coloured_tail_rejected)
+{
+	struct coloured_free slot = { NULL, 0 }, dir = { NULL, 0 },
+			     kmalloc = { NULL, 6000 };
+	unsigned int round;
+
+	slot.s = uslub_cache_create("coloured_slot", 6000, 0, 0, NULL);
+	dir.s = uslub_cache_create("coloured_dir", 6000, 0, 0, ctor_nothing);
+	assert_ptr_not_null(slot.s, "cache");
+	assert_ptr_not_null(dir.s, "cache with a ctor");
+	expect_u_ne(((const struct uslub_cache *)slot.s)->cpu_slot, 0,
+		    "a slot in the thread state");
+	expect_u_eq(((const struct uslub_cache *)dir.s)->cpu_slot, 0,
+		    "a ctor's cache is in cpu_dir");
+	/* a few slabs: the colour, hence the tail, differs between them */
+	for (round = 0; round < 4; round++) {
+		coloured_tail_free(&slot, "slot");
+		coloured_tail_free(&dir, "cpu_dir");
+		coloured_tail_free(&kmalloc, "kfree");
+	}
+	expect_d_eq(uslub_cache_destroy(slot.s), 0, "destroy");
+	expect_d_eq(uslub_cache_destroy(dir.s), 0, "destroy");
+}
+TEST_END
+
 /* slab_object_index: the object index for each object start, -1 for
  * every other byte of the slab and beyond (4104 and 6000: coloured
  * caches, whose first object need not start the slab). */
@@ -644,7 +744,8 @@ int main(void)
 		    test_bulk, test_destroy_busy,
 		    test_free_invalid_pointers_abort,
 		    test_free_interior_of_cpu_slab_aborts,
-		    test_interior_frees_rejected, test_object_index_exact,
+		    test_interior_frees_rejected, test_coloured_tail_rejected,
+		    test_object_index_exact,
 		    test_create_destroy_loop, test_cpu_slots_inline_and_dir,
 		    NULL);
 }
