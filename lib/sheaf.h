@@ -57,6 +57,11 @@
  * barn_get_full_locked). */
 #define BARN_SCAN		8
 
+/* A slot that refilled gives the barn this many full sheaves after it,
+ * with no refill between, before its sheaves count as a consumer's
+ * (sheaf.c, barn_get_full_locked). */
+#define SWING_PUTS		64
+
 /* What a slot's main sheaf holds at first for objects of stride size
  * (SLUB's calculate_sheaf_capacity, in bytes: see sheaf.c), and what
  * its allowance may grow to: the capacity of the cache's sheaves, at

@@ -188,8 +188,12 @@ struct slab_sheaf {
 			unsigned int sheaves;
 		} shelf;
 	};
-	unsigned int size;		/* objects held; for the main sheaf
+	uint16_t size;			/* objects held; for the main sheaf
 					   the slot's top is authoritative */
+	/* in a barn: filled by a slot that also allocates (sheaf.c,
+	 * barn_get), which other live threads leave to it */
+	bool swing;
+	uint8_t unused;
 	uint16_t capacity;		/* immutable */
 	/* in a barn: the index of the thread that filled it (barn_put),
 	 * THREAD_IDX_NONE if no thread in particular; see barn_get */
@@ -270,6 +274,9 @@ struct kmem_cache_cpu {
 	 * most 255; others may have taken them): a refill looks for its own
 	 * only when there may be some (sheaf.c, barn_get_full_locked) */
 	uint8_t parked;
+	/* the slot allocates past its sheaves: SWING_PUTS on a refill, one
+	 * less at each sheaf it gives the barn (sheaf.c, barn_get) */
+	uint8_t allocs;
 	/* owner writes (counter_inc), anyone reads under slab_mutex; zeroed
 	 * when the slot is set up */
 	unsigned long stat[NR_SLUB_STAT_ITEMS];

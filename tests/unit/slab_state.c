@@ -2917,6 +2917,78 @@ TEST_BEGIN(test_barn_gives_back_own_sheaves_past_the_scan)
 }
 TEST_END
 
+/* Allocates objs[0..n), shows its slot, frees them on the owner's
+ * signal and exits. */
+static void *alloc_park_free_thread(void *arg)
+{
+	struct stepper *w = arg;
+
+	alloc_all(w->s, w->objs, w->n);
+	stepper_park(w);
+	free_all(w->s, w->objs, w->n);
+	return NULL;
+}
+
+/*
+ * A live thread that allocates too keeps its barn sheaves: another thread
+ * refilling (one that parked none, as a producer would be) takes none of
+ * them and goes to the slabs, where it used to take the newest and end
+ * up with the first thread's blocks on neighbouring lines.  Once that
+ * thread exits, its sheaves are anyone's.  A slot counts as allocating
+ * for SWING_PUTS sheaves after a refill.
+ */
+TEST_BEGIN(test_barn_leaves_an_allocating_threads_sheaves)
+{
+	struct uslub_cache *s = new_cache("state_barn_swing", OBJ_SIZE);
+	unsigned int cap, n, i, full, foreign = 0;
+	struct stepper w = { 0 };
+	struct kmem_cache_cpu *c;
+	struct snap before, after;
+	void **mine, **theirs;
+	pthread_t t;
+
+	assert_ptr_not_null(s, "cache");
+	cap = s->sheaf_capacity;
+	n = 4 * cap;
+	mine = objs_array(n);
+	theirs = objs_array(n);
+	alloc_all(s, mine, n);
+	c = slot_of(s);
+	expect_u_eq(c->allocs, SWING_PUTS, "a refill marks the slot");
+	before = stats_of(s);
+	free_all(s, mine, n);			/* one swing: the barn */
+	after = stats_of(s);
+	full = barn_of(s).full;
+	expect_u_gt(full, 0, "our sheaves in the barn");
+	expect_u_eq(c->allocs,
+		    SWING_PUTS - (after.v[BARN_PUT] - before.v[BARN_PUT]),
+		    "one less for each sheaf given");
+	expect_true(barn_full_sheaf(s, full - 1)->swing,
+		    "the newest marked as an allocating slot's");
+
+	w.s = s;
+	w.objs = theirs;
+	w.n = n;
+	stepper_start(&w, &t, alloc_park_free_thread);
+	for (i = 0; i < n; i++)
+		foreign += among_ptrs(mine, n, theirs[i]);
+	expect_u_eq(foreign, 0, "the other thread took none of our objects");
+	expect_u_eq(barn_of(s).full, full, "our sheaves stay in the barn");
+	sem_post(&w.go);			/* it frees and exits */
+	pthread_join(t, NULL);
+	sem_destroy(&w.ready);
+	sem_destroy(&w.go);
+	expect_false(barn_full_sheaf(s, barn_of(s).full - 1)->swing,
+		     "an exited thread's sheaves: anyone's");
+	expect_every_object_once(s, &c, 1, NULL, 0, "after the exit");
+	alloc_all(s, mine, n);
+	free_all(s, mine, n);
+	free(mine);
+	free(theirs);
+	destroy_empty(s);
+}
+TEST_END
+
 /*
  * A slot shelves once its trades alternated SHELF_THRASH times, before
  * its allowance grows: freed past main and spare, allocated past them
@@ -3084,6 +3156,7 @@ int main(void)
 		    test_barn_limit_follows_users,
 		    test_barn_gives_back_own_sheaf,
 		    test_barn_gives_back_own_sheaves_past_the_scan,
+		    test_barn_leaves_an_allocating_threads_sheaves,
 		    test_shelf_after_two_swings,
 		    test_slot_allowance_adapts,
 		    test_slot_allowance_slow_swing,
