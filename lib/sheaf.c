@@ -618,9 +618,9 @@ static struct slab_sheaf *barn_get_full_locked(struct barn *barn,
 					       unsigned int owner,
 					       unsigned int scan, bool parked)
 {
-	struct slab_sheaf *sh, *other = NULL;
+	struct slab_sheaf *sh, *other;
 	struct list_head *e;
-	unsigned int n = 0;
+	unsigned int n = 1;
 
 	if (!barn->nr_full)
 		return NULL;
@@ -628,7 +628,8 @@ static struct slab_sheaf *barn_get_full_locked(struct barn *barn,
 	if (owner == THREAD_IDX_NONE || sh->owner == owner ||
 	    (!sh->swing && !parked))
 		goto take;
-	for (e = barn->sheaves_full.prev; e != &barn->sheaves_full && n < scan;
+	other = sh->swing ? NULL : sh;		/* the newest, looked at */
+	for (e = sh->barn_list.prev; e != &barn->sheaves_full && n < scan;
 	     e = e->prev, n++) {
 		sh = list_entry(e, struct slab_sheaf, barn_list);
 		if (sh->owner == owner)

@@ -175,9 +175,13 @@ void slab_calculate_sizes(struct uslub_cache *s, unsigned int ncpus)
 	s->coloured = !(s->flags & SLAB_DEBUG_FLAGS) &&
 		      s->size > PAGE_SIZE && s->size <= SMALL_MAX &&
 		      s->size % PAGE_SIZE;
+	s->min_partial = slab_min_partial(s->size);
 	if (s->coloured) {
 		s->order = slab_coloured_order(s->size);
 		s->objects = slab_coloured_objects(s->order, s->size);
+		s->min_partial = CLAMP((unsigned int)(COLOURED_PARTIAL_BYTES /
+						      (PAGE_SIZE << s->order)),
+				       2u, s->min_partial);
 	} else {
 		if (s->kmalloc_idx && s->object_size > 2 * PAGE_SIZE)
 			s->order = slab_kmalloc_big_order(s->size);
@@ -186,11 +190,6 @@ void slab_calculate_sizes(struct uslub_cache *s, unsigned int ncpus)
 		s->objects = MIN(order_objects(s->order, s->size),
 				 (unsigned int)MAX_OBJS_PER_SLAB);
 	}
-	s->min_partial = slab_min_partial(s->size);
-	if (s->coloured)
-		s->min_partial = CLAMP((unsigned int)(COLOURED_PARTIAL_BYTES /
-						      (PAGE_SIZE << s->order)),
-				       2u, s->min_partial);
 }
 
 /* ---- Helpers --------------------------------------------------------- */
