@@ -594,11 +594,14 @@ static void barn_put_full_locked(struct barn *barn, struct slab_sheaf *sh,
 /*
  * A full sheaf for thread owner's refill: among the scan newest, the
  * newest that owner filled itself, else the newest that no live thread
- * that allocates too filled: a consumer's (its slot has not refilled in
- * its last SWING_PUTS sheaves), or one of a thread that exited (fork's
- * child, a destroy).  NULL if none: the refill goes to the slabs.  A slot
- * that parked no sheaf takes the first such without looking further.
- * Owner THREAD_IDX_NONE: the newest.
+ * that allocates too filled: a consumer's (a sheaf its slot gave beyond
+ * the refills it made, see sheaf_overflow_push), or one of a thread that
+ * exited (fork's child, a destroy).  A slot that parked no sheaf takes
+ * the first such without looking further.  Failing those, a barn holding
+ * more than max_full sheaves gives its oldest to anyone: the threads that
+ * parked them are not taking them back as fast as they park them.  NULL
+ * if none: the refill goes to the slabs.  Owner THREAD_IDX_NONE: the
+ * newest.
  *
  * A thread that takes back its own objects writes lines that its core
  * already holds.  One that takes the sheaf of another live thread that
@@ -642,8 +645,12 @@ static struct slab_sheaf *barn_get_full_locked(struct barn *barn,
 		}
 	}
 	sh = other;
-	if (!sh)
-		return NULL;
+	if (!sh) {
+		if (barn->nr_full <= barn->max_full)
+			return NULL;
+		sh = list_first_entry(&barn->sheaves_full, struct slab_sheaf,
+				      barn_list);
+	}
 take:
 	list_del(&sh->barn_list);
 	WRITE_ONCE(barn->nr_full, barn->nr_full - 1);
@@ -828,7 +835,7 @@ void *sheaf_refill_pop(struct uslub_cache *s, struct kmem_cache_cpu *c,
 		return pop_main(c);
 	}
 	slot_adapt(s, c, TRADE_REFILL);
-	c->allocs = SWING_PUTS;
+	c->allocs += c->allocs < SWING_PUTS;
 	if (shelf_get(c))
 		return pop_main(c);
 	list_init(&old);
@@ -904,6 +911,16 @@ void sheaf_overflow_push(struct uslub_cache *s, struct kmem_cache_cpu *c,
 		if (!empty)
 			empty = fresh;
 		if (empty) {
+			/* Marked as an allocating slot's while the slot's
+			 * refills cover its puts (one credit a refill, one
+			 * spent a put): a thread that frees more than it
+			 * allocates marks its surplus anyone's.  A credit per
+			 * refill rather than SWING_PUTS at once: consumers
+			 * that built map keys between their frees refilled
+			 * every few puts, kept every sheaf their own, and the
+			 * producers went to the slabs (a C++ pipeline of four
+			 * producers and four consumers: 41 MiB peak RSS, 27
+			 * with this, 18 % less time). */
 			main_save(c);
 			c->main->swing = c->allocs;
 			c->allocs -= !!c->allocs;

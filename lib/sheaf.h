@@ -57,9 +57,9 @@
  * barn_get_full_locked). */
 #define BARN_SCAN		8
 
-/* A slot that refilled gives the barn this many full sheaves after it,
- * with no refill between, before its sheaves count as a consumer's
- * (sheaf.c, barn_get_full_locked). */
+/* The most refills a slot keeps credit for: each refill gives one, each
+ * full sheaf it gives the barn spends one, and a sheaf given without
+ * credit counts as a consumer's (sheaf.c, barn_get_full_locked). */
 #define SWING_PUTS		64
 
 /* What a slot's main sheaf holds at first for objects of stride size

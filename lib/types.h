@@ -274,8 +274,9 @@ struct kmem_cache_cpu {
 	 * most 255; others may have taken them): a refill looks for its own
 	 * only when there may be some (sheaf.c, barn_get_full_locked) */
 	uint8_t parked;
-	/* the slot allocates past its sheaves: SWING_PUTS on a refill, one
-	 * less at each sheaf it gives the barn (sheaf.c, barn_get) */
+	/* the slot allocates past its sheaves: one more on a refill (at
+	 * most SWING_PUTS), one less at each sheaf it gives the barn
+	 * (sheaf.c, barn_get_full_locked) */
 	uint8_t allocs;
 	/* owner writes (counter_inc), anyone reads under slab_mutex; zeroed
 	 * when the slot is set up */

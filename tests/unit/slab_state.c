@@ -2934,8 +2934,8 @@ static void *alloc_park_free_thread(void *arg)
  * refilling (one that parked none, as a producer would be) takes none of
  * them and goes to the slabs, where it used to take the newest and end
  * up with the first thread's blocks on neighbouring lines.  Once that
- * thread exits, its sheaves are anyone's.  A slot counts as allocating
- * for SWING_PUTS sheaves after a refill.
+ * thread exits, its sheaves are anyone's.  A slot earns a credit per
+ * refill and spends one per sheaf it gives the barn.
  */
 TEST_BEGIN(test_barn_leaves_an_allocating_threads_sheaves)
 {
@@ -2945,6 +2945,7 @@ TEST_BEGIN(test_barn_leaves_an_allocating_threads_sheaves)
 	struct kmem_cache_cpu *c;
 	struct snap before, after;
 	void **mine, **theirs;
+	unsigned long refills, puts;
 	pthread_t t;
 
 	assert_ptr_not_null(s, "cache");
@@ -2952,17 +2953,24 @@ TEST_BEGIN(test_barn_leaves_an_allocating_threads_sheaves)
 	n = 4 * cap;
 	mine = objs_array(n);
 	theirs = objs_array(n);
+	settle_flush_gen();
+	before = stats_of(s);
 	alloc_all(s, mine, n);
+	after = stats_of(s);
 	c = slot_of(s);
-	expect_u_eq(c->allocs, SWING_PUTS, "a refill marks the slot");
+	refills = after.v[BARN_GET] + after.v[BARN_GET_FAIL] -
+		  before.v[BARN_GET] - before.v[BARN_GET_FAIL];
+	expect_lu_ge(refills, 4, "a refill a sheaf");
+	expect_u_eq(c->allocs, refills, "a credit for each refill");
 	before = stats_of(s);
 	free_all(s, mine, n);			/* one swing: the barn */
 	after = stats_of(s);
 	full = barn_of(s).full;
+	puts = after.v[BARN_PUT] - before.v[BARN_PUT];
 	expect_u_gt(full, 0, "our sheaves in the barn");
-	expect_u_eq(c->allocs,
-		    SWING_PUTS - (after.v[BARN_PUT] - before.v[BARN_PUT]),
-		    "one less for each sheaf given");
+	expect_lu_lt(puts, refills, "fewer sheaves given than refills");
+	expect_u_eq(c->allocs, refills - puts,
+		    "one credit spent for each sheaf given");
 	expect_true(barn_full_sheaf(s, full - 1)->swing,
 		    "the newest marked as an allocating slot's");
 
@@ -2985,6 +2993,259 @@ TEST_BEGIN(test_barn_leaves_an_allocating_threads_sheaves)
 	free_all(s, mine, n);
 	free(mine);
 	free(theirs);
+	destroy_empty(s);
+}
+TEST_END
+
+/* The objects a slot holds in main and spare, allocated into p: the
+ * next allocation refills.  Returns how many. */
+static unsigned int drain_slot(struct uslub_cache *s, void **p)
+{
+	struct kmem_cache_cpu *c = slot_of(s);
+	unsigned int n = 0;
+
+	while (cpu_size(c) || (c->spare && c->spare->size)) {
+		p[n] = uslub_cache_alloc(s, 0);
+		assert_ptr_not_null(p[n], "object %u", n);
+		n++;
+	}
+	return n;
+}
+
+/* A thread that works in steps: on each signal it drains its slot (if
+ * drain), allocates alloc objects (all into mine), frees frees[0..nfrees)
+ * and waits again; stop ends it, freeing what it allocated. */
+struct worker {
+	struct uslub_cache *s;
+	struct kmem_cache_cpu *c;	/* its slot, once it ran a step */
+	void **mine;
+	unsigned int nmine, alloc, nfrees;
+	void **frees;
+	bool drain, stop;
+	sem_t ready, go;
+};
+
+static void *worker_thread(void *arg)
+{
+	struct worker *w = arg;
+
+	settle_flush_gen();
+	for (;;) {
+		sem_post(&w->ready);
+		sem_wait(&w->go);
+		if (w->stop)
+			break;
+		if (w->drain)
+			w->nmine += drain_slot(w->s, w->mine + w->nmine);
+		alloc_all(w->s, w->mine + w->nmine, w->alloc);
+		w->nmine += w->alloc;
+		free_all(w->s, w->frees, w->nfrees);
+		w->c = slot_of(w->s);
+	}
+	free_all(w->s, w->mine, w->nmine);
+	return NULL;
+}
+
+static void worker_start(struct worker *w, pthread_t *t)
+{
+	sem_init(&w->ready, 0, 0);
+	sem_init(&w->go, 0, 0);
+	assert_d_eq(pthread_create(t, NULL, worker_thread, w), 0, "thread");
+	sem_wait(&w->ready);
+}
+
+/* One step; returns when it is done. */
+static void worker_step(struct worker *w, bool drain, unsigned int alloc,
+			void **frees, unsigned int nfrees)
+{
+	w->drain = drain;
+	w->alloc = alloc;
+	w->frees = frees;
+	w->nfrees = nfrees;
+	sem_post(&w->go);
+	sem_wait(&w->ready);
+}
+
+static void worker_stop(struct worker *w, pthread_t t)
+{
+	w->stop = true;
+	sem_post(&w->go);
+	pthread_join(t, NULL);
+	sem_destroy(&w->ready);
+	sem_destroy(&w->go);
+}
+
+static unsigned long refills_between(const struct snap *a,
+				     const struct snap *b)
+{
+	return b->v[BARN_GET] + b->v[BARN_GET_FAIL] - a->v[BARN_GET] -
+	       a->v[BARN_GET_FAIL];
+}
+
+/*
+ * A consumer that allocates a little between its frees (map keys, say)
+ * hands its surplus on: the sheaves it gives the barn beyond its refills
+ * go to a producer's refills.  A slot that kept credit for SWING_PUTS
+ * sheaves after each refill kept them all its own, and the producer
+ * went to the slabs.
+ */
+TEST_BEGIN(test_barn_passes_on_a_consumers_surplus)
+{
+	struct uslub_cache *s = new_cache("state_barn_surplus", OBJ_SIZE);
+	unsigned int cap, n, m, i, left, full, foreign = 0;
+	struct worker w = { 0 };
+	struct snap before, after;
+	void **objs, **again, **extra;
+	pthread_t t;
+	unsigned long decay = uslub_opt.decay_ms;
+
+	assert_ptr_not_null(s, "cache");
+	cap = s->sheaf_capacity;
+	n = 12 * cap;
+	m = 8 * cap;
+	objs = objs_array(n);
+	again = objs_array(m);
+	extra = objs_array(2 * cap);
+	/* no sheaf may decay while the test looks (a slow run) */
+	uslub_opt.decay_ms = 600000;
+	settle_flush_gen();
+	alloc_all(s, objs, n);			/* the producer's */
+	left = drain_slot(s, extra);
+
+	/* The consumer allocates (one refill), then frees the producer's
+	 * objects: a dozen sheaves to the barn, the first on its credit,
+	 * the others without. */
+	w.s = s;
+	w.mine = objs_array(1);
+	worker_start(&w, &t);
+	before = stats_of(s);
+	worker_step(&w, false, 1, NULL, 0);
+	after = stats_of(s);
+	expect_lu_eq(refills_between(&before, &after), 1, "one refill");
+	expect_u_eq(w.c->allocs, 1, "one credit");
+	before = after;
+	worker_step(&w, false, 0, objs, n);
+	after = stats_of(s);
+	full = barn_of(s).full;
+	expect_u_ge(full, n / cap - 2, "the consumer's sheaves in the barn");
+	expect_lu_eq(after.v[BARN_PUT] - before.v[BARN_PUT], full,
+		     "all of them given by the consumer");
+	expect_true(barn_full_sheaf(s, 0)->swing, "the first on credit");
+	for (i = 1; i < full; i++)
+		expect_false(barn_full_sheaf(s, i)->swing,
+			     "sheaf %u: surplus", i);
+	expect_u_eq(w.c->allocs, 0, "credit spent");
+
+	/* The producer's refills take the newest of them. */
+	before = stats_of(s);
+	alloc_all(s, again, m);
+	after = stats_of(s);
+	for (i = 0; i < m; i++)
+		foreign += !among_ptrs(objs, n, again[i]);
+	expect_u_eq(foreign, 0, "every object from the consumer's sheaves");
+	expect_lu_eq(after.v[BARN_GET] - before.v[BARN_GET], m / cap,
+		     "a barn sheaf for each refill");
+	expect_lu_eq(after.v[BARN_GET_FAIL] - before.v[BARN_GET_FAIL], 0,
+		     "none from the slabs");
+	expect_u_eq(barn_of(s).full, full - m / cap, "the rest stay");
+	assert_u_gt(full, m / cap, "the first, on credit, among the rest");
+
+	free_all(s, again, m);
+	free_all(s, extra, left);
+	worker_stop(&w, t);
+	free(w.mine);
+	free(objs);
+	free(again);
+	free(extra);
+	uslub_opt.decay_ms = decay;
+	destroy_empty(s);
+}
+TEST_END
+
+/*
+ * A barn holding more than max_full full sheaves gives its oldest to a
+ * refill that finds none of its own and no consumer's: the thread that
+ * parked them all is not taking them back.  Down to max_full, refills go
+ * to the slabs again.
+ */
+TEST_BEGIN(test_barn_gives_its_oldest_past_max_full)
+{
+	struct uslub_cache *s = new_cache("state_barn_oldest", OBJ_SIZE);
+	unsigned int cap, mf, n, i, left, full, got;
+	struct worker w = { 0 };
+	struct snap before, after;
+	void **objs, **extra, **oldest[2];
+	struct slab_sheaf *sh;
+	pthread_t t;
+	unsigned long decay = uslub_opt.decay_ms;
+
+	assert_ptr_not_null(s, "cache");
+	cap = s->sheaf_capacity;
+	mf = s->barn.max_full;
+	assert_u_lt(mf + 3, SWING_PUTS, "every sheaf on credit");
+	n = (mf + 3) * cap;
+	objs = objs_array(n);
+	extra = objs_array(2 * cap);
+	/* no sheaf may decay while the test looks (a slow run) */
+	uslub_opt.decay_ms = 600000;
+	settle_flush_gen();
+
+	/* A second user of the cache (the barn's limit is per user). */
+	w.s = s;
+	w.mine = objs_array(4 * cap + 3);
+	worker_start(&w, &t);
+	worker_step(&w, false, 1, NULL, 0);
+
+	alloc_all(s, objs, n);
+	left = drain_slot(s, extra);
+	expect_u_ge(slot_of(s)->allocs, mf + 2, "credit for the puts");
+	free_all(s, objs, n);
+	full = barn_of(s).full;
+	expect_u_eq(full, mf + 2, "past max_full");
+	for (i = 0; i < full; i++) {
+		sh = barn_full_sheaf(s, i);
+		expect_true(sh->swing, "sheaf %u on credit", i);
+		expect_u_eq(sh->owner, thread_cache->idx, "sheaf %u ours", i);
+	}
+	for (i = 0; i < 2; i++) {
+		sh = barn_full_sheaf(s, i);
+		oldest[i] = objs_array(cap);
+		memcpy(oldest[i], sh->objects, sh->size * sizeof(void *));
+	}
+
+	/* The worker's refills: the oldest, the next oldest, then the
+	 * slabs. */
+	for (i = 0; i < 3; i++) {
+		before = stats_of(s);
+		worker_step(&w, true, 1, NULL, 0);
+		after = stats_of(s);
+		got = w.nmine - 1;
+		expect_lu_eq(refills_between(&before, &after), 1,
+			     "refill %u", i);
+		if (i < 2) {
+			expect_lu_eq(after.v[BARN_GET] - before.v[BARN_GET],
+				     1, "refill %u from the barn", i);
+			expect_true(among_ptrs(oldest[i], cap,
+					       w.mine[got]),
+				    "refill %u: the oldest sheaf", i);
+		} else {
+			expect_lu_eq(after.v[BARN_GET_FAIL] -
+				     before.v[BARN_GET_FAIL], 1,
+				     "at max_full, from the slabs");
+			expect_false(among_ptrs(objs, n, w.mine[got]),
+				     "an object no sheaf held");
+		}
+	}
+	expect_u_eq(barn_of(s).full, mf, "max_full left");
+
+	worker_stop(&w, t);
+	free_all(s, extra, left);
+	free(w.mine);
+	free(oldest[0]);
+	free(oldest[1]);
+	free(objs);
+	free(extra);
+	uslub_opt.decay_ms = decay;
 	destroy_empty(s);
 }
 TEST_END
@@ -3157,6 +3418,8 @@ int main(void)
 		    test_barn_gives_back_own_sheaf,
 		    test_barn_gives_back_own_sheaves_past_the_scan,
 		    test_barn_leaves_an_allocating_threads_sheaves,
+		    test_barn_passes_on_a_consumers_surplus,
+		    test_barn_gives_its_oldest_past_max_full,
 		    test_shelf_after_two_swings,
 		    test_slot_allowance_adapts,
 		    test_slot_allowance_slow_swing,
