@@ -35,13 +35,20 @@
  * where multiples of 1 KiB would have 4 and multiples of 4 KiB one; no
  * class wastes more than 18 % of itself (20 % with 5120, 10240 and
  * 20480).  The powers of two keep kmalloc's natural alignment.
+ *
+ * And one class an eighth or less above 1, 2 and 4 KiB: a power of two
+ * plus a header is a common request (SQLite asks for 1032 and 4368
+ * bytes, its pages with a size word or a page header), and the quarter
+ * step wasted a fifth of it.  4480 is an odd multiple of 128 (32
+ * offsets in a page).  SQLite building and querying a 20 MiB database
+ * peaked at 30.4 MiB RSS with the quarter steps, 28.6 with these.
  */
 static const unsigned int class_size[NR_KMALLOC] = {
 	0,
 	8, 16, 32, 48, 64, 80, 96, 112, 128,
 	160, 192, 224, 256, 320, 384, 448, 512,
-	640, 768, 896, 1024, 1280, 1536, 1792, 2048,
-	2560, 3072, 3584, 4096, 4864, 5888, 6912, 8192,
+	640, 768, 896, 1024, 1152, 1280, 1536, 1792, 2048,
+	2304, 2560, 3072, 3584, 4096, 4480, 4864, 5888, 6912, 8192,
 	9984, 12032, 14080, 16384, 19712, 23808, 28416, 32768,
 };
 

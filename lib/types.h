@@ -45,9 +45,10 @@
 #define THREAD_IDX_NONE		(MAX_THREADS - 1)	/* never handed out */
 
 #define SMALL_MAX		32768			/* largest kmalloc cache */
-#define NR_KMALLOC		42			/* 41 classes + slot 0 */
-#define NR_INLINE_SLOTS		16			/* user caches' slots in
-							   the thread state */
+#define NR_KMALLOC		45			/* 44 classes + slot 0 */
+#define NR_INLINE_SLOTS		13			/* user caches' slots in
+							   the thread state (all
+							   in 16 KiB) */
 #define NR_CPU_SLOTS		(NR_KMALLOC + NR_INLINE_SLOTS)
 
 /* Page descriptor flags (slab->flags). */

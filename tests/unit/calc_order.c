@@ -418,9 +418,9 @@ TEST_BEGIN(test_kmalloc_big_orders)
 	};
 	/* Coloured classes: the lowest order holding two or more that
 	 * wastes at most 1/4, with the first object as far in as it may be
-	 * (size - 256 for odd multiples of 256). */
+	 * (size - 256 for odd multiples of 256, size - 128 for 4480). */
 	static const unsigned int coloured[][3] = {
-		{ 4864, 4, 12 }, { 5888, 4, 10 }, { 6912, 4, 8 },
+		{ 4480, 3, 6 }, { 4864, 4, 12 }, { 5888, 4, 10 }, { 6912, 4, 8 },
 		{ 9984, 4, 5 }, { 12032, 5, 9 }, { 14080, 5, 8 },
 		{ 19712, 5, 5 }, { 23808, 6, 10 }, { 28416, 6, 8 },
 	};
@@ -438,7 +438,8 @@ TEST_BEGIN(test_kmalloc_big_orders)
 		expect_u_eq(slab_coloured_objects(order, size), coloured[i][2],
 			    "coloured class %u: objects", size);
 		/* one more would not fit the worst colour */
-		expect_zu_gt((size - 256) + (coloured[i][2] + 1UL) * size,
+		expect_zu_gt((size - (size & -size)) +
+			     (coloured[i][2] + 1UL) * size,
 			     PAGE_SIZE << order, "class %u: every object",
 			     size);
 	}
@@ -454,8 +455,10 @@ TEST_BEGIN(test_kmalloc_big_orders)
 		expect_b_eq(s->coloured, !is_power_of_2(s->size),
 			    "%s: coloured", s->name);
 		if (s->coloured) {
-			expect_u_eq(s->size % 512, 256,
-				    "%s: an odd multiple of 256", s->name);
+			/* odd multiples of 256 (and 4480 of 128): 16 or
+			 * more offsets in a page */
+			expect_u_le(s->size & -s->size, 256,
+				    "%s: 16 colours at least", s->name);
 			expect_u_le(s->order, 6, "%s: order", s->name);
 			expect_zu_le(slab - (size_t)s->objects * s->size,
 				     slab / 4, "%s: waste", s->name);
@@ -481,7 +484,7 @@ TEST_BEGIN(test_kmalloc_big_orders)
 	}
 	expect_u_eq(kmalloc_caches[kmalloc_index(64)].barn.max_full,
 		    BARN_BYTES / (123 * 64), "kmalloc-64: 256 KiB of objects");
-	expect_u_eq(n, 9, "coloured classes");
+	expect_u_eq(n, 10, "coloured classes");
 	expect_u_eq(kmalloc_caches[kmalloc_index(20480)].barn.max_full,
 		    MAX_FULL_SHEAVES, "kmalloc-23808: ten sheaves");
 	expect_u_eq(kmalloc_caches[kmalloc_index(32768)].barn.max_full,

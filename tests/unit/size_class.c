@@ -83,9 +83,18 @@ TEST_BEGIN(test_roundup_every_size)
 	expect_zu_eq(uslub_kmalloc_size_roundup(96), 96, "96 is kmalloc-96");
 	expect_zu_eq(uslub_kmalloc_size_roundup(192), 192,
 		     "192 is kmalloc-192");
+	/* A class an eighth or less above 1, 2 and 4 KiB (a power of two
+	 * and a header). */
+	expect_zu_eq(uslub_kmalloc_size_roundup(1025), 1152, "1025 -> 1152");
+	expect_zu_eq(uslub_kmalloc_size_roundup(1153), 1280, "1153 -> 1280");
+	expect_zu_eq(uslub_kmalloc_size_roundup(2049), 2304, "2049 -> 2304");
+	expect_zu_eq(uslub_kmalloc_size_roundup(2305), 2560, "2305 -> 2560");
+	expect_zu_eq(uslub_kmalloc_size_roundup(4097), 4480, "4097 -> 4480");
+	expect_zu_eq(uslub_kmalloc_size_roundup(4368), 4480,
+		     "SQLite's 4368 -> 4480");
 	/* Above 4 KiB the classes between powers of two are odd multiples
-	 * of 256 (coloured caches). */
-	expect_zu_eq(uslub_kmalloc_size_roundup(4097), 4864, "4097 -> 4864");
+	 * of 256 (coloured caches), 4480 of 128. */
+	expect_zu_eq(uslub_kmalloc_size_roundup(4481), 4864, "4481 -> 4864");
 	expect_zu_eq(uslub_kmalloc_size_roundup(4865), 5888, "4865 -> 5888");
 	expect_zu_eq(uslub_kmalloc_size_roundup(6913), 8192, "6913 -> 8192");
 	expect_zu_eq(uslub_kmalloc_size_roundup(8192), 8192, "8192 -> 8192");

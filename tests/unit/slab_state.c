@@ -766,7 +766,7 @@ TEST_BEGIN(test_coloured_slabs)
 		check_coloured(s, true);
 		n++;
 	}
-	expect_u_eq(n, 9, "coloured kmalloc classes checked");
+	expect_u_eq(n, 10, "coloured kmalloc classes checked");
 	for (i = 0; i < ARRAY_SIZE(sizes); i++) {
 		s = new_cache("state_coloured", sizes[i]);
 		assert_ptr_not_null(s, "cache of %u bytes", sizes[i]);
