@@ -829,11 +829,12 @@ void cache_sheaf_occupancy_locked(struct uslub_cache *s,
  * to the cache's. */
 static void cpu_slot_retire_locked(struct uslub_cache *s,
 				   struct kmem_cache_cpu *c,
-				   struct page_cache *pc, bool keep)
+				   struct page_cache *pc, bool keep,
+				   unsigned int owner)
 {
 	unsigned int i;
 
-	sheaf_slot_release(s, c, pc, keep);
+	sheaf_slot_release(s, c, pc, keep, owner);
 	for (i = 0; i < NR_SLUB_STAT_ITEMS; i++)
 		s->stat_dead[i] += cpu_stat(c, i);
 	memset(c->stat, 0, sizeof(c->stat));
@@ -849,7 +850,8 @@ void cache_thread_exit_locked(struct thread_cache *tc)
 	list_for_each_entry(s, &slab_caches, list) {
 		if (s->kmalloc_idx || !(c = cache_cpu(s, tc)))
 			continue;
-		cpu_slot_retire_locked(s, c, &tc->pcache, true);
+		cpu_slot_retire_locked(s, c, &tc->pcache, true,
+				       tc->idx);
 		if (s->cpu_slot) {
 			WRITE_ONCE(c->cache, NULL);
 			continue;
@@ -860,7 +862,8 @@ void cache_thread_exit_locked(struct thread_cache *tc)
 	list_for_each_entry(s, &slab_caches, list) {
 		if (!s->kmalloc_idx || !(c = cache_cpu(s, tc)))
 			continue;
-		cpu_slot_retire_locked(s, c, &tc->pcache, true);
+		cpu_slot_retire_locked(s, c, &tc->pcache, true,
+				       tc->idx);
 		WRITE_ONCE(c->cache, NULL);
 	}
 }
@@ -1043,7 +1046,8 @@ static void cpu_slots_release_locked(struct uslub_cache *s,
 
 	if (s->cpu_slot) {
 		for_each_cpu_slot_locked(c, s, i) {
-			cpu_slot_retire_locked(s, c, pc, false);
+			cpu_slot_retire_locked(s, c, pc, false,
+					       THREAD_IDX_NONE);
 			if (c != mine)
 				memset(c, 0, sizeof(*c));
 		}
@@ -1058,7 +1062,8 @@ static void cpu_slots_release_locked(struct uslub_cache *s,
 			c = chunk[j];
 			if (!c)
 				continue;
-			cpu_slot_retire_locked(s, c, pc, false);
+			cpu_slot_retire_locked(s, c, pc, false,
+					       THREAD_IDX_NONE);
 			if (c != mine)
 				kfree_fast(c);
 		}

@@ -227,6 +227,7 @@ void sheaf_slot_init(struct uslub_cache *s, struct kmem_cache_cpu *c,
 	}
 	atomic_add(s->barn.users, 1);	/* dropped by sheaf_slot_release */
 	c->limit = (uint16_t)s->sheaf_capacity;
+	c->parked = INHERIT_SCAN;	/* a departed thread's, on our index */
 	c->mask = (PAGE_SIZE << s->order) - 1;
 	c->mult = UINT64_MAX / s->size + 1;	/* ceil(2^64 / size) */
 	if (c->mult * s->size == 0)		/* size a power of two */
@@ -845,6 +846,8 @@ void *sheaf_refill_pop(struct uslub_cache *s, struct kmem_cache_cpu *c,
 				    c->parked);
 	if (full && c->parked)
 		c->parked = full->owner == owner ? c->parked - 1 : 0;
+	else if (!c->stat[BARN_GET] && !c->stat[BARN_GET_FAIL])
+		c->parked = 0;		/* nothing inherited: stop looking */
 	nold = barn_take_old_locked(&s->barn, decay_cutoff(now), &old, 2);
 	if (full) {
 		main_save(c);
@@ -975,17 +978,19 @@ flush:
 
 /* One of a departing slot's sheaves: a non-empty one joins the barn's
  * full sheaves where there is room (keep), else is flushed; an empty one
- * joins the barn's empty ones, else the pool. */
+ * joins the barn's empty ones, else the pool.  A kept sheaf is anyone's
+ * (no live thread's) but carries the departing thread's index (owner):
+ * the next thread to get that index takes it back first (sheaf_slot_init,
+ * INHERIT_SCAN). */
 static void release_sheaf(struct uslub_cache *s, struct kmem_cache_cpu *c,
 			  struct page_cache *pc, struct slab_sheaf *sh,
-			  bool keep, uint64_t now)
+			  bool keep, uint64_t now, unsigned int owner)
 {
 	if (sh->size && keep) {
 		spin_acquire(&s->barn.lock);
 		if (barn_room_locked(&s->barn, sh->size)) {
 			sh->swing = false;	/* no live thread's */
-			barn_put_full_locked(&s->barn, sh, now,
-					     THREAD_IDX_NONE);
+			barn_put_full_locked(&s->barn, sh, now, owner);
 			sh = NULL;
 		}
 		spin_release(&s->barn.lock);
@@ -1005,13 +1010,14 @@ static void release_sheaf(struct uslub_cache *s, struct kmem_cache_cpu *c,
  * back empty.
  */
 static void shelf_empty(struct uslub_cache *s, struct kmem_cache_cpu *c,
-			struct page_cache *pc, bool keep, uint64_t now)
+			struct page_cache *pc, bool keep, uint64_t now,
+			unsigned int owner)
 {
 	struct slab_sheaf *sp = c->spare, *sh;
 
 	list_for_each_entry_safe(sh, &sp->barn_list, barn_list) {
 		list_del(&sh->barn_list);
-		release_sheaf(s, c, pc, sh, keep, now);
+		release_sheaf(s, c, pc, sh, keep, now, owner);
 	}
 	sp->shelf.objects = 0;
 	sp->shelf.sheaves = 0;
@@ -1024,14 +1030,14 @@ void sheaf_slot_flush(struct uslub_cache *s, struct kmem_cache_cpu *c,
 	if (c->main)
 		flush_main(s, c, pc);
 	if (c->spare) {
-		shelf_empty(s, c, pc, false, 0);
+		shelf_empty(s, c, pc, false, 0, THREAD_IDX_NONE);
 		sheaf_flush(s, c, pc, c->spare);
 		set_spare(c, c->spare);
 	}
 }
 
 void sheaf_slot_release(struct uslub_cache *s, struct kmem_cache_cpu *c,
-			struct page_cache *pc, bool keep)
+			struct page_cache *pc, bool keep, unsigned int owner)
 {
 	uint64_t now = os_now_ms();
 	struct list_head extra;
@@ -1044,11 +1050,11 @@ void sheaf_slot_release(struct uslub_cache *s, struct kmem_cache_cpu *c,
 		atomic_add(s->barn.users, -1);
 	if (c->main) {
 		main_save(c);
-		release_sheaf(s, c, pc, c->main, keep, now);
+		release_sheaf(s, c, pc, c->main, keep, now, owner);
 	}
 	if (c->spare) {
-		shelf_empty(s, c, pc, keep, now);
-		release_sheaf(s, c, pc, c->spare, keep, now);
+		shelf_empty(s, c, pc, keep, now, owner);
+		release_sheaf(s, c, pc, c->spare, keep, now, owner);
 	}
 	cpu_moved(c, cpu_size_racy(c), 0);	/* fork's child: any state */
 	c->main = NULL;

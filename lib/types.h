@@ -272,8 +272,9 @@ struct kmem_cache_cpu {
 	uint16_t mark;			/* fast-path alloc+free count / 16 at
 					   the last trade, mod 2^16 */
 	/* full sheaves this slot gave the barn and has not taken back (at
-	 * most 255; others may have taken them): a refill looks for its own
-	 * only when there may be some (sheaf.c, barn_get_full_locked) */
+	 * most 255; others may have taken them), INHERIT_SCAN at first for
+	 * those a departed thread on the same index left: a refill looks for
+	 * its own only when there may be some (sheaf.c, barn_get_full_locked) */
 	uint8_t parked;
 	/* the slot allocates past its sheaves: one more on a refill (at
 	 * most SWING_PUTS), one less at each sheaf it gives the barn

@@ -1990,6 +1990,7 @@ struct parker {
 	void **objs;
 	unsigned int n;
 	unsigned int full_seen, limit_seen, users_seen, main_size;
+	unsigned int idx;		/* the thread's index */
 };
 
 static void *parker_thread(void *arg)
@@ -2002,6 +2003,7 @@ static void *parker_thread(void *arg)
 	a->limit_seen = barn_limit(&a->s->barn);
 	a->users_seen = READ_ONCE(a->s->barn.users);
 	a->main_size = cpu_size(slot_of(a->s));
+	a->idx = thread_cache->idx;
 	return NULL;
 }
 
@@ -2083,8 +2085,10 @@ TEST_BEGIN(test_barn_gives_back_own_sheaf)
 		    "then the thread's full main, and its last one on exit");
 	expect_u_ne(barn_full_sheaf(s, 1)->owner, thread_cache->idx,
 		    "a newer sheaf of another thread");
-	expect_u_eq(barn_full_sheaf(s, 2)->owner, THREAD_IDX_NONE,
-		    "the newest: of a departed slot");
+	expect_u_eq(barn_full_sheaf(s, 2)->owner, a.idx,
+		    "the newest: of a departed slot, with its index");
+	expect_false(barn_full_sheaf(s, 2)->swing,
+		     "and no live thread's");
 
 	p = uslub_cache_alloc(s, 0);		/* main's one object */
 	expect_ptr_eq(p, objs[cap], "the last freed");
@@ -3018,6 +3022,7 @@ static unsigned int drain_slot(struct uslub_cache *s, void **p)
 struct worker {
 	struct uslub_cache *s;
 	struct kmem_cache_cpu *c;	/* its slot, once it ran a step */
+	unsigned int idx;		/* its thread index */
 	void **mine;
 	unsigned int nmine, alloc, nfrees;
 	void **frees;
@@ -3030,6 +3035,7 @@ static void *worker_thread(void *arg)
 	struct worker *w = arg;
 
 	settle_flush_gen();
+	w->idx = thread_cache->idx;
 	for (;;) {
 		sem_post(&w->ready);
 		sem_wait(&w->go);
@@ -3251,6 +3257,66 @@ TEST_BEGIN(test_barn_gives_its_oldest_past_max_full)
 TEST_END
 
 /*
+ * Two threads leave their sheaves in the barn as they exit; the next two
+ * threads get their indexes (the lowest free) and each takes back the
+ * sheaves of the thread whose index it has, not the newest: taking the
+ * newest split each old thread's blocks between the new pair.
+ */
+TEST_BEGIN(test_departed_sheaves_go_to_the_next_on_the_index)
+{
+	struct uslub_cache *s = new_cache("state_heirs", OBJ_SIZE);
+	struct worker old[2] = { { 0 } }, heir[2] = { { 0 } };
+	unsigned int cap, n, m, i, j, foreign;
+	unsigned long decay = uslub_opt.decay_ms;
+	struct slab_sheaf *sh;
+	pthread_t t[2];
+
+	assert_ptr_not_null(s, "cache");
+	cap = s->sheaf_capacity;
+	n = 4 * cap;
+	m = 2 * cap;
+	uslub_opt.decay_ms = 600000;	/* nothing decays while we look */
+	for (i = 0; i < 2; i++) {	/* both alive: two indexes */
+		old[i] = (struct worker){ .s = s, .mine = objs_array(n) };
+		worker_start(&old[i], &t[i]);
+		worker_step(&old[i], false, n, NULL, 0);
+		worker_step(&old[i], false, 0, old[i].mine, n);
+		old[i].nmine = 0;	/* freed; mine keeps their addresses */
+	}
+	assert_u_lt(old[0].idx, old[1].idx, "the lower index first");
+	for (i = 0; i < 2; i++)
+		worker_stop(&old[i], t[i]);
+	sh = barn_full_sheaf(s, barn_of(s).full - 1);
+	assert_ptr_not_null(sh, "sheaves in the barn");
+	expect_u_eq(sh->owner, old[1].idx, "the newest: the second's");
+	expect_false(sh->swing, "anyone's");
+
+	for (i = 0; i < 2; i++) {	/* the lowest free indexes again */
+		heir[i] = (struct worker){ .s = s, .mine = objs_array(m) };
+		worker_start(&heir[i], &t[i]);
+		assert_u_eq(heir[i].idx, old[i].idx, "index %u again", i);
+		worker_step(&heir[i], false, m, NULL, 0);
+	}
+	for (i = 0; i < 2; i++) {
+		foreign = 0;
+		for (j = 0; j < m; j++)
+			foreign += !among_ptrs(old[i].mine, n,
+					       heir[i].mine[j]);
+		expect_u_eq(foreign, 0,
+			    "thread %u: all from its predecessor's sheaves",
+			    i);
+	}
+	for (i = 0; i < 2; i++) {
+		worker_stop(&heir[i], t[i]);
+		free(heir[i].mine);
+		free(old[i].mine);
+	}
+	uslub_opt.decay_ms = decay;
+	destroy_empty(s);
+}
+TEST_END
+
+/*
  * A slot shelves once its trades alternated SHELF_THRASH times, before
  * its allowance grows: freed past main and spare, allocated past them
  * again, then its next frees go to the shelf, not the barn; with no empty
@@ -3420,6 +3486,7 @@ int main(void)
 		    test_barn_leaves_an_allocating_threads_sheaves,
 		    test_barn_passes_on_a_consumers_surplus,
 		    test_barn_gives_its_oldest_past_max_full,
+		    test_departed_sheaves_go_to_the_next_on_the_index,
 		    test_shelf_after_two_swings,
 		    test_slot_allowance_adapts,
 		    test_slot_allowance_slow_swing,
