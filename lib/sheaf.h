@@ -60,12 +60,13 @@
 /* A new slot counts this many sheaves as parked: those a departed thread
  * with its index left in the barn, which it takes back first.  Two
  * threads replaced by two new ones, each taking the newest sheaves of
- * either, split each old thread's blocks between the new pair: in 38 of
- * 72 generations of a program of two threads filling and freeing 1024
- * blocks of 64 bytes, a thread's blocks then had the other's on their
- * buddy lines, and the median generation ran at 240 M ops/s; with the
- * sheaves going back to the index, none did, 300 M ops/s.  Its first
- * refill that finds none stops looking (sheaf.c, sheaf_refill_pop). */
+ * either, split each old thread's blocks between the new pair: in 31 and
+ * 38 of 72 generations of a program of two threads filling and freeing
+ * 1024 blocks of 64 bytes, a thread's blocks then had the other's on
+ * their buddy lines; with the sheaves going back to the index, in 7 of
+ * 72 and 0 of 96 (median generation 450 M ops/s against 417, the slowest
+ * quarter 417 against 280).  Its first refill that finds none stops
+ * looking (sheaf.c, sheaf_refill_pop). */
 #define INHERIT_SCAN		16
 
 /* The most refills a slot keeps credit for: each refill gives one, each
