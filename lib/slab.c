@@ -215,12 +215,13 @@ bool slab_update_freelist(struct kmem_cache_cpu *c, struct slab *slab,
 
 unsigned int slab_count_free(const struct uslub_cache *s, struct slab *slab)
 {
+	const char *start = slab_objects_start(s, slab);
 	unsigned int n = 0;
 	void *p;
 
 	for (p = READ_ONCE(slab->freelist); p && n <= s->objects;
 	     p = get_freepointer(s, p)) {
-		if (slab_object_index(s, slab, p) < 0)
+		if (slab_index_at(s, start, p) < 0)
 			break;		/* corrupt: never followed */
 		n++;
 	}
@@ -251,10 +252,12 @@ static struct slab *new_slab(struct uslub_cache *s, struct page_cache *pc,
 		page_prep_block(slab, s->order,
 				(uint16_t)(s->cpu_slot << CPU_SHIFT));
 	} else {		/* the slot only where an object starts */
+		char *first = page_address(slab);
+
 		page_prep_block(slab, s->order, 0);
 		for (i = 0, p = base; i < s->objects; i++, p += s->size)
-			page_mark_slot(slab, (unsigned long)(p - (char *)
-					page_address(slab)) >> PAGE_SHIFT,
+			page_mark_slot(slab,
+				       (unsigned long)(p - first) >> PAGE_SHIFT,
 				       (uint16_t)(s->cpu_slot << CPU_SHIFT));
 	}
 	WRITE_ONCE(slab->cache, s);
@@ -347,6 +350,7 @@ static unsigned int take_objects(struct uslub_cache *s,
 				 struct kmem_cache_cpu *c, struct slab *slab,
 				 void **objs, unsigned int n, bool *drained)
 {
+	const char *start = slab_objects_start(s, slab);
 	union slab_counters old, new;
 	void *head, *p, *bad;
 	unsigned int k;
@@ -358,7 +362,7 @@ static unsigned int take_objects(struct uslub_cache *s,
 		for (k = 0, p = head; p && k < n; k++) {
 			objs[k] = p;
 			p = get_freepointer(s, p);
-			if (p && unlikely(slab_object_index(s, slab, p) < 0)) {
+			if (p && unlikely(slab_index_at(s, start, p) < 0)) {
 				bad = p;	/* never followed */
 				p = NULL;
 			}

@@ -158,7 +158,9 @@ static inline char *slab_objects_start(const struct uslub_cache *s,
 }
 
 /*
- * Index of obj in its slab, or -1 if obj is not an object start.  SLUB's
+ * Index of obj in its slab, or -1 if obj is not an object start
+ * (slab_index_at: the slab's slab_objects_start given, for loops over
+ * one slab's objects).  SLUB's
  * obj_to_index: a multiply by the reciprocal instead of a division (exact,
  * see RECIPROCAL_SHIFT, once the offset is known to be inside the slab).
  * The bound is the cache's, not slab->objects: every slab of s holds
@@ -166,16 +168,21 @@ static inline char *slab_objects_start(const struct uslub_cache *s,
  * callers (ksize, free's checks) would read while a debug cache rewrites
  * them under list_lock.
  */
-static inline long slab_object_index(const struct uslub_cache *s,
-				     const struct slab *slab, const void *obj)
+static inline long slab_index_at(const struct uslub_cache *s,
+				 const char *start, const void *obj)
 {
-	uint64_t off = (uintptr_t)obj - (uintptr_t)slab_objects_start(s, slab) -
-		       s->red_left_pad;
+	uint64_t off = (uintptr_t)obj - (uintptr_t)start - s->red_left_pad;
 	uint64_t idx = (off * s->reciprocal) >> RECIPROCAL_SHIFT;
 
 	if (off >= (uint64_t)s->objects * s->size || idx * s->size != off)
 		return -1;
 	return (long)idx;
+}
+
+static inline long slab_object_index(const struct uslub_cache *s,
+				     const struct slab *slab, const void *obj)
+{
+	return slab_index_at(s, slab_objects_start(s, slab), obj);
 }
 
 /* s->partial under list_lock; used by debug.c as well. */

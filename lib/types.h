@@ -192,7 +192,8 @@ struct slab_sheaf {
 	uint16_t size;			/* objects held; for the main sheaf
 					   the slot's top is authoritative */
 	/* in a barn: filled by a slot that also allocates (sheaf.c,
-	 * barn_get), which other live threads leave to it */
+	 * sheaf_overflow_push), which other live threads leave to it
+	 * (barn_get_full_locked) */
 	bool swing;
 	uint8_t unused;
 	uint16_t capacity;		/* immutable */
@@ -278,7 +279,7 @@ struct kmem_cache_cpu {
 	uint8_t parked;
 	/* the slot allocates past its sheaves: one more on a refill (at
 	 * most SWING_PUTS), one less at each sheaf it gives the barn
-	 * (sheaf.c, barn_get_full_locked) */
+	 * (sheaf.c, sheaf_refill_pop and sheaf_overflow_push) */
 	uint8_t allocs;
 	/* owner writes (counter_inc), anyone reads under slab_mutex; zeroed
 	 * when the slot is set up */
