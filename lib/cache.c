@@ -14,7 +14,7 @@
  *                     cache's list_lock, while holding it)
  *   s->list_lock      s->partial, s->nr_partial and slab->on_partial
  *   huge_lock         the table of huge mappings (kmalloc.c)
- *   sheaf_pool_lock   the pool of free sheaves (sheaf.c)
+ *   sheaf_pool_lock   the sheaf pool's pages and their free sheaves (sheaf.c)
  *   page_lock         the buddy allocator and regions (page_alloc.c)
  *
  * No lock is held on the fast paths; a thread's own slot (its main and
@@ -269,7 +269,7 @@ static bool slot_alloc_prepare(struct uslub_cache *s, struct thread_cache *tc,
 {
 	memset(a, 0, sizeof(*a));
 	if (s->sheaf_capacity)
-		a->main = sheaf_new(s->sheaf_max);	/* NULL: slow only */
+		a->main = sheaf_new(s->sheaf_max, &tc->pcache); /* NULL: slow */
 	if (s->cpu_slot)
 		return true;
 	a->slot = kmalloc_fast(sizeof(*a->slot), 0);
@@ -932,7 +932,7 @@ void cache_trim_all(void)
 	lock_release(&slab_mutex);
 	if (debug_large_on)	/* and the quarantine goes back */
 		debug_large_validate("malloc_trim", true);
-	sheaf_pool_shrink();
+	sheaf_pool_shrink(pc);
 	if (pc)
 		page_cache_drain(pc);
 }

@@ -24,6 +24,7 @@
  * fewer, two threads replacing 8-32 KiB blocks took page_lock on most
  * calls.  A refill takes PCACHE_MAX / 2 + 1; a full cache spills half. */
 #define PCACHE_MAX	8
+#define PCACHE_POOL_CLASSES	5
 
 struct page_cache {
 	unsigned int count[PCACHE_ORDERS];		/* owner thread only */
@@ -35,6 +36,9 @@ struct page_cache {
 	struct slab *grow;
 	uint8_t grow_order;
 	uint8_t grow_lent;
+	/* The pages this thread carves sheaves from, one per sheaf size
+	 * (sheaf.c's pool), owner thread only; NULL: none yet */
+	struct slab *pool[PCACHE_POOL_CLASSES];
 };
 
 #define GROW_NONE	0xff

@@ -11,8 +11,8 @@
  * and counts; it nests inside slab_mutex and list_lock is never taken
  * under it, nor anything else: sheaves leave the barn first, then get
  * flushed, and no call is made with it held.  sheaf_pool_lock
- * protects the pool's free lists and nests inside everything but
- * page_lock; the pool's pages are allocated outside it.
+ * protects the pool's page lists and its pages' free sheaves and nests
+ * inside everything but page_lock; the pool's pages are allocated outside it.
  *
  * A thread's main and spare are its own: only the owner touches them,
  * except thread exit, fork's child and destroy (the owner is gone or the
@@ -75,20 +75,40 @@ static unsigned int capacity_of(unsigned int bytes)
 /* ---- The sheaf pool -------------------------------------------------- */
 
 /*
- * Sheaves are carved from pages of the page layer, one free list per
- * size (64, 128, 256, 512, 1024 bytes).  They cannot come from kmalloc: the
- * kmalloc caches' own slots need them.  Sheaves circulate through barns
- * and thread slots and come back here when a barn has enough empty ones;
- * the pool keeps its pages until a trim gives back those whose sheaves
- * are all free (sheaf_pool_shrink; the page's frozen bit marks it there).
+ * Sheaves are carved from pages of the page layer, one size per page (64,
+ * 128, 256, 512 or 1024 bytes).  They cannot come from kmalloc: the
+ * kmalloc caches' own slots need them.
+ *
+ * Each thread carves its sheaves from pages of its own (pc->pool, one
+ * per size), as a CPU took SLUB's objects from its own cpu slab.  Two
+ * threads' sheaves that shared a page cost a fixed-size ring of 64- and
+ * 200-byte blocks 6-12 % at two threads, each thread pushing and popping
+ * its own sheaves only, with no lock and no atomic (the likely cause: the
+ * hardware prefetchers follow a thread's accesses within a page into the
+ * neighbouring sheaf, which the other thread is writing).  A page that
+ * is no thread's any more (its thread exited, or carved all of it) takes
+ * its sheaves back as they are freed; a thread that needs a new page
+ * takes one none of whose sheaves is in use before a fresh one, and one
+ * in use elsewhere only when the page layer has none.  Pages stay until
+ * a trim gives back those whose sheaves are all free and that are no
+ * thread's.
+ *
+ * A page's descriptor holds its free sheaves (freelist, linked through
+ * barn_list.next), the count handed out (inuse) and whether it is a
+ * thread's (frozen, set while it is in some pc->pool).  One that is no
+ * thread's and has a free sheaf is on pool_partial (some in use) or
+ * pool_empty (none), through slab_list, with on_partial set.
  */
-#define POOL_CLASSES	5
+#define POOL_CLASSES	PCACHE_POOL_CLASSES
 #define POOL_MIN_SHIFT	6
 
 struct lock sheaf_pool_lock = LOCK_INITIALIZER;
-static struct slab_sheaf *pool_free[POOL_CLASSES];	/* under the lock */
-static unsigned long pool_pages;			/* under the lock */
-static unsigned long pool_in_use;			/* under the lock */
+/* under the lock: */
+static struct list_head pool_partial[POOL_CLASSES];
+static struct list_head pool_empty[POOL_CLASSES];
+static bool pool_ready;
+static unsigned long pool_pages;
+static unsigned long pool_in_use;
 
 static unsigned int pool_class(unsigned int capacity)
 {
@@ -101,61 +121,137 @@ static unsigned int pool_class(unsigned int capacity)
 	return 0;
 }
 
-/*
- * The pool's free lists link through barn_list.next.  Each pool page's
- * descriptor counts the page's sheaves handed out (its inuse field, unused
- * on an internal block), so trim can give back pages with none.
- */
+static unsigned int pool_bytes(unsigned int cls)
+{
+	return 1u << (POOL_MIN_SHIFT + cls);
+}
+
 static struct slab *pool_page(const struct slab_sheaf *sh)
 {
 	return pagemap_head(sh);
 }
 
-static struct slab_sheaf *pool_pop_locked(unsigned int cls)
+static void pool_lists_init_locked(void)
 {
-	struct slab_sheaf *sh = pool_free[cls];
+	unsigned int cls;
 
-	if (sh) {
-		pool_free[cls] = (struct slab_sheaf *)sh->barn_list.next;
-		pool_in_use++;
-		pool_page(sh)->inuse++;
+	if (pool_ready)
+		return;
+	for (cls = 0; cls < POOL_CLASSES; cls++) {
+		list_init(&pool_partial[cls]);
+		list_init(&pool_empty[cls]);
 	}
-	return sh;
+	pool_ready = true;
 }
 
-static void pool_push_locked(unsigned int cls, struct slab_sheaf *sh)
+/* page, no thread's, on the list its counts say (or none: all in use). */
+static void pool_file_locked(struct slab *page, unsigned int cls)
 {
-	sh->barn_list.next = (struct list_head *)pool_free[cls];
-	pool_free[cls] = sh;
+	if (page->on_partial) {
+		list_del(&page->slab_list);
+		page->on_partial = 0;
+	}
+	if (!page->freelist)
+		return;
+	list_add(&page->slab_list,
+		 page->inuse ? &pool_partial[cls] : &pool_empty[cls]);
+	page->on_partial = 1;
 }
 
-struct slab_sheaf *sheaf_new(unsigned int capacity)
+static struct slab *pool_list_take_locked(struct list_head *list)
 {
-	unsigned int cls = pool_class(capacity);
-	unsigned int bytes = 1u << (POOL_MIN_SHIFT + cls), i;
-	struct slab_sheaf *sh;
 	struct slab *page;
+
+	if (list_empty(list))
+		return NULL;
+	page = list_first_entry(list, struct slab, slab_list);
+	list_del(&page->slab_list);
+	page->on_partial = 0;
+	return page;
+}
+
+/* A fresh page of the page layer, its sheaves all on its freelist. */
+static struct slab *pool_page_new(unsigned int cls)
+{
+	unsigned int bytes = pool_bytes(cls), i;
+	struct slab *page = page_alloc(NULL, 0);
+	struct slab_sheaf *sh;
 	char *base;
 
-	lock_acquire(&sheaf_pool_lock);
-	sh = pool_pop_locked(cls);
-	lock_release(&sheaf_pool_lock);
-	if (!sh) {
-		page = page_alloc(NULL, 0);
-		if (!page)
-			return NULL;
-		page_prep_block(page, 0, 0);	/* flags 0: internal */
-		page->counters = 0;
-		base = page_address(page);
-		lock_acquire(&sheaf_pool_lock);
-		pool_pages++;
-		for (i = bytes; i + bytes <= PAGE_SIZE; i += bytes)
-			pool_push_locked(cls, (struct slab_sheaf *)(base + i));
-		pool_in_use++;
-		page->inuse = 1;
-		lock_release(&sheaf_pool_lock);
-		sh = (struct slab_sheaf *)base;
+	if (!page)
+		return NULL;
+	page_prep_block(page, 0, 0);	/* flags 0: internal */
+	page->counters = 0;
+	page->on_partial = 0;
+	page->freelist = NULL;
+	base = page_address(page);
+	for (i = PAGE_SIZE / bytes; i-- > 0;) {	/* lowest first out */
+		sh = (struct slab_sheaf *)(base + i * bytes);
+		sh->barn_list.next = page->freelist;
+		page->freelist = sh;
 	}
+	return page;
+}
+
+/*
+ * The page the next sheaf of cls comes from: the thread's own while it
+ * has a free sheaf, else (the thread's full page let go) one with none in
+ * use, a fresh one, or one with some in use.  Without a thread (pc NULL)
+ * a page with some in use comes first.  Called and returns with the lock
+ * held; drops it around the page layer.
+ */
+static struct slab *pool_source_locked(struct page_cache *pc,
+				       unsigned int cls)
+{
+	struct slab *page = pc ? pc->pool[cls] : NULL;
+
+	if (page && page->freelist)
+		return page;
+	if (page) {			/* all in use: comes back when freed */
+		page->frozen = 0;
+		pc->pool[cls] = NULL;
+	}
+	if (!pc && (page = pool_list_take_locked(&pool_partial[cls])))
+		goto got;
+	if ((page = pool_list_take_locked(&pool_empty[cls])))
+		goto got;
+	lock_release(&sheaf_pool_lock);
+	page = pool_page_new(cls);
+	lock_acquire(&sheaf_pool_lock);
+	if (page) {
+		pool_pages++;
+		goto got;
+	}
+	if (!(page = pool_list_take_locked(&pool_partial[cls])))
+		return NULL;
+got:
+	if (pc) {
+		page->frozen = 1;
+		pc->pool[cls] = page;
+	}
+	return page;
+}
+
+struct slab_sheaf *sheaf_new(unsigned int capacity, struct page_cache *pc)
+{
+	unsigned int cls = pool_class(capacity);
+	struct slab_sheaf *sh;
+	struct slab *page;
+
+	lock_acquire(&sheaf_pool_lock);
+	pool_lists_init_locked();
+	page = pool_source_locked(pc, cls);
+	if (!page) {
+		lock_release(&sheaf_pool_lock);
+		return NULL;
+	}
+	sh = page->freelist;
+	page->freelist = sh->barn_list.next;
+	page->inuse++;
+	pool_in_use++;
+	if (!page->frozen)		/* no thread's: back on its list */
+		pool_file_locked(page, cls);
+	lock_release(&sheaf_pool_lock);
 	memset(sh, 0, sizeof(*sh));
 	sh->capacity = capacity;
 	return sh;
@@ -163,42 +259,66 @@ struct slab_sheaf *sheaf_new(unsigned int capacity)
 
 void sheaf_free(struct slab_sheaf *sh)
 {
+	unsigned int cls = pool_class(sh->capacity);
+	struct slab *page = pool_page(sh);
+
 	USLUB_ASSERT(sh->size == 0);
 	lock_acquire(&sheaf_pool_lock);
-	pool_push_locked(pool_class(sh->capacity), sh);
+	sh->barn_list.next = page->freelist;
+	page->freelist = sh;
+	page->inuse--;
 	pool_in_use--;
-	pool_page(sh)->inuse--;
+	if (!page->frozen)
+		pool_file_locked(page, cls);
 	lock_release(&sheaf_pool_lock);
 }
 
-void sheaf_pool_shrink(void)
+/* pc's pages go back to the pool; only those with none in use if
+ * idle_only. */
+static void pool_release_locked(struct page_cache *pc, bool idle_only)
+{
+	struct slab *page;
+	unsigned int cls;
+
+	for (cls = 0; cls < POOL_CLASSES; cls++) {
+		page = pc->pool[cls];
+		if (!page || (idle_only && page->inuse))
+			continue;
+		pc->pool[cls] = NULL;
+		page->frozen = 0;
+		pool_file_locked(page, cls);
+	}
+}
+
+void sheaf_pool_release(struct page_cache *pc)
+{
+	lock_acquire(&sheaf_pool_lock);
+	pool_lists_init_locked();
+	pool_release_locked(pc, false);
+	lock_release(&sheaf_pool_lock);
+}
+
+void sheaf_pool_shrink(struct page_cache *pc)
 {
 	struct slab *pages = NULL, *page, *next;
-	struct slab_sheaf *sh, **pp;
 	unsigned int cls;
 
 	lock_acquire(&sheaf_pool_lock);
+	pool_lists_init_locked();
+	if (pc)
+		pool_release_locked(pc, true);
 	for (cls = 0; cls < POOL_CLASSES; cls++) {
-		pp = &pool_free[cls];
-		while ((sh = *pp)) {
-			page = pool_page(sh);
-			if (page->inuse) {
-				pp = (struct slab_sheaf **)&sh->barn_list.next;
-				continue;
-			}
-			*pp = (struct slab_sheaf *)sh->barn_list.next;
-			if (!page->frozen) {	/* first of its page */
-				page->frozen = 1;
-				page->next = pages;
-				pages = page;
-				pool_pages--;
-			}
+		while ((page = pool_list_take_locked(&pool_empty[cls]))) {
+			page->next = pages;
+			pages = page;
+			pool_pages--;
 		}
 	}
 	lock_release(&sheaf_pool_lock);
 	for (page = pages; page; page = next) {
 		next = page->next;
 		page->counters = 0;
+		page->freelist = NULL;
 		page_free(NULL, page, 0);
 	}
 }
@@ -414,7 +534,8 @@ static bool shelf_has_empty(struct slab_sheaf *sp)
  * child that flushes both finds them once at most.  true with main not
  * full any more: a reclaim inside sheaf_new made room.
  */
-static bool shelf_put(struct uslub_cache *s, struct kmem_cache_cpu *c)
+static bool shelf_put(struct uslub_cache *s, struct kmem_cache_cpu *c,
+		      struct page_cache *pc)
 {
 	struct slab_sheaf *sp = c->spare, *m, *empty;
 	unsigned int n;
@@ -424,7 +545,7 @@ static bool shelf_put(struct uslub_cache *s, struct kmem_cache_cpu *c)
 		return false;
 	if (!shelf_has_empty(sp)) {
 		if (sp->shelf.sheaves >= SHELF_SHEAVES ||
-		    !(empty = sheaf_new(s->sheaf_max)))
+		    !(empty = sheaf_new(s->sheaf_max, pc)))
 			return false;
 		stat(c, SHEAF_ALLOC);
 		list_add_tail(&empty->barn_list, &sp->barn_list);
@@ -901,7 +1022,7 @@ void sheaf_overflow_push(struct uslub_cache *s, struct kmem_cache_cpu *c,
 		return;
 	}
 	slot_adapt(s, c, TRADE_OVERFLOW);
-	if (c->top < c->end || shelf_put(s, c)) {  /* grown, or shelved */
+	if (c->top < c->end || shelf_put(s, c, pc)) {  /* grown, or shelved */
 		push_main(c, obj);
 		return;
 	}
@@ -941,7 +1062,7 @@ void sheaf_overflow_push(struct uslub_cache *s, struct kmem_cache_cpu *c,
 			return;
 		}
 		spin_release(&s->barn.lock);
-		fresh = sheaf_new(s->sheaf_max);
+		fresh = sheaf_new(s->sheaf_max, pc);
 		if (!fresh)
 			goto flush;
 		stat(c, SHEAF_ALLOC);

@@ -105,8 +105,9 @@ unsigned int barn_limit(const struct barn *barn);
 void sheaf_slot_init(struct uslub_cache *s, struct kmem_cache_cpu *c,
 		     uint16_t cpu_off, struct slab_sheaf *main);
 
-/* An empty sheaf of the given capacity from the pool, or NULL. */
-struct slab_sheaf *sheaf_new(unsigned int capacity);
+/* An empty sheaf of the given capacity from the pool, or NULL: from a
+ * page of pc's thread where pc is not NULL (the calling thread's). */
+struct slab_sheaf *sheaf_new(unsigned int capacity, struct page_cache *pc);
 void sheaf_free(struct slab_sheaf *sheaf);
 
 /*
@@ -153,8 +154,12 @@ void barn_decay(struct uslub_cache *s, struct kmem_cache_cpu *c,
 void barn_occupancy(struct uslub_cache *s, unsigned int *nr_full,
 		    unsigned int *nr_empty, unsigned long *objects);
 
-/* Give back the pool's pages none of whose sheaves is handed out (trim). */
-void sheaf_pool_shrink(void);
+/* Give back the pool's pages none of whose sheaves is handed out and
+ * that are no thread's but pc's (trim; pc NULL allowed). */
+void sheaf_pool_shrink(struct page_cache *pc);
+/* The pages pc's thread carves sheaves from go back to the pool (thread
+ * exit, fork's child). */
+void sheaf_pool_release(struct page_cache *pc);
 
 /* Sheaf pool totals: bytes of pages it holds, sheaves handed out. */
 void sheaf_pool_stats(unsigned long *bytes, unsigned long *in_use);

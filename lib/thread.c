@@ -20,6 +20,7 @@
 #include "log.h"
 #include "os.h"
 #include "assert.h"
+#include "sheaf.h"
 
 struct thread_cache thread_cache_empty = {
 	.idx = THREAD_IDX_NONE,
@@ -179,6 +180,7 @@ static void release_locked(struct thread_cache *tc)
 {
 	cache_thread_exit_locked(tc);
 	kmalloc_thread_exit_locked(tc);
+	sheaf_pool_release(&tc->pcache);
 	page_cache_drain(&tc->pcache);
 	registry[tc->idx / THREAD_CHUNK][tc->idx % THREAD_CHUNK] = NULL;
 	idx_used[tc->idx / 64] &= ~(1ULL << (tc->idx % 64));

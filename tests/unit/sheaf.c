@@ -22,6 +22,14 @@
  * test_double_free_on_sheaf_top: freeing the object on top of the main
  * sheaf again is reported and does not duplicate it (cache_free, kfree,
  * free; main with room, main full, main just replaced by an overflow).
+ * test_pool_carves_a_threads_sheaves_from_its_own_pages: two threads'
+ * sheaves (sheaf_new with their page caches, taking turns) never share a
+ * page, a thread's own are packed four to a page, a departed thread's
+ * free pages serve the next page before the page layer, a sheaf taken
+ * without a thread fills a page in use, and trim gives back free pages.
+ * test_two_threads_sheaves_lie_on_pages_of_their_own: two threads that
+ * fill and drain a cache hold main, spare and a shelf on pages of their
+ * own.
  */
 #include "test.h"
 
@@ -1271,6 +1279,175 @@ TEST_BEGIN(test_double_free_on_sheaf_top)
 }
 TEST_END
 
+/* ---- The sheaf pool -------------------------------------------------- */
+
+#define POOL_SHEAVES	6	/* of 1024 bytes: two pages' worth */
+
+static struct slab *sheaf_page(const struct slab_sheaf *sh)
+{
+	return pagemap_head(sh);
+}
+
+/* Does any sheaf of a lie on a page of one of b? */
+static unsigned int pages_shared(struct slab_sheaf *const *a,
+				 struct slab_sheaf *const *b, unsigned int n)
+{
+	unsigned int i, j, shared = 0;
+
+	for (i = 0; i < n; i++)
+		for (j = 0; j < n; j++)
+			shared += sheaf_page(a[i]) == sheaf_page(b[j]);
+	return shared;
+}
+
+static unsigned long pool_bytes_now(void)
+{
+	unsigned long bytes, in_use;
+
+	sheaf_pool_stats(&bytes, &in_use);
+	return bytes;
+}
+
+TEST_BEGIN(test_pool_carves_a_threads_sheaves_from_its_own_pages)
+{
+	struct page_cache a, b;
+	struct slab_sheaf *sa[POOL_SHEAVES], *sb[POOL_SHEAVES], *sn;
+	unsigned int cap = sheaf_capacity(64), i;
+	unsigned long bytes;
+
+	memset(&a, 0, sizeof(a));
+	memset(&b, 0, sizeof(b));
+	for (i = 0; i < POOL_SHEAVES; i++) {	/* the threads take turns */
+		sa[i] = sheaf_new(cap, &a);
+		sb[i] = sheaf_new(cap, &b);
+		assert_ptr_not_null(sa[i], "a's sheaf %u", i);
+		assert_ptr_not_null(sb[i], "b's sheaf %u", i);
+		expect_u_eq(sa[i]->capacity, cap, "a's sheaf %u capacity", i);
+		expect_u_eq(sa[i]->size, 0, "a's sheaf %u empty", i);
+	}
+	expect_u_eq(pages_shared(sa, sb, POOL_SHEAVES), 0,
+		    "no page holds sheaves of both threads");
+	/* packed: an idle thread pays no page per sheaf */
+	expect_ptr_eq(sheaf_page(sa[0]), sheaf_page(sa[1]),
+		      "a's first two sheaves share a page");
+	expect_ptr_eq(sheaf_page(sb[2]), sheaf_page(sb[3]),
+		      "b's third and fourth sheaves share a page");
+	for (i = 0; i < POOL_SHEAVES; i++)
+		expect_false(among((void *const *)sa, i, sa[i]) ||
+			     among((void *const *)sb, POOL_SHEAVES, sa[i]),
+			     "sheaf %u handed out once", i);
+
+	/* b exits: its pages, all free again, serve a before the page
+	 * layer does */
+	for (i = 0; i < POOL_SHEAVES; i++)
+		sheaf_free(sb[i]);
+	sheaf_pool_release(&b);
+	bytes = pool_bytes_now();
+	for (i = 0; i < POOL_SHEAVES; i++) {
+		sb[i] = sheaf_new(cap, &a);
+		assert_ptr_not_null(sb[i], "a's sheaf %u", POOL_SHEAVES + i);
+	}
+	expect_lu_eq(pool_bytes_now(), bytes, "a took a free page, no new one");
+	/* its second page first: two sheaves of each six there, 2 x 2 pairs */
+	expect_u_eq(pages_shared(sa, sb, POOL_SHEAVES), 4,
+		    "a's second page filled before the next");
+
+	/* without a thread: a page some of whose sheaves are in use first */
+	sheaf_pool_release(&a);
+	sheaf_free(sa[0]);
+	sn = sheaf_new(cap, NULL);
+	assert_ptr_not_null(sn, "a sheaf without a thread");
+	expect_u_ge(sheaf_page(sn)->inuse, 2,
+		    "it fills a page in use, not a free one");
+	sheaf_free(sn);
+	for (i = 1; i < POOL_SHEAVES; i++)
+		sheaf_free(sa[i]);
+	for (i = 0; i < POOL_SHEAVES; i++)
+		sheaf_free(sb[i]);
+	sheaf_pool_shrink(NULL);
+	expect_lu_lt(pool_bytes_now(), bytes,
+		     "trim gives back the pages none of whose sheaves is used");
+}
+TEST_END
+
+struct pool_worker {
+	struct uslub_cache *s;
+	sem_t *ready, *go;
+	struct slab_sheaf *held[SHELF_SHEAVES + 2];
+	unsigned int nheld;
+};
+
+/* Fills and drains 1024 objects of s a few times (main, spare and a
+ * shelf of sheaves), notes the sheaves its slot holds, and waits. */
+static void *pool_worker_thread(void *arg)
+{
+	struct pool_worker *w = arg;
+	struct kmem_cache_cpu *c;
+	struct slab_sheaf *sh;
+	void *v[1024];
+	unsigned int i, r;
+
+	for (r = 0; r < 4; r++) {
+		for (i = 0; i < 1024; i++)
+			v[i] = uslub_cache_alloc(w->s, 0);
+		for (i = 0; i < 1024; i++)
+			uslub_cache_free(w->s, v[1023 - i]);
+	}
+	c = cache_cpu(w->s, thread_cache);
+	if (c && c->main) {
+		w->held[w->nheld++] = c->main;
+		if (c->spare) {
+			w->held[w->nheld++] = c->spare;
+			list_for_each_entry(sh, &c->spare->barn_list, barn_list)
+				if (w->nheld < SHELF_SHEAVES + 2)
+					w->held[w->nheld++] = sh;
+		}
+	}
+	sem_post(w->ready);
+	sem_wait(w->go);
+	return NULL;
+}
+
+TEST_BEGIN(test_two_threads_sheaves_lie_on_pages_of_their_own)
+{
+	struct uslub_cache *s = sheaf_cache("test_pool_pages", 64);
+	struct pool_worker w[2];
+	pthread_t t[2];
+	sem_t ready, go;
+	unsigned int i, j, k, shared = 0;
+
+	if (!s)
+		return;
+	sem_init(&ready, 0, 0);
+	sem_init(&go, 0, 0);
+	for (k = 0; k < 2; k++) {
+		memset(&w[k], 0, sizeof(w[k]));
+		w[k].s = s;
+		w[k].ready = &ready;
+		w[k].go = &go;
+		assert_d_eq(pthread_create(&t[k], NULL, pool_worker_thread,
+					   &w[k]), 0, "thread %u", k);
+	}
+	sem_wait(&ready);
+	sem_wait(&ready);
+	expect_u_ge(w[0].nheld, 3, "thread 0 holds main, spare and a shelf");
+	expect_u_ge(w[1].nheld, 3, "thread 1 holds main, spare and a shelf");
+	for (i = 0; i < w[0].nheld; i++)
+		for (j = 0; j < w[1].nheld; j++)
+			shared += sheaf_page(w[0].held[i]) ==
+				  sheaf_page(w[1].held[j]);
+	expect_u_eq(shared, 0, "no page holds sheaves of both threads");
+	sem_post(&go);
+	sem_post(&go);
+	for (k = 0; k < 2; k++)
+		pthread_join(t[k], NULL);
+	uslub_cache_shrink(s);
+	expect_d_eq(uslub_cache_destroy(s), 0, "destroy");
+	sem_destroy(&ready);
+	sem_destroy(&go);
+}
+TEST_END
+
 int main(void)
 {
 	/* The decay test first: it needs the barn sweep not scheduled far
@@ -1280,5 +1457,7 @@ int main(void)
 		    test_thread_exit_hands_sheaf_to_barn,
 		    test_fork_child_allocates,
 		    test_fork_child_reclaims_a_shelf, test_occupancy_stats,
-		    test_double_free_on_sheaf_top, NULL);
+		    test_double_free_on_sheaf_top,
+		    test_pool_carves_a_threads_sheaves_from_its_own_pages,
+		    test_two_threads_sheaves_lie_on_pages_of_their_own, NULL);
 }
