@@ -604,18 +604,6 @@ static unsigned long large_bytes_sum(void)
 	return sum > 0 ? (unsigned long)sum : 0;
 }
 
-struct slab *kmalloc_large_head(const void *p)
-{
-	struct slab *d;
-
-	if (((uintptr_t)p & (PAGE_SIZE - 1)) || debug_large_on)
-		return NULL;
-	d = pagemap_lookup(p);
-	if (!d || READ_ONCE(d->head) != d || !(block_flags(d) & PG_large))
-		return NULL;
-	return d;
-}
-
 /*
  * Grow the large block at head to hold size bytes without moving it, when
  * the pages it needs are free (the thread's growth reservation, else the

@@ -14,6 +14,8 @@
 #define USLUB_KMALLOC_H
 
 #include "types.h"
+#include "debug_large.h"
+#include "pagemap.h"
 
 #define ZERO_SIZE_PTR		((void *)16)
 #define KMALLOC_MAX_SIZE	((size_t)1 << 46)	/* beyond: ENOMEM */
@@ -81,10 +83,23 @@ void *kmalloc_aligned(size_t size, size_t align, uslub_gfp_t gfp);
 /* Grow or shrink a huge block in place or by moving its pages; NULL if p
  * is not a huge block or the kernel refuses (p unchanged). */
 void *kmalloc_huge_resize(void *p, size_t size);
-/* The descriptor of the large block that starts at p; NULL if p is
- * anything else, or while large blocks are debugged (debug_large.c
- * keeps their sizes).  realloc's one lookup. */
-struct slab *kmalloc_large_head(const void *p);
+/* The descriptor of the large block that starts at p, which lies in a
+ * region (pagemap_entry(p) is not 0); NULL if p is anything else, or
+ * while large blocks are debugged (debug_large.c keeps their sizes).
+ * realloc's one lookup, inline for its fast path. */
+static __always_inline struct slab *kmalloc_large_head(const void *p)
+{
+	uintptr_t base = (uintptr_t)p & ~(REGION_SIZE - 1);
+	struct slab *d;
+
+	if (((uintptr_t)p & (PAGE_SIZE - 1)) || debug_large_on ||
+	    (uintptr_t)p - base < REGION_META_PAGES * PAGE_SIZE)
+		return NULL;
+	d = pagemap_desc(base, p);
+	if (READ_ONCE(d->head) != d || !(block_flags(d) & PG_large))
+		return NULL;
+	return d;
+}
 /* Grow the large block at head in place to hold size bytes; false,
  * changing nothing, if the pages above it are not free. */
 bool kmalloc_large_grow(struct slab *head, size_t size);

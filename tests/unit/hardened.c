@@ -20,6 +20,11 @@
  * abort_on_error off) the heap hands out every object once.  Caches with
  * a ctor keep the naive check and their objects' contents while free;
  * the slab layer's check reports under the operation's name.
+ *
+ * test_realloc_keeps_no_bad_pointer: realloc's fast path, which keeps a
+ * block whose size still fits, refuses and reports a freed object, an
+ * interior pointer and a freed large block asked for a size that would
+ * fit, and an interior pointer asked for 0 bytes.
  */
 #include "test.h"
 
@@ -469,10 +474,87 @@ TEST_BEGIN(test_tagged_caches)
 }
 TEST_END
 
+/* ---- realloc of what would keep its place ----------------------------- */
+
+struct realloc_call {
+	void *p;
+	size_t size;
+	void *ret;
+	int err;
+};
+
+static void realloc_call(void *arg)
+{
+	struct realloc_call *r = arg;
+
+	errno = 0;
+	r->ret = uslub_realloc(r->p, r->size);
+	r->err = errno;
+}
+
+/* realloc(p, size) with p bad, reported under "realloc" (or "free" for
+ * size 0, which frees): never p back, NULL, EINVAL where it is realloc's
+ * error. */
+static void expect_realloc_refused(void *p, size_t size, const char *what,
+				   bool double_free)
+{
+	struct realloc_call r = { p, size, NULL, 0 };
+	char err[4096], want[128];
+
+	with_reports(realloc_call, &r, err, sizeof(err));
+	expect_ptr_null(r.ret, "realloc(%s, %zu) fails", what, size);
+	snprintf(want, sizeof(want), "invalid pointer %p", p);
+	expect_str_contains(err, want, "realloc(%s, %zu) reported", what, size);
+	if (double_free)
+		expect_str_contains(err, "double free",
+				    "realloc(%s, %zu): as a double free", what,
+				    size);
+	if (size)
+		expect_d_eq(r.err, EINVAL, "realloc(%s, %zu): EINVAL", what,
+			    size);
+}
+
+/*
+ * realloc keeps a block in place when the new size fits it and wastes
+ * less than half: a freed object, an interior pointer or a freed large
+ * block asked for a size that would fit is still reported and refused,
+ * and so is size 0 for an interior pointer; a live large block asked for
+ * 0 is freed.
+ */
+TEST_BEGIN(test_realloc_keeps_no_bad_pointer)
+{
+	char *p, *q, *big;
+
+	p = uslub_malloc(100);		/* kmalloc-112 */
+	q = uslub_malloc(100);
+	assert_ptr_not_null(p, "malloc");
+	uslub_free(p);
+	uslub_free(q);
+	expect_realloc_refused(p, 100, "a freed object", true);
+	expect_realloc_refused(p, 60, "a freed object", true);
+	expect_no_duplicates(m_alloc, m_free, NULL, 100, p);
+
+	p = uslub_malloc(100);
+	assert_ptr_not_null(p, "malloc");
+	expect_realloc_refused(p + 16, 8, "an interior pointer", false);
+	expect_realloc_refused(p + 16, 0, "an interior pointer", false);
+	uslub_free(p);
+
+	big = uslub_malloc(64 << 10);	/* a large block */
+	assert_ptr_not_null(big, "malloc(64 KiB)");
+	expect_ptr_eq(uslub_realloc(big, 48 << 10), big,
+		      "a large block keeps its place for 48 KiB");
+	expect_realloc_refused(big + 4096, 40 << 10,
+			       "a page inside a large block", false);
+	expect_ptr_null(uslub_realloc(big, 0), "realloc(large, 0) frees it");
+	expect_realloc_refused(big, 48 << 10, "a freed large block", false);
+}
+TEST_END
+
 int main(void)
 {
 	return test(test_free_pointers_encoded, test_uaf_write_cannot_steer,
 		    test_double_free_not_on_top, test_double_free_elsewhere,
 		    test_ctor_cache_untouched, test_double_free_on_slab,
-		    test_tagged_caches, NULL);
+		    test_tagged_caches, test_realloc_keeps_no_bad_pointer, NULL);
 }
