@@ -426,13 +426,17 @@ static void main_save(struct kmem_cache_cpu *c)
 	c->main->size = cpu_size(c);
 }
 
-static void main_install(struct kmem_cache_cpu *c, struct slab_sheaf *sh)
+static __always_inline void main_install(struct kmem_cache_cpu *c,
+					 struct slab_sheaf *sh)
 {
+	unsigned long n = MAX((unsigned long)c->limit, (unsigned long)sh->size);
+
 	cpu_moved(c, cpu_size(c), sh->size);
 	c->main = sh;
 	WRITE_ONCE(c->objects, sh->objects);	/* statistics read them */
 	WRITE_ONCE(c->top, sh->objects + sh->size);
-	WRITE_ONCE(c->end, sheaf_end(c));
+	/* sheaf_end(c), now that sh is main */
+	WRITE_ONCE(c->end, sh->objects + MIN(n, (unsigned long)sh->capacity));
 }
 
 static void set_spare(struct kmem_cache_cpu *c, struct slab_sheaf *sh)
