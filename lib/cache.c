@@ -268,8 +268,8 @@ static bool slot_alloc_prepare(struct uslub_cache *s, struct thread_cache *tc,
 			       struct slot_alloc *a)
 {
 	memset(a, 0, sizeof(*a));
-	if (s->sheaf_capacity)
-		a->main = sheaf_new(s->sheaf_max, &tc->pcache); /* NULL: slow */
+	if (s->sheaf_capacity)	/* NULL: the slot works on slow paths */
+		a->main = sheaf_new(s->sheaf_max, &tc->pcache, tc->idx);
 	if (s->cpu_slot)
 		return true;
 	a->slot = kmalloc_fast(sizeof(*a->slot), 0);

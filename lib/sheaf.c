@@ -87,15 +87,19 @@ static unsigned int capacity_of(unsigned int bytes)
  * hardware prefetchers follow a thread's accesses within a page into the
  * neighbouring sheaf, which the other thread is writing).  A page that
  * is no thread's any more (its thread exited, or carved all of it) takes
- * its sheaves back as they are freed; a thread that needs a new page
- * takes one none of whose sheaves is in use before a fresh one, and one
- * in use elsewhere only when the page layer has none.  Pages stay until
- * a trim gives back those whose sheaves are all free and that are no
- * thread's.
+ * its sheaves back as they are freed.  A thread that needs a new page
+ * takes, in turn: one that was last a page of its thread index (a new
+ * thread that took over its departed predecessor's sheaves carves next
+ * to them), one none of whose sheaves is in use, one with some in use
+ * (the pool stays as dense as without threads' pages: a fresh page first
+ * left a C++ server with 1.3 MiB more RSS), and a fresh one.  Pages stay
+ * until a trim gives back those whose sheaves are all free and that are
+ * no thread's.
  *
  * A page's descriptor holds its free sheaves (freelist, linked through
  * barn_list.next), the count handed out (inuse) and whether it is a
- * thread's (frozen, set while it is in some pc->pool).  One that is no
+ * thread's (frozen, set while it is in some pc->pool) and the index of
+ * the thread it was last a page of (pool_owner).  One that is no
  * thread's and has a free sheaf is on pool_partial (some in use) or
  * pool_empty (none), through slab_list, with on_partial set.
  */
@@ -193,15 +197,39 @@ static struct slab *pool_page_new(unsigned int cls)
 	return page;
 }
 
+/* The first of list's pages (at most POOL_SCAN of them) that was last a
+ * page of thread owner, taken off the list; NULL if none. */
+#define POOL_SCAN	16
+
+static struct slab *pool_take_owned_locked(struct list_head *list,
+					   unsigned int owner)
+{
+	struct slab *page;
+	unsigned int n = 0;
+
+	list_for_each_entry(page, list, slab_list) {
+		if (page->pool_owner == owner) {
+			list_del(&page->slab_list);
+			page->on_partial = 0;
+			return page;
+		}
+		if (++n == POOL_SCAN)
+			break;
+	}
+	return NULL;
+}
+
 /*
  * The page the next sheaf of cls comes from: the thread's own while it
- * has a free sheaf, else (the thread's full page let go) one with none in
- * use, a fresh one, or one with some in use.  Without a thread (pc NULL)
- * a page with some in use comes first.  Called and returns with the lock
- * held; drops it around the page layer.
+ * has a free sheaf; else (the thread's full page let go) one that was
+ * the same thread index's before (a thread that took over its departed
+ * predecessor's sheaves carves next to them), one with none in use, one
+ * with some in use, a fresh one.  Without a thread (pc NULL) a page with
+ * some in use comes first.  Called and returns with the lock held; drops
+ * it around the page layer.
  */
 static struct slab *pool_source_locked(struct page_cache *pc,
-				       unsigned int cls)
+				       unsigned int owner, unsigned int cls)
 {
 	struct slab *page = pc ? pc->pool[cls] : NULL;
 
@@ -211,28 +239,30 @@ static struct slab *pool_source_locked(struct page_cache *pc,
 		page->frozen = 0;
 		pc->pool[cls] = NULL;
 	}
+	if (pc && (page = pool_take_owned_locked(&pool_partial[cls], owner)))
+		goto got;
 	if (!pc && (page = pool_list_take_locked(&pool_partial[cls])))
 		goto got;
-	if ((page = pool_list_take_locked(&pool_empty[cls])))
+	if ((page = pool_list_take_locked(&pool_empty[cls])) ||
+	    (page = pool_list_take_locked(&pool_partial[cls])))
 		goto got;
 	lock_release(&sheaf_pool_lock);
 	page = pool_page_new(cls);
 	lock_acquire(&sheaf_pool_lock);
-	if (page) {
-		pool_pages++;
-		goto got;
-	}
-	if (!(page = pool_list_take_locked(&pool_partial[cls])))
+	if (!page)
 		return NULL;
+	pool_pages++;
 got:
 	if (pc) {
 		page->frozen = 1;
+		page->pool_owner = owner;
 		pc->pool[cls] = page;
 	}
 	return page;
 }
 
-struct slab_sheaf *sheaf_new(unsigned int capacity, struct page_cache *pc)
+struct slab_sheaf *sheaf_new(unsigned int capacity, struct page_cache *pc,
+			     unsigned int owner)
 {
 	unsigned int cls = pool_class(capacity);
 	struct slab_sheaf *sh;
@@ -240,7 +270,7 @@ struct slab_sheaf *sheaf_new(unsigned int capacity, struct page_cache *pc)
 
 	lock_acquire(&sheaf_pool_lock);
 	pool_lists_init_locked();
-	page = pool_source_locked(pc, cls);
+	page = pool_source_locked(pc, owner, cls);
 	if (!page) {
 		lock_release(&sheaf_pool_lock);
 		return NULL;
@@ -319,6 +349,7 @@ void sheaf_pool_shrink(struct page_cache *pc)
 		next = page->next;
 		page->counters = 0;
 		page->freelist = NULL;
+		page->pool_owner = 0;
 		page_free(NULL, page, 0);
 	}
 }
@@ -539,7 +570,7 @@ static bool shelf_has_empty(struct slab_sheaf *sp)
  * full any more: a reclaim inside sheaf_new made room.
  */
 static bool shelf_put(struct uslub_cache *s, struct kmem_cache_cpu *c,
-		      struct page_cache *pc)
+		      struct page_cache *pc, unsigned int owner)
 {
 	struct slab_sheaf *sp = c->spare, *m, *empty;
 	unsigned int n;
@@ -549,7 +580,7 @@ static bool shelf_put(struct uslub_cache *s, struct kmem_cache_cpu *c,
 		return false;
 	if (!shelf_has_empty(sp)) {
 		if (sp->shelf.sheaves >= SHELF_SHEAVES ||
-		    !(empty = sheaf_new(s->sheaf_max, pc)))
+		    !(empty = sheaf_new(s->sheaf_max, pc, owner)))
 			return false;
 		stat(c, SHEAF_ALLOC);
 		list_add_tail(&empty->barn_list, &sp->barn_list);
@@ -1026,7 +1057,8 @@ void sheaf_overflow_push(struct uslub_cache *s, struct kmem_cache_cpu *c,
 		return;
 	}
 	slot_adapt(s, c, TRADE_OVERFLOW);
-	if (c->top < c->end || shelf_put(s, c, pc)) {  /* grown, or shelved */
+	/* grown, or shelved */
+	if (c->top < c->end || shelf_put(s, c, pc, owner)) {
 		push_main(c, obj);
 		return;
 	}
@@ -1066,7 +1098,7 @@ void sheaf_overflow_push(struct uslub_cache *s, struct kmem_cache_cpu *c,
 			return;
 		}
 		spin_release(&s->barn.lock);
-		fresh = sheaf_new(s->sheaf_max, pc);
+		fresh = sheaf_new(s->sheaf_max, pc, owner);
 		if (!fresh)
 			goto flush;
 		stat(c, SHEAF_ALLOC);

@@ -106,8 +106,10 @@ void sheaf_slot_init(struct uslub_cache *s, struct kmem_cache_cpu *c,
 		     uint16_t cpu_off, struct slab_sheaf *main);
 
 /* An empty sheaf of the given capacity from the pool, or NULL: from a
- * page of pc's thread where pc is not NULL (the calling thread's). */
-struct slab_sheaf *sheaf_new(unsigned int capacity, struct page_cache *pc);
+ * page of pc's thread where pc is not NULL (the calling thread's, whose
+ * index is owner). */
+struct slab_sheaf *sheaf_new(unsigned int capacity, struct page_cache *pc,
+			     unsigned int owner);
 void sheaf_free(struct slab_sheaf *sheaf);
 
 /*

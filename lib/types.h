@@ -87,6 +87,9 @@ struct slab {
 	union {
 		struct uslub_cache *cache;	/* slab: immutable while a slab */
 		uint64_t free_time;		/* free block: dirty since (ms) */
+		/* sheaf pool page: the index of the thread it was last a
+		 * page of (sheaf.c) */
+		uint64_t pool_owner;
 	};
 	/* slab: s->partial, under list_lock; free block: buddy free area */
 	struct list_head slab_list;

@@ -25,8 +25,10 @@
  * test_pool_carves_a_threads_sheaves_from_its_own_pages: two threads'
  * sheaves (sheaf_new with their page caches, taking turns) never share a
  * page, a thread's own are packed four to a page, a departed thread's
- * free pages serve the next page before the page layer, a sheaf taken
- * without a thread fills a page in use, and trim gives back free pages.
+ * free pages serve the next page before the page layer, the next thread
+ * on a departed thread's index carves on its page, a sheaf taken without
+ * a thread fills a page in use, a thread with no page of its index takes
+ * a page in use before a fresh one, and trim gives back free pages.
  * test_two_threads_sheaves_lie_on_pages_of_their_own: two threads that
  * fill and drain a cache hold main, spare and a shelf on pages of their
  * own.
@@ -1282,6 +1284,11 @@ TEST_END
 /* ---- The sheaf pool -------------------------------------------------- */
 
 #define POOL_SHEAVES	6	/* of 1024 bytes: two pages' worth */
+/* thread indexes no thread of the tests gets */
+#define IDX_A		(THREAD_IDX_NONE - 1)
+#define IDX_B		(THREAD_IDX_NONE - 2)
+#define IDX_C		(THREAD_IDX_NONE - 3)
+#define POOL_SCRATCH	1024
 
 static struct slab *sheaf_page(const struct slab_sheaf *sh)
 {
@@ -1308,18 +1315,40 @@ static unsigned long pool_bytes_now(void)
 	return bytes;
 }
 
+/* Takes sheaves of capacity cap for a scratch thread until it has used
+ * up a fresh page: every page of their size is then in use to the last
+ * sheaf, and the next pages are fresh.  The count taken, into v. */
+static unsigned int pool_use_up(struct page_cache *pc, unsigned int cap,
+				struct slab_sheaf **v)
+{
+	unsigned long bytes = pool_bytes_now();
+	unsigned int n = 0;
+
+	while (n < POOL_SCRATCH && (v[n] = sheaf_new(cap, pc, IDX_C))) {
+		n++;
+		if (pool_bytes_now() > bytes && !sheaf_page(v[n - 1])->freelist)
+			return n;
+	}
+	return 0;
+}
+
 TEST_BEGIN(test_pool_carves_a_threads_sheaves_from_its_own_pages)
 {
-	struct page_cache a, b;
+	static struct slab_sheaf *scratch[POOL_SCRATCH];
+	struct page_cache a, b, c;
 	struct slab_sheaf *sa[POOL_SHEAVES], *sb[POOL_SHEAVES], *sn;
-	unsigned int cap = sheaf_capacity(64), i;
+	unsigned int cap = sheaf_capacity(64), i, nscratch;
 	unsigned long bytes;
 
 	memset(&a, 0, sizeof(a));
 	memset(&b, 0, sizeof(b));
+	memset(&c, 0, sizeof(c));
+	nscratch = pool_use_up(&c, cap, scratch);
+	assert_u_gt(nscratch, 0, "the pool's free sheaves used up");
+	sheaf_pool_release(&c);
 	for (i = 0; i < POOL_SHEAVES; i++) {	/* the threads take turns */
-		sa[i] = sheaf_new(cap, &a);
-		sb[i] = sheaf_new(cap, &b);
+		sa[i] = sheaf_new(cap, &a, IDX_A);
+		sb[i] = sheaf_new(cap, &b, IDX_B);
 		assert_ptr_not_null(sa[i], "a's sheaf %u", i);
 		assert_ptr_not_null(sb[i], "b's sheaf %u", i);
 		expect_u_eq(sa[i]->capacity, cap, "a's sheaf %u capacity", i);
@@ -1344,7 +1373,7 @@ TEST_BEGIN(test_pool_carves_a_threads_sheaves_from_its_own_pages)
 	sheaf_pool_release(&b);
 	bytes = pool_bytes_now();
 	for (i = 0; i < POOL_SHEAVES; i++) {
-		sb[i] = sheaf_new(cap, &a);
+		sb[i] = sheaf_new(cap, &a, IDX_A);
 		assert_ptr_not_null(sb[i], "a's sheaf %u", POOL_SHEAVES + i);
 	}
 	expect_lu_eq(pool_bytes_now(), bytes, "a took a free page, no new one");
@@ -1352,21 +1381,43 @@ TEST_BEGIN(test_pool_carves_a_threads_sheaves_from_its_own_pages)
 	expect_u_eq(pages_shared(sa, sb, POOL_SHEAVES), 4,
 		    "a's second page filled before the next");
 
-	/* without a thread: a page some of whose sheaves are in use first */
+	/* a exits with sheaves in use: the next thread on its index carves
+	 * next to them; without a thread, a page in use comes first */
 	sheaf_pool_release(&a);
 	sheaf_free(sa[0]);
-	sn = sheaf_new(cap, NULL);
+	memset(&a, 0, sizeof(a));
+	sn = sheaf_new(cap, &a, IDX_A);
+	assert_ptr_not_null(sn, "a successor's sheaf");
+	expect_ptr_eq(sheaf_page(sn), sheaf_page(sa[1]),
+		      "the successor carves on its predecessor's page");
+	sheaf_free(sn);
+	sheaf_pool_release(&a);
+	sn = sheaf_new(cap, NULL, THREAD_IDX_NONE);
 	assert_ptr_not_null(sn, "a sheaf without a thread");
 	expect_u_ge(sheaf_page(sn)->inuse, 2,
 		    "it fills a page in use, not a free one");
 	sheaf_free(sn);
-	for (i = 1; i < POOL_SHEAVES; i++)
+
+	/* with no free page (trim gave them back) and none of its index, a
+	 * thread takes a page in use before a fresh one: the pool stays
+	 * dense */
+	sheaf_pool_shrink(NULL);
+	bytes = pool_bytes_now();
+	sn = sheaf_new(cap, &b, IDX_B);
+	assert_ptr_not_null(sn, "b's sheaf");
+	expect_lu_eq(pool_bytes_now(), bytes, "no fresh page");
+	expect_u_ge(sheaf_page(sn)->inuse, 2, "b fills a page in use");
+	sheaf_free(sn);
+	sheaf_pool_release(&b);
+	for (i = 2; i < POOL_SHEAVES; i++)
 		sheaf_free(sa[i]);
 	for (i = 0; i < POOL_SHEAVES; i++)
 		sheaf_free(sb[i]);
 	sheaf_pool_shrink(NULL);
 	expect_lu_lt(pool_bytes_now(), bytes,
 		     "trim gives back the pages none of whose sheaves is used");
+	for (i = 0; i < nscratch; i++)
+		sheaf_free(scratch[i]);
 }
 TEST_END
 
