@@ -69,10 +69,10 @@ void *malloc_calloc(size_t nmemb, size_t size)
  * block, its size, with *large set to its descriptor, so that growing it
  * needs no second lookup; for anything else the checked ksize, which
  * reports a bad pointer.  The checked path alone was two thirds of the
- * time of growth in 16-byte steps.
+ * time of growth in 16-byte steps.  0 when p is not a block of ours or
+ * was freed already (reported).  The fast path (malloc_realloc) does the
+ * same for the blocks it keeps.
  */
-/* p's usable size and, for a large block, its descriptor in *large; 0
- * when p is not a block of ours or was freed already (reported). */
 static size_t realloc_old_size(const void *p, struct slab **large)
 {
 	struct kmem_cache_cpu *c = owning_slot(p);

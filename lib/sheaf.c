@@ -107,10 +107,14 @@ static unsigned int capacity_of(unsigned int bytes)
 #define POOL_MIN_SHIFT	6
 
 struct lock sheaf_pool_lock = LOCK_INITIALIZER;
+#define POOL_LISTS(l)	{ LIST_HEAD_INIT(l[0]), LIST_HEAD_INIT(l[1]), \
+			  LIST_HEAD_INIT(l[2]), LIST_HEAD_INIT(l[3]), \
+			  LIST_HEAD_INIT(l[4]) }
+_Static_assert(POOL_CLASSES == 5, "POOL_LISTS initializes five lists");
+
 /* under the lock: */
-static struct list_head pool_partial[POOL_CLASSES];
-static struct list_head pool_empty[POOL_CLASSES];
-static bool pool_ready;
+static struct list_head pool_partial[POOL_CLASSES] = POOL_LISTS(pool_partial);
+static struct list_head pool_empty[POOL_CLASSES] = POOL_LISTS(pool_empty);
 static unsigned long pool_pages;
 static unsigned long pool_in_use;
 
@@ -135,31 +139,34 @@ static struct slab *pool_page(const struct slab_sheaf *sh)
 	return pagemap_head(sh);
 }
 
-static void pool_lists_init_locked(void)
-{
-	unsigned int cls;
-
-	if (pool_ready)
-		return;
-	for (cls = 0; cls < POOL_CLASSES; cls++) {
-		list_init(&pool_partial[cls]);
-		list_init(&pool_empty[cls]);
-	}
-	pool_ready = true;
-}
-
-/* page, no thread's, on the list its counts say (or none: all in use). */
-static void pool_file_locked(struct slab *page, unsigned int cls)
+/* page off the list it is on, if any. */
+static void pool_unlist_locked(struct slab *page)
 {
 	if (page->on_partial) {
 		list_del(&page->slab_list);
 		page->on_partial = 0;
 	}
+}
+
+/* page, no thread's, on the list its counts say (or none: all in use). */
+static void pool_file_locked(struct slab *page, unsigned int cls)
+{
+	pool_unlist_locked(page);
 	if (!page->freelist)
 		return;
 	list_add(&page->slab_list,
 		 page->inuse ? &pool_partial[cls] : &pool_empty[cls]);
 	page->on_partial = 1;
+}
+
+/* pc's page of cls becomes no thread's. */
+static void pool_let_go_locked(struct page_cache *pc, unsigned int cls)
+{
+	struct slab *page = pc->pool[cls];
+
+	pc->pool[cls] = NULL;
+	page->frozen = 0;
+	pool_file_locked(page, cls);
 }
 
 static struct slab *pool_list_take_locked(struct list_head *list)
@@ -169,8 +176,7 @@ static struct slab *pool_list_take_locked(struct list_head *list)
 	if (list_empty(list))
 		return NULL;
 	page = list_first_entry(list, struct slab, slab_list);
-	list_del(&page->slab_list);
-	page->on_partial = 0;
+	pool_unlist_locked(page);
 	return page;
 }
 
@@ -209,8 +215,7 @@ static struct slab *pool_take_owned_locked(struct list_head *list,
 
 	list_for_each_entry(page, list, slab_list) {
 		if (page->pool_owner == owner) {
-			list_del(&page->slab_list);
-			page->on_partial = 0;
+			pool_unlist_locked(page);
 			return page;
 		}
 		if (++n == POOL_SCAN)
@@ -235,10 +240,8 @@ static struct slab *pool_source_locked(struct page_cache *pc,
 
 	if (page && page->freelist)
 		return page;
-	if (page) {			/* all in use: comes back when freed */
-		page->frozen = 0;
-		pc->pool[cls] = NULL;
-	}
+	if (page)		/* all in use: comes back when freed */
+		pool_let_go_locked(pc, cls);
 	if (pc && (page = pool_take_owned_locked(&pool_partial[cls], owner)))
 		goto got;
 	if (!pc && (page = pool_list_take_locked(&pool_partial[cls])))
@@ -269,7 +272,6 @@ struct slab_sheaf *sheaf_new(unsigned int capacity, struct page_cache *pc,
 	struct slab *page;
 
 	lock_acquire(&sheaf_pool_lock);
-	pool_lists_init_locked();
 	page = pool_source_locked(pc, owner, cls);
 	if (!page) {
 		lock_release(&sheaf_pool_lock);
@@ -312,18 +314,14 @@ static void pool_release_locked(struct page_cache *pc, bool idle_only)
 
 	for (cls = 0; cls < POOL_CLASSES; cls++) {
 		page = pc->pool[cls];
-		if (!page || (idle_only && page->inuse))
-			continue;
-		pc->pool[cls] = NULL;
-		page->frozen = 0;
-		pool_file_locked(page, cls);
+		if (page && !(idle_only && page->inuse))
+			pool_let_go_locked(pc, cls);
 	}
 }
 
 void sheaf_pool_release(struct page_cache *pc)
 {
 	lock_acquire(&sheaf_pool_lock);
-	pool_lists_init_locked();
 	pool_release_locked(pc, false);
 	lock_release(&sheaf_pool_lock);
 }
@@ -334,7 +332,6 @@ void sheaf_pool_shrink(struct page_cache *pc)
 	unsigned int cls;
 
 	lock_acquire(&sheaf_pool_lock);
-	pool_lists_init_locked();
 	if (pc)
 		pool_release_locked(pc, true);
 	for (cls = 0; cls < POOL_CLASSES; cls++) {
@@ -1003,7 +1000,7 @@ void *sheaf_refill_pop(struct uslub_cache *s, struct kmem_cache_cpu *c,
 	if (full && c->parked)
 		c->parked = full->owner == owner ? c->parked - 1 : 0;
 	else if (!c->stat[BARN_GET] && !c->stat[BARN_GET_FAIL])
-		c->parked = 0;		/* nothing inherited: stop looking */
+		c->parked = 0;	/* nothing inherited: stop looking */
 	nold = barn_take_old_locked(&s->barn, decay_cutoff(now), &old, 2);
 	if (full) {
 		main_save(c);
