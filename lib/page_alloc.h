@@ -39,6 +39,9 @@ struct page_cache {
 	/* The pages this thread carves sheaves from, one per sheaf size
 	 * (sheaf.c's pool), owner thread only; NULL: none yet */
 	struct slab *pool[PCACHE_POOL_CLASSES];
+	/* bytes of objects on the shelves of this thread's kmalloc slots
+	 * (sheaf.c, SHELF_THREAD_BYTES), owner thread only */
+	unsigned long shelved;
 };
 
 #define GROW_NONE	0xff

@@ -559,12 +559,56 @@ static bool shelf_has_empty(struct slab_sheaf *sp)
 }
 
 /*
+ * What the shelves of pc's thread hold, in bytes of objects, counted for
+ * the kmalloc caches only (SHELF_THREAD_BYTES): those are never
+ * destroyed, so only the thread itself (or fork's child, for a thread
+ * that did not come along) ever empties their shelves, with its own page
+ * cache.  A created cache's destroy empties every thread's shelf of it
+ * from the destroying thread.
+ */
+static void shelf_charge(const struct uslub_cache *s, struct page_cache *pc,
+			 unsigned int objects)
+{
+	if (s->kmalloc_idx)
+		pc->shelved += (unsigned long)objects * s->size;
+}
+
+static void shelf_uncharge(const struct uslub_cache *s, struct page_cache *pc,
+			   unsigned int objects)
+{
+	unsigned long bytes = (unsigned long)objects * s->size;
+
+	if (s->kmalloc_idx && pc)
+		pc->shelved -= MIN(pc->shelved, bytes);
+}
+
+/*
+ * Whether main's n objects may join the shelf: the slot swings, it has
+ * credit (it refilled at least as often as it gave sheaves away, see
+ * sheaf_overflow_push: a thread that frees more than it allocates leaves
+ * its surplus to the barn, where the allocating threads find it), and
+ * the shelf and the thread's shelves stay within their bounds.
+ */
+static bool shelf_room(const struct uslub_cache *s,
+		       const struct kmem_cache_cpu *c,
+		       const struct page_cache *pc, unsigned int n)
+{
+	uint64_t bytes = (uint64_t)n * s->size;
+
+	return shelf_on(s, c) && c->allocs &&
+	       (uint64_t)c->spare->shelf.objects * s->size + bytes <=
+		       SHELF_BYTES &&
+	       (!s->kmalloc_idx || pc->shelved + bytes <= SHELF_THREAD_BYTES);
+}
+
+/*
  * Main and spare are full: main goes to the front of the shelf and the
  * empty sheaf at its back becomes main; with none there, a new one from
- * the pool joins the shelf first.  false: the shelf is off or full.  The
+ * the pool joins the shelf first.  false: no room (shelf_room).  The
  * slot lets go of main's objects before the shelf holds them: a fork
  * child that flushes both finds them once at most.  true with main not
- * full any more: a reclaim inside sheaf_new made room.
+ * full any more: a reclaim inside sheaf_new made room.  A shelved sheaf
+ * spends a credit, as one given to the barn does.
  */
 static bool shelf_put(struct uslub_cache *s, struct kmem_cache_cpu *c,
 		      struct page_cache *pc, unsigned int owner)
@@ -572,8 +616,7 @@ static bool shelf_put(struct uslub_cache *s, struct kmem_cache_cpu *c,
 	struct slab_sheaf *sp = c->spare, *m, *empty;
 	unsigned int n;
 
-	if (!shelf_on(s, c) || (uint64_t)(sp->shelf.objects + cpu_size(c)) *
-				       s->size > SHELF_BYTES)
+	if (!shelf_room(s, c, pc, (unsigned int)cpu_size(c)))
 		return false;
 	if (!shelf_has_empty(sp)) {
 		if (sp->shelf.sheaves >= SHELF_SHEAVES ||
@@ -594,6 +637,8 @@ static bool shelf_put(struct uslub_cache *s, struct kmem_cache_cpu *c,
 	barrier();		/* the slot lets go first (fork, above) */
 	list_add(&m->barn_list, &sp->barn_list);
 	sp->shelf.objects += n;
+	shelf_charge(s, pc, n);
+	c->allocs--;
 	main_install(c, empty);
 	set_spare(c, sp);
 	stat(c, SHEAF_SWAP);
@@ -604,7 +649,8 @@ static bool shelf_put(struct uslub_cache *s, struct kmem_cache_cpu *c,
  * main, and main goes to the shelf's back.  false: no full sheaf there.
  * A fork child may find the full sheaf in neither place (a leak), never
  * in both. */
-static bool shelf_get(struct kmem_cache_cpu *c)
+static bool shelf_get(const struct uslub_cache *s, struct kmem_cache_cpu *c,
+		      struct page_cache *pc)
 {
 	struct slab_sheaf *sp = c->spare, *full;
 
@@ -615,6 +661,7 @@ static bool shelf_get(struct kmem_cache_cpu *c)
 		return false;
 	list_del(&full->barn_list);
 	sp->shelf.objects -= full->size;
+	shelf_uncharge(s, pc, full->size);
 	barrier();		/* the shelf lets go before main holds it */
 	main_save(c);
 	list_add_tail(&c->main->barn_list, &sp->barn_list);
@@ -990,7 +1037,7 @@ void *sheaf_refill_pop(struct uslub_cache *s, struct kmem_cache_cpu *c,
 	}
 	slot_adapt(s, c, TRADE_REFILL);
 	c->allocs += c->allocs < SWING_PUTS;
-	if (shelf_get(c))
+	if (shelf_get(s, c, pc))
 		return pop_main(c);
 	list_init(&old);
 	spin_acquire(&s->barn.lock);
@@ -1169,6 +1216,7 @@ static void shelf_empty(struct uslub_cache *s, struct kmem_cache_cpu *c,
 {
 	struct slab_sheaf *sp = c->spare, *sh;
 
+	shelf_uncharge(s, pc, sp->shelf.objects);
 	list_for_each_entry_safe(sh, &sp->barn_list, barn_list) {
 		list_del(&sh->barn_list);
 		release_sheaf(s, c, pc, sh, keep, now, owner);

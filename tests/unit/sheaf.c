@@ -32,6 +32,9 @@
  * test_two_threads_sheaves_lie_on_pages_of_their_own: two threads that
  * fill and drain a cache hold main, spare and a shelf on pages of their
  * own.
+ * test_thread_shelves_share_a_bound: a thread swinging on four kmalloc
+ * classes keeps SHELF_THREAD_BYTES on their shelves in all, counted
+ * exactly, and nothing counted after a trim.
  */
 #include "test.h"
 
@@ -1499,6 +1502,89 @@ TEST_BEGIN(test_two_threads_sheaves_lie_on_pages_of_their_own)
 }
 TEST_END
 
+/* ---- A thread's shelves together ----------------------------------- */
+
+static const size_t shelf_sizes[] = { 256, 384, 448, 512 };
+#define NR_SHELF_SIZES	(sizeof(shelf_sizes) / sizeof(shelf_sizes[0]))
+
+struct shelf_budget {
+	unsigned long need;	/* what the classes' shelves would hold alone */
+	unsigned long shelved, counted, after_trim;
+	unsigned int classes;	/* classes with objects on their shelf */
+};
+
+/* Bytes on the shelves of the calling thread's kmalloc slots. */
+static unsigned long my_kmalloc_shelves(unsigned int *classes)
+{
+	unsigned long bytes = 0;
+	unsigned int i;
+
+	*classes = 0;
+	for (i = 1; i < NR_KMALLOC; i++) {
+		struct kmem_cache_cpu *c = &thread_cache->kcpu[i];
+
+		if (!c->cache || !c->spare || !c->spare->shelf.objects)
+			continue;
+		bytes += (unsigned long)c->spare->shelf.objects * c->cache->size;
+		(*classes)++;
+	}
+	return bytes;
+}
+
+/* Swings on each size in turn (allocating and freeing five sheaves'
+ * worth), as a thread of a pipeline does on many classes. */
+static void *shelf_budget_thread(void *arg)
+{
+	struct shelf_budget *b = arg;
+	unsigned int i, j, r, n;
+	void **v;
+
+	for (i = 0; i < NR_SHELF_SIZES; i++) {
+		struct uslub_cache *s =
+			&kmalloc_caches[kmalloc_index(shelf_sizes[i])];
+
+		n = 5 * s->sheaf_max;
+		b->need += (unsigned long)(n - 2 * s->sheaf_max) * s->size;
+		v = calloc(n, sizeof(*v));
+		assert_ptr_not_null(v, "array");
+		for (r = 0; r < 4 * SLOT_THRASH; r++) {
+			for (j = 0; j < n; j++)
+				v[j] = uslub_kmalloc(shelf_sizes[i], 0);
+			for (j = 0; j < n; j++)
+				uslub_kfree(v[j]);
+		}
+		free(v);
+	}
+	b->shelved = my_kmalloc_shelves(&b->classes);
+	b->counted = thread_cache->pcache.shelved;
+	uslub_reclaim(0);
+	b->after_trim = thread_cache->pcache.shelved;
+	return NULL;
+}
+
+/*
+ * A thread that swings on several kmalloc classes keeps at most
+ * SHELF_THREAD_BYTES on their shelves together (each shelf alone would
+ * hold more), its count of them is exact, and a trim brings it to 0.
+ */
+TEST_BEGIN(test_thread_shelves_share_a_bound)
+{
+	struct shelf_budget b = { 0 };
+	pthread_t t;
+
+	assert_d_eq(pthread_create(&t, NULL, shelf_budget_thread, &b), 0,
+		    "thread");
+	assert_d_eq(pthread_join(t, NULL), 0, "join");
+	expect_lu_gt(b.need, SHELF_THREAD_BYTES,
+		     "the classes' swings would shelve more than the bound");
+	expect_u_gt(b.classes, 0, "some class shelved");
+	expect_lu_gt(b.shelved, 0, "objects on the shelves");
+	expect_lu_le(b.shelved, SHELF_THREAD_BYTES, "the thread's bound");
+	expect_lu_eq(b.counted, b.shelved, "the thread's count");
+	expect_lu_eq(b.after_trim, 0, "nothing counted after a trim");
+}
+TEST_END
+
 int main(void)
 {
 	/* The decay test first: it needs the barn sweep not scheduled far
@@ -1510,5 +1596,6 @@ int main(void)
 		    test_fork_child_reclaims_a_shelf, test_occupancy_stats,
 		    test_double_free_on_sheaf_top,
 		    test_pool_carves_a_threads_sheaves_from_its_own_pages,
-		    test_two_threads_sheaves_lie_on_pages_of_their_own, NULL);
+		    test_two_threads_sheaves_lie_on_pages_of_their_own,
+		    test_thread_shelves_share_a_bound, NULL);
 }

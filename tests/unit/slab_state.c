@@ -3459,6 +3459,49 @@ TEST_BEGIN(test_shelf_keeps_a_swinging_slot_off_the_barn)
 }
 TEST_END
 
+/*
+ * A slot shelves only on credit: with none (a thread that freed more than
+ * it allocated), its overflowing sheaves go to the barn, where allocating
+ * threads find them, though it swings; the refills of its next
+ * allocations give it credit, and its next frees shelve again.
+ */
+TEST_BEGIN(test_shelf_only_on_credit)
+{
+	struct uslub_cache *s = new_cache("state_shelf_credit", OBJ_SIZE);
+	struct kmem_cache_cpu *slots[1], *c;
+	struct snap before, after;
+	unsigned int n;
+	void **objs;
+
+	assert_ptr_not_null(s, "cache");
+	n = shelf_swing_objects(s);
+	objs = objs_array(n);
+	swing(s, objs, n, 4 * SLOT_THRASH);	/* grows, then swings */
+	slots[0] = c = slot_of(s);
+	expect_u_gt(c->spare->shelf.objects, 0, "a swinging slot shelves");
+	expect_d_eq(uslub_cache_shrink(s), 0, "shrink");
+	expect_u_eq(c->spare->shelf.objects, 0, "an empty shelf");
+
+	alloc_all(s, objs, n);
+	c->allocs = 0;			/* as if it had freed a surplus */
+	before = stats_of(s);
+	free_all(s, objs, n);
+	after = stats_of(s);
+	expect_u_eq(c->spare->shelf.objects, 0, "no credit: nothing shelved");
+	expect_lu_ge(after.v[BARN_PUT] - before.v[BARN_PUT], 2,
+		     "the overflow went to the barn");
+	expect_every_object_once(s, slots, 1, NULL, 0, "no credit");
+
+	alloc_all(s, objs, n);			/* refills: credit */
+	expect_u_gt(c->allocs, 0, "credit from the refills");
+	free_all(s, objs, n);
+	expect_u_gt(c->spare->shelf.objects, 0, "credit: shelved again");
+	expect_every_object_once(s, slots, 1, NULL, 0, "credit");
+	free(objs);
+	destroy_empty(s);
+}
+TEST_END
+
 int main(void)
 {
 	init_ensure();
@@ -3491,6 +3534,7 @@ int main(void)
 		    test_slot_allowance_adapts,
 		    test_slot_allowance_slow_swing,
 		    test_shelf_keeps_a_swinging_slot_off_the_barn,
+		    test_shelf_only_on_credit,
 		    test_cross_thread_frees_travel_through_barn,
 		    test_cpu_dir_slot_uses_sheaves,
 		    test_reused_slot_starts_empty,
