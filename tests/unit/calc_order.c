@@ -418,9 +418,10 @@ TEST_BEGIN(test_kmalloc_big_orders)
 	};
 	/* Coloured classes: the lowest order holding two or more that
 	 * wastes at most 1/4, with the first object as far in as it may be
-	 * (size - 256 for odd multiples of 256, size - 128 for 4480). */
+	 * (size - 256 for odd multiples of 256, size - 128 for 4480), and
+	 * whose objects cover eight pages (4480: six at order 3 do not). */
 	static const unsigned int coloured[][3] = {
-		{ 4480, 3, 6 }, { 4864, 4, 12 }, { 5888, 4, 10 }, { 6912, 4, 8 },
+		{ 4480, 4, 13 }, { 4864, 4, 12 }, { 5888, 4, 10 }, { 6912, 4, 8 },
 		{ 9984, 4, 5 }, { 12032, 5, 9 }, { 14080, 5, 8 },
 		{ 19712, 5, 5 }, { 23808, 6, 10 }, { 28416, 6, 8 },
 	};
@@ -462,6 +463,9 @@ TEST_BEGIN(test_kmalloc_big_orders)
 			expect_u_le(s->order, 6, "%s: order", s->name);
 			expect_zu_le(slab - (size_t)s->objects * s->size,
 				     slab / 4, "%s: waste", s->name);
+			expect_zu_ge((size_t)s->objects * s->size,
+				     8 * PAGE_SIZE, "%s: pages covered",
+				     s->name);
 			/* empty slabs kept: 256 KiB, two slabs at least */
 			expect_zu_le((size_t)s->min_partial * slab,
 				     MAX(256UL << 10, 2 * slab),
