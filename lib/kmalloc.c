@@ -42,12 +42,15 @@
  * step wasted a fifth of it.  4480 is an odd multiple of 128 (32
  * offsets in a page).  SQLite building and querying a 20 MiB database
  * peaked at 30.4 MiB RSS with the quarter steps, 28.6 with these.
+ * Above 1 KiB, where headers of 8 to 64 bytes are the common case, one
+ * more a sixteenth above (1088): SQLite's 1 KiB buffers took 1152 bytes,
+ * a tenth of their 9.4 MiB at its peak.
  */
 static const unsigned int class_size[NR_KMALLOC] = {
 	0,
 	8, 16, 32, 48, 64, 80, 96, 112, 128,
 	160, 192, 224, 256, 320, 384, 448, 512,
-	640, 768, 896, 1024, 1152, 1280, 1536, 1792, 2048,
+	640, 768, 896, 1024, 1088, 1152, 1280, 1536, 1792, 2048,
 	2304, 2560, 3072, 3584, 4096, 4480, 4864, 5888, 6912, 8192,
 	9984, 12032, 14080, 16384, 19712, 23808, 28416, 32768,
 };

@@ -24,11 +24,12 @@ extern struct uslub_cache kmalloc_caches[NR_KMALLOC];
 
 /*
  * Sizes up to KMALLOC_DIRECT_MAX, the most frequent, index
- * kmalloc_direct_off by the size itself (2 KiB), which saves the fast
+ * kmalloc_direct_off by the size itself (2.3 KiB), which saves the fast
  * paths a subtract and a shift.  Entry 0 is slot 0, whose main sheaf is
- * always empty: size 0 takes the slow path.
+ * always empty: size 0 takes the slow path.  It reaches 1152, not 1024,
+ * for the class at 1088 between them.
  */
-#define KMALLOC_DIRECT_MAX	1024
+#define KMALLOC_DIRECT_MAX	1152
 extern uint16_t kmalloc_direct_off[KMALLOC_DIRECT_MAX + 1];
 
 /*

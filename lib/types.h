@@ -45,8 +45,8 @@
 #define THREAD_IDX_NONE		(MAX_THREADS - 1)	/* never handed out */
 
 #define SMALL_MAX		32768			/* largest kmalloc cache */
-#define NR_KMALLOC		45			/* 44 classes + slot 0 */
-#define NR_INLINE_SLOTS		13			/* user caches' slots in
+#define NR_KMALLOC		46			/* 45 classes + slot 0 */
+#define NR_INLINE_SLOTS		12			/* user caches' slots in
 							   the thread state (all
 							   in 16 KiB) */
 #define NR_CPU_SLOTS		(NR_KMALLOC + NR_INLINE_SLOTS)

@@ -84,8 +84,12 @@ TEST_BEGIN(test_roundup_every_size)
 	expect_zu_eq(uslub_kmalloc_size_roundup(192), 192,
 		     "192 is kmalloc-192");
 	/* A class an eighth or less above 1, 2 and 4 KiB (a power of two
-	 * and a header). */
-	expect_zu_eq(uslub_kmalloc_size_roundup(1025), 1152, "1025 -> 1152");
+	 * and a header), and one a sixteenth above 1 KiB. */
+	expect_zu_eq(uslub_kmalloc_size_roundup(1025), 1088, "1025 -> 1088");
+	expect_zu_eq(uslub_kmalloc_size_roundup(1032), 1088,
+		     "SQLite's 1032 -> 1088");
+	expect_zu_eq(uslub_kmalloc_size_roundup(1089), 1152, "1089 -> 1152");
+	expect_zu_eq(uslub_kmalloc_size_roundup(1152), 1152, "1152 -> 1152");
 	expect_zu_eq(uslub_kmalloc_size_roundup(1153), 1280, "1153 -> 1280");
 	expect_zu_eq(uslub_kmalloc_size_roundup(2049), 2304, "2049 -> 2304");
 	expect_zu_eq(uslub_kmalloc_size_roundup(2305), 2560, "2305 -> 2560");
