@@ -281,8 +281,9 @@ struct kmem_cache_cpu {
 	 * its own only when there may be some (sheaf.c, barn_get_full_locked) */
 	uint8_t parked;
 	/* the slot allocates past its sheaves: one more on a refill (at
-	 * most SWING_PUTS), one less at each sheaf it gives the barn
-	 * (sheaf.c, sheaf_refill_pop and sheaf_overflow_push) */
+	 * most SWING_PUTS), one less at each sheaf it gives the barn or
+	 * its shelf (sheaf.c, sheaf_refill_pop, sheaf_overflow_push and
+	 * shelf_put) */
 	uint8_t allocs;
 	/* owner writes (counter_inc), anyone reads under slab_mutex; zeroed
 	 * when the slot is set up */

@@ -732,7 +732,8 @@ TEST_BEGIN(test_cpu_slots_inline_and_dir)
 	expect_u_eq(slot_wrong, 0, "every object came from the cache asked");
 	expect_u_eq(busy, 0, "every destroy succeeded");
 	expect_u_ge(inline_caches, 2, "some caches have their slot inline");
-	expect_u_le(inline_caches, 2 * NR_INLINE_SLOTS, "at most two sets at once");
+	expect_u_le(inline_caches, 2 * NR_INLINE_SLOTS,
+		    "at most two sets of inline slots at once");
 	expect_u_lt(inline_caches, 2 * SLOT_CACHES, "the rest use cpu_dir");
 }
 TEST_END
