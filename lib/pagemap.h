@@ -68,6 +68,14 @@ static inline struct slab *pagemap_head(const void *addr)
 	return d ? d->head : NULL;
 }
 
+/* Head descriptor of the slab holding obj, an object that a slab handed
+ * out (one in a sheaf, say): in a region, past its metadata, on a live
+ * slab's pages, which nothing here checks again. */
+static __always_inline struct slab *slab_of_object(const void *obj)
+{
+	return pagemap_desc((uintptr_t)obj & ~(REGION_SIZE - 1), obj)->head;
+}
+
 /* The first byte of the pages that descriptor d describes. */
 static __always_inline void *page_address(const struct slab *d)
 {

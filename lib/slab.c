@@ -208,9 +208,12 @@ static inline u128 pair(void *freelist, unsigned long counters)
 	return (u128)(uintptr_t)freelist | ((u128)counters << 64);
 }
 
-bool slab_update_freelist(struct kmem_cache_cpu *c, struct slab *slab,
-			  void *freelist_old, unsigned long counters_old,
-			  void *freelist_new, unsigned long counters_new)
+static __always_inline bool update_freelist(struct kmem_cache_cpu *c,
+					    struct slab *slab,
+					    void *freelist_old,
+					    unsigned long counters_old,
+					    void *freelist_new,
+					    unsigned long counters_new)
 {
 	stat(c, CMPXCHG_DOUBLE);
 	if (cmpxchg16b(&slab->freelist_counters,
@@ -220,6 +223,14 @@ bool slab_update_freelist(struct kmem_cache_cpu *c, struct slab *slab,
 	cpu_relax();
 	stat(c, CMPXCHG_DOUBLE_FAIL);
 	return false;
+}
+
+bool slab_update_freelist(struct kmem_cache_cpu *c, struct slab *slab,
+			  void *freelist_old, unsigned long counters_old,
+			  void *freelist_new, unsigned long counters_new)
+{
+	return update_freelist(c, slab, freelist_old, counters_old,
+			       freelist_new, counters_new);
 }
 
 unsigned int slab_count_free(const struct uslub_cache *s, struct slab *slab)
@@ -504,36 +515,114 @@ void slab_free_slow(const char *func, struct uslub_cache *s,
  * slab are chained into a detached freelist and go back with one
  * cmpxchg16b (SLUB's build_detached_freelist + __slab_free).  Sheaf
  * objects were checked when they were freed.
+ *
+ * The objects are grouped by slab in one pass through a small open-
+ * addressed table keyed by the slab's descriptor: a sheaf freed in an
+ * order unrelated to its slabs (a tree's nodes, a shuffled batch) has
+ * nearly as many slabs as objects, and comparing each object with all
+ * the later ones cost 61 compares an object at 123 (a 20000-object swing
+ * freed shuffled ran at 77 ns a pair, 4-7 times the peers).  Groups go
+ * back in the order of their first object, each chain with its first
+ * object as tail.
  */
+#define FLUSH_HASH_BITS		8	/* 256 buckets for <= 123 groups */
+
+_Static_assert(SHEAF_MAX_CAPACITY < (1u << FLUSH_HASH_BITS) / 2,
+	       "flush table at most half full");
+
+struct flush_group {
+	struct slab *slab;
+	void *head;
+	uint16_t first;			/* index of the tail, the first object */
+	uint16_t cnt;
+};
+
+static __always_inline unsigned int flush_hash(const struct slab *slab)
+{
+	/* descriptors are 64 bytes apart: Fibonacci hashing of the index */
+	return (unsigned int)((((uintptr_t)slab >> 6) *
+			       0x9E3779B97F4A7C15ULL) >>
+			      (64 - FLUSH_HASH_BITS));
+}
+
+/* Group batch objects by slab into groups; returns how many groups. */
+static unsigned int flush_group_by_slab(const struct uslub_cache *s,
+					void **objs, unsigned int batch,
+					struct flush_group *groups)
+{
+	uint8_t bucket[1u << FLUSH_HASH_BITS];	/* group + 1; 0 empty */
+	unsigned int i, h, nr = 0;
+
+	memset(bucket, 0, sizeof(bucket));
+	for (i = 0; i < batch; i++) {
+		struct slab *slab = slab_of_object(objs[i]);
+		struct flush_group *g;
+
+		for (h = flush_hash(slab);; h = (h + 1) & (sizeof(bucket) - 1)) {
+			if (!bucket[h]) {
+				g = &groups[nr];
+				bucket[h] = (uint8_t)++nr;
+				g->slab = slab;
+				g->head = objs[i];
+				g->first = (uint16_t)i;
+				g->cnt = 1;
+				break;
+			}
+			g = &groups[bucket[h] - 1];
+			if (g->slab == slab) {
+				set_freepointer(s, objs[i], g->head);
+				g->head = objs[i];
+				g->cnt++;
+				break;
+			}
+		}
+	}
+	return nr;
+}
+
+/*
+ * slab_free_slow's common case for a flushed group, inline: the slab had
+ * free objects and keeps some in use, so no list changes (nor does the
+ * double-free check fire).  False: nothing done, the slow path's turn.
+ */
+static __always_inline bool group_free_partial(struct uslub_cache *s,
+					       struct kmem_cache_cpu *c,
+					       struct slab *slab, void *head,
+					       void *tail, unsigned int cnt)
+{
+	union slab_counters old, new;
+	void *prior = READ_ONCE(slab->freelist);
+
+	old.counters = READ_ONCE(slab->counters);
+	if (!prior || prior == head || old.inuse <= cnt)
+		return false;
+	set_freepointer(s, tail, prior);
+	new.counters = old.counters;
+	new.inuse -= cnt;
+	return update_freelist(c, slab, prior, old.counters, head,
+			       new.counters);
+}
+
 void slab_free_bulk(struct uslub_cache *s, struct kmem_cache_cpu *c,
 		    struct page_cache *pc, void **objs, unsigned int n)
 {
-	struct slab *heads[SHEAF_MAX_CAPACITY];
-	unsigned int i, j, cnt;
+	struct flush_group groups[SHEAF_MAX_CAPACITY];
+	unsigned int i, nr;
 
 	while (n) {
 		unsigned int batch = MIN(n, (unsigned int)SHEAF_MAX_CAPACITY);
 
-		for (i = 0; i < batch; i++)
-			heads[i] = pagemap_head(objs[i]);
-		for (i = 0; i < batch; i++) {
-			void *head = objs[i], *tail = objs[i];
-			struct slab *slab = heads[i];
+		nr = flush_group_by_slab(s, objs, batch, groups);
+		/* a sheaf's objects were freed earlier, by free, kfree or
+		 * cache_free: the flush finds it */
+		for (i = 0; i < nr; i++) {
+			struct flush_group *g = &groups[i];
+			void *tail = objs[g->first];
 
-			if (!slab)
-				continue;
-			for (j = i + 1, cnt = 1; j < batch; j++) {
-				if (heads[j] != slab)
-					continue;
-				set_freepointer(s, objs[j], head);
-				head = objs[j];
-				heads[j] = NULL;
-				cnt++;
-			}
-			/* a sheaf's objects were freed earlier, by free,
-			 * kfree or cache_free: the flush finds it */
-			slab_free_slow("sheaf flush", s, c, pc, slab, head,
-				       tail, cnt);
+			if (!group_free_partial(s, c, g->slab, g->head, tail,
+						g->cnt))
+				slab_free_slow("sheaf flush", s, c, pc, g->slab,
+					       g->head, tail, g->cnt);
 		}
 		objs += batch;
 		n -= batch;

@@ -1637,6 +1637,77 @@ TEST_BEGIN(test_flush_empties_partial_slabs_beyond_min_partial)
 }
 TEST_END
 
+/*
+ * A flush whose objects come from nearly as many slabs as it holds
+ * objects (freed round-robin over SHEAF_MAX_CAPACITY - 23 full slabs, one
+ * object of each held back: a batch of SHEAF_MAX_CAPACITY holds every
+ * slab, 23 of them twice): every slab gets back exactly its own objects,
+ * one cmpxchg16b per slab per batch, and each slab goes full -> partial
+ * once.  That many slabs in one batch also make the grouping table probe
+ * past taken buckets.
+ */
+TEST_BEGIN(test_flush_groups_interleaved_slabs)
+{
+	struct uslub_cache *s = new_cache("state_flush_mixed", OBJ_SIZE);
+	unsigned int nslabs = SHEAF_MAX_CAPACITY - 23;
+	unsigned int i, j, r, k, n, m = 0;
+	struct flush_pred pred;
+	struct snap st, now;
+	struct slab_list l;
+	void **objs, **mine, **order, **held;
+
+	assert_ptr_not_null(s, "cache");
+	n = s->objects;
+	assert_u_ge(n, 2, "objects per slab");
+	objs = objs_array(nslabs * n + settle_room(s));
+	mine = objs_array(nslabs * n);
+	order = objs_array(nslabs * n);
+	held = objs_array(nslabs);
+	l = full_slabs(s, objs, &k, nslabs);
+	assert_u_ge(l.n, nslabs, "slabs");
+	for (j = 0; j < nslabs; j++) {
+		assert_u_eq(objs_of_slab(objs, k, l.slab[j], mine + j * n), n,
+			    "slab %u full", j);
+		held[j] = mine[j * n];
+	}
+	for (r = 1; r < n; r++)
+		for (j = 0; j < nslabs; j++)
+			order[m++] = mine[j * n + r];
+	pred = predict_flush_by(order, m, SHEAF_MAX_CAPACITY);
+	expect_u_eq(pred.full, nslabs, "every slab full before");
+	st = stats_of(s);
+	slab_free_bulk(s, slot_of(s), &thread_cache->pcache, order, m);
+	now = stats_of(s);
+	expect_delta(&st, &now, "interleaved flush",
+		     { CMPXCHG_DOUBLE, pred.slabs },
+		     { FREE_ADD_PARTIAL, nslabs });
+	/* The frees themselves, which slab_free_bulk's callers count. */
+	stat_add(slot_of(s), FREE_SLOWPATH, m);
+	for (j = 0; j < nslabs; j++) {
+		expect_u_eq(counters_of(l.slab[j]).inuse, 1,
+			    "slab %u: only the held object in use", j);
+		expect_u_eq(slab_count_free(s, l.slab[j]), n - 1,
+			    "slab %u: the rest on its freelist", j);
+		expect_true(on_partial_list(s, l.slab[j]), "slab %u listed", j);
+		for (i = 1; i < n; i++)
+			expect_true(on_slab_freelist(s, mine[j * n + i]),
+				    "slab %u object %u back on its slab", j, i);
+		expect_false(on_slab_freelist(s, held[j]),
+			     "slab %u: the held object is not free", j);
+	}
+	expect_lu_eq(active_objs(s), k - m, "active after the flush");
+	for (i = 0; i < k; i++)
+		if (!among_ptrs(order, m, objs[i]))
+			uslub_cache_free(s, objs[i]);
+	free(l.slab);
+	free(held);
+	free(order);
+	free(mine);
+	free(objs);
+	destroy_empty(s);
+}
+TEST_END
+
 TEST_BEGIN(test_shrink_flushes_sheaves_and_barn)
 {
 	struct uslub_cache *s = new_cache("state_shrink", OBJ_SIZE);
@@ -3519,6 +3590,7 @@ int main(void)
 		    test_barn_holds_at_most_max_full_sheaves,
 		    test_flush_empties_full_slabs_beyond_min_partial,
 		    test_flush_empties_partial_slabs_beyond_min_partial,
+		    test_flush_groups_interleaved_slabs,
 		    test_shrink_flushes_sheaves_and_barn,
 		    test_shrink_makes_other_threads_flush_later,
 		    test_thread_exit_puts_sheaves_in_barn,
