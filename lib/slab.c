@@ -250,10 +250,13 @@ unsigned int slab_count_free(const struct uslub_cache *s, struct slab *slab)
 
 /* ---- Slab creation and destruction ----------------------------------- */
 
-/* A new slab, private to the caller: every object is on the returned
- * chain, none on slab->freelist (inuse == objects). */
+/* A new slab, private to the caller: its first MIN(n, objects) objects
+ * are in objs, the rest on the returned chain (NULL if none), none on
+ * slab->freelist (inuse == objects).  Only the chained objects get a free
+ * pointer: a sheaf refill that takes the whole slab writes none, and
+ * reads none back. */
 static struct slab *new_slab(struct uslub_cache *s, struct page_cache *pc,
-			     void **chain)
+			     void **objs, unsigned int n, void **chain)
 {
 	struct slab *slab = page_alloc(pc, s->order);
 	union slab_counters cnt = { .counters = 0 };
@@ -263,11 +266,17 @@ static struct slab *new_slab(struct uslub_cache *s, struct page_cache *pc,
 	if (!slab)
 		return NULL;
 	base = slab_objects_start(s, slab);
+	n = MIN(n, s->objects);
 	for (i = 0, p = base; i < s->objects; i++, p += s->size) {
 		if (s->ctor)
 			s->ctor(p);
-		set_freepointer(s, p, i + 1 < s->objects ? p + s->size : NULL);
+		if (i < n)
+			objs[i] = p;
+		else
+			set_freepointer(s, p, i + 1 < s->objects ?
+					p + s->size : NULL);
 	}
+	*chain = n < s->objects ? base + (size_t)n * s->size : NULL;
 	if (!s->coloured) {
 		page_prep_block(slab, s->order,
 				(uint16_t)(s->cpu_slot << CPU_SHIFT));
@@ -288,7 +297,6 @@ static struct slab *new_slab(struct uslub_cache *s, struct page_cache *pc,
 	slab->counters = cnt.counters;
 	block_set_flags(slab, PG_slab);
 	atomic_add(s->nr_slabs, 1);
-	*chain = base;
 	return slab;
 }
 
@@ -422,14 +430,11 @@ unsigned int slab_alloc_bulk(struct uslub_cache *s, struct kmem_cache_cpu *c,
 			return got;
 		}
 	}
-	slab = new_slab(s, pc, &p);
+	slab = new_slab(s, pc, objs, n, &p);
 	if (!slab)
 		return 0;
 	stat(c, ALLOC_SLAB);
-	for (; p && got < n; got++) {
-		objs[got] = p;
-		p = get_freepointer(s, p);
-	}
+	got = MIN(n, s->objects);
 	if (p) {
 		/* The rest stays in the slab, on s->partial for anyone. */
 		cnt.inuse = got;
