@@ -32,7 +32,11 @@
  *                under list_lock while the slab is on s->partial (a
  *                sheaf refill), so the taker is alone and the cmpxchg16b
  *                needs no tag; everyone else only pushes, with one
- *                cmpxchg16b per chain of objects of one slab.
+ *                cmpxchg16b per chain of objects of one slab.  A refill
+ *                that wants all of a slab's free objects takes the whole
+ *                chain (freelist NULL, inuse = objects: the slab is full
+ *                and leaves the list) and walks it after dropping the
+ *                lock; its objects count in use, so the slab stays.
  *   full         no free object on slab->freelist, on no list.  The first
  *                push into it puts it on s->partial (list_lock).
  *   empty        inuse == 0: kept on s->partial while nr_partial <

@@ -405,11 +405,100 @@ static unsigned int take_objects(struct uslub_cache *s,
 	return k;
 }
 
+/*
+ * Take every free object of slab, which is on s->partial, with one
+ * cmpxchg16b that leaves its freelist empty and inuse at objects, if it
+ * has at most max of them (false, nothing taken, if more: frees may have
+ * added some since the caller looked).  The caller holds list_lock and
+ * takes the slab off the list.  *head and *cnt: the chain and its length
+ * (exact: objects - inuse, read with the freelist as one pair).  The slab
+ * cannot empty while the chain is out (its objects count in use), so the
+ * chain is walked after list_lock is dropped (take_chains): the misses
+ * on cold objects no longer hold up the refills and the full -> partial
+ * frees of other threads, which wait for that lock.
+ */
+static bool detach_freelist(struct kmem_cache_cpu *c, struct slab *slab,
+			    unsigned int max, void **head, unsigned int *cnt)
+{
+	union slab_counters old, new;
+
+	do {
+		*head = READ_ONCE(slab->freelist);
+		old.counters = READ_ONCE(slab->counters);
+		*cnt = old.objects - old.inuse;
+		if (!*head || *cnt > max)
+			return false;
+		new.counters = old.counters;
+		new.inuse = old.objects;
+	} while (!update_freelist(c, slab, *head, old.counters, NULL,
+				  new.counters));
+	return true;
+}
+
+/* Walk a chain detached from slab (cnt objects) into objs; returns how
+ * many were valid.  A corrupt free pointer ends it (report_freepointer):
+ * the objects after it stay counted in use, lost but never given twice. */
+static unsigned int take_chain(struct uslub_cache *s, struct slab *slab,
+			       void *head, unsigned int cnt, void **objs)
+{
+	const char *start = slab_objects_start(s, slab);
+	unsigned int k;
+	void *p = head;
+
+	for (k = 0; k < cnt; k++) {
+		objs[k] = p;
+		p = get_freepointer(s, p);
+		if (k + 1 < cnt &&
+		    unlikely(!p || slab_index_at(s, start, p) < 0)) {
+			report_freepointer(s, slab, objs[k], p);
+			return k + 1;
+		}
+	}
+	return k;
+}
+
+/* A slab whose whole freelist a refill detached, to walk after unlock
+ * into objs[at..at + cnt).  A refill detaches at most DETACH_MAX and
+ * takes the objects of any further slab in place, under the lock: a
+ * sheaf of 123 takes 16 freelists of 8 objects. */
+#define DETACH_MAX	16
+
+struct detached {
+	struct slab *slab;
+	void *head;
+	unsigned int at, cnt;
+};
+
+/*
+ * Walk the nr detached chains into their places among the len objects
+ * of objs (the others taken in place, under the lock); where a corrupt
+ * chain came short, close the gap.  Returns how many objs holds.
+ */
+static unsigned int take_chains(struct uslub_cache *s, void **objs,
+				unsigned int len, const struct detached *d,
+				unsigned int nr)
+{
+	unsigned int i, k, at, shift = 0;
+
+	for (i = 0; i < nr; i++) {
+		at = d[i].at - shift;
+		k = take_chain(s, d[i].slab, d[i].head, d[i].cnt, objs + at);
+		if (unlikely(k < d[i].cnt)) {
+			memmove(objs + at + k, objs + at + d[i].cnt,
+				(len - at - d[i].cnt) * sizeof(void *));
+			len -= d[i].cnt - k;
+			shift += d[i].cnt - k;
+		}
+	}
+	return len;
+}
+
 unsigned int slab_alloc_bulk(struct uslub_cache *s, struct kmem_cache_cpu *c,
 			     struct page_cache *pc, void **objs, unsigned int n)
 {
 	union slab_counters cnt = { .counters = 0 };
-	unsigned int got = 0;
+	struct detached chains[DETACH_MAX];
+	unsigned int got = 0, nchains = 0;
 	struct slab *slab;
 	bool drained;
 	void *p;
@@ -417,17 +506,31 @@ unsigned int slab_alloc_bulk(struct uslub_cache *s, struct kmem_cache_cpu *c,
 	if (READ_ONCE(s->nr_partial)) {
 		lock_acquire(&s->list_lock);
 		list_for_each_entry_safe(slab, &s->partial, slab_list) {
-			got += take_objects(s, c, slab, objs + got, n - got,
-					    &drained);
-			if (drained)
+			struct detached *d = &chains[nchains];
+
+			if (nchains < ARRAY_SIZE(chains) &&
+			    detach_freelist(c, slab, n - got, &d->head,
+					    &d->cnt)) {
+				d->slab = slab;
+				d->at = got;
+				got += d->cnt;
+				nchains++;
 				slab_remove_partial_locked(s, slab);
+			} else {
+				/* More than needed: walk the few under the
+				 * lock; the rest stays. */
+				got += take_objects(s, c, slab, objs + got,
+						    n - got, &drained);
+				if (drained)
+					slab_remove_partial_locked(s, slab);
+			}
 			if (got == n)
 				break;
 		}
 		lock_release(&s->list_lock);
 		if (got) {
 			stat(c, ALLOC_FROM_PARTIAL);
-			return got;
+			return take_chains(s, objs, got, chains, nchains);
 		}
 	}
 	slab = new_slab(s, pc, objs, n, &p);

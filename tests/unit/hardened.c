@@ -10,6 +10,8 @@
  * arbitrary address) is reported with the cache and the object, and no
  * allocation returns that address or anything outside the cache's slabs;
  * the objects before the bad pointer are still handed out once each.
+ * test_uaf_write_in_a_detached_chain: the same in a slab whose free
+ * objects a refill takes all at once and walks after dropping list_lock.
  *
  * The free tag (alloc.h): double frees that are not of the object just
  * freed are reported before the object can be handed out twice --
@@ -174,6 +176,107 @@ TEST_BEGIN(test_uaf_write_cannot_steer)
 	uslub_cache_free(s, keep[1]);
 	free(got);
 	free(all);
+}
+TEST_END
+
+/*
+ * The same write into a slab that a refill takes whole (its freelist
+ * detached under list_lock and walked after it), with objects taken in
+ * place behind it: slab a gets three objects back, slab b all but one,
+ * the second object of a's chain is overwritten, and the next refill
+ * takes a's chain whole and b's objects in place.  The report names the
+ * object; a's first two objects are handed out, its third never, every
+ * free object of b once, and nothing outside the cache.
+ */
+TEST_BEGIN(test_uaf_write_in_a_detached_chain)
+{
+	int saved = uslub_opt.abort_on_error;
+	struct uslub_cache *s = uslub_cache_create("hard_chain", 16, 0, 0,
+						   NULL);
+	unsigned int n, i, j, k, m = 0, foreign = 0, twice = 0, fromb = 0;
+	struct slab *a = NULL, *b = NULL;
+	void **v, **got, *ch[3];
+	struct test_capture cap;
+	char err[2048], want[160];
+
+	assert_ptr_not_null(s, "cache");
+	/* b's free objects are more than any refill takes: it is walked in
+	 * place, after a's chain in the refill's array. */
+	assert_u_gt(s->objects - 1, SHEAF_MAX_CAPACITY,
+		    "slab b is taken in place");
+	n = 4 * s->objects;
+	v = calloc(n, sizeof(*v));
+	got = calloc(2 * n, sizeof(*got));
+	assert_ptr_not_null(v, "array");
+	assert_ptr_not_null(got, "array");
+	for (i = 0; i < n; i++)
+		assert_ptr_not_null(v[i] = uslub_cache_alloc(s, 0), "object");
+	/* Two slabs whose every object is in v. */
+	for (i = 0; i < n && !b; i++) {
+		struct slab *h = pagemap_head(v[i]);
+
+		for (j = k = 0; j < n; j++)
+			k += pagemap_head(v[j]) == h;
+		if (k != s->objects || h == a)
+			continue;
+		if (!a)
+			a = h;
+		else
+			b = h;
+	}
+	assert_ptr_not_null(b, "two full slabs");
+	for (i = j = k = 0; i < n; i++) {
+		if ((pagemap_head(v[i]) == a && j++ < 3) ||
+		    (pagemap_head(v[i]) == b && k++ > 0)) {
+			uslub_cache_free(s, v[i]);
+			v[i] = NULL;
+		}
+	}
+	/* The frees back to their slabs; shrink puts a (3 free) at the
+	 * front of s->partial, b (objects - 1 free) behind it. */
+	uslub_cache_shrink(s);
+	ch[0] = READ_ONCE(a->freelist);
+	assert_ptr_not_null(ch[0], "slab a has a chain");
+	ch[1] = get_freepointer(s, ch[0]);
+	assert_ptr_not_null(ch[1], "of three");
+	ch[2] = get_freepointer(s, ch[1]);
+	assert_ptr_not_null(ch[2], "of three");
+	*(void **)((char *)ch[1] + s->offset) = target;
+
+	uslub_opt.abort_on_error = 0;
+	test_capture_begin(&cap);
+	for (i = 0; i < 2 * s->objects; i++)
+		got[m++] = uslub_cache_alloc(s, 0);	/* a and b drained */
+	test_capture_end(&cap, err, sizeof(err));
+	uslub_opt.abort_on_error = saved;
+
+	snprintf(want, sizeof(want), "cache hard_chain: free object %p has a "
+		 "corrupt free pointer", ch[1]);
+	expect_str_contains(err, want, "reported with the cache and object");
+	for (i = 0, j = 0; i < m; i++) {
+		struct slab *h = got[i] ? pagemap_head(got[i]) : NULL;
+
+		foreign += !h || h->cache != s ||
+			   slab_object_index(s, h, got[i]) < 0;
+		for (k = 0; k < i; k++)
+			twice += got[k] == got[i];
+		for (k = 0; k < n; k++)
+			twice += v[k] == got[i];
+		j += got[i] == ch[0] || got[i] == ch[1];
+		fromb += h == b;
+		expect_ptr_ne(got[i], ch[2], "the object after the bad one");
+	}
+	expect_u_eq(foreign, 0, "no allocation outside the cache's objects");
+	expect_u_eq(twice, 0, "no object handed out twice");
+	expect_u_eq(j, 2, "a's chain up to the bad pointer");
+	expect_u_eq(fromb, s->objects - 1, "every free object of b");
+	for (i = 0; i < m; i++)
+		uslub_cache_free(s, got[i]);
+	for (i = 0; i < n; i++)
+		if (v[i])
+			uslub_cache_free(s, v[i]);
+	free(got);
+	free(v);
 }
 TEST_END
 
@@ -556,5 +659,6 @@ int main(void)
 	return test(test_free_pointers_encoded, test_uaf_write_cannot_steer,
 		    test_double_free_not_on_top, test_double_free_elsewhere,
 		    test_ctor_cache_untouched, test_double_free_on_slab,
-		    test_tagged_caches, test_realloc_keeps_no_bad_pointer, NULL);
+		    test_tagged_caches, test_realloc_keeps_no_bad_pointer,
+		    test_uaf_write_in_a_detached_chain, NULL);
 }
