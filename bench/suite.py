@@ -115,6 +115,9 @@ WORKLOADS = {
              "allocation; ops are threads.",
     "fixed": "64- and 200-byte objects through malloc, and through uslub's "
              "cache API (row uslub-cache).",
+    "tree": "a tree's nodes: 2000 (2k) or 20000 (20k) blocks of 80 B "
+            "allocated in order and freed in a shuffled order, as clearing "
+            "a std::map whose keys came in random order does.",
     "malloc_large": "like mimalloc-bench's malloc-large: 20 live buffers "
                     "(--live), shared out between the threads; 2000 times "
                     "(× --scale) a random one is replaced by a new one of "

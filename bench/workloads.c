@@ -621,6 +621,71 @@ static uint64_t fixed_run(struct bench_ctx *ctx, int tid)
 }
 
 /* ---------------------------------------------------------------------- */
+/* 11. a tree's nodes: fill N blocks of 80 B in order, free them shuffled  */
+
+/* 80 bytes: a std::map<std::string, long> node (the tree links and colour,
+ * the key, the value).  Nodes are allocated as keys arrive and freed by
+ * clear() in key order, which is unrelated to the order of allocation:
+ * the frees of one sheaf land on as many slabs as they are.  2k stays
+ * within what a thread's sheaves and the barn hold; 20k goes to the slabs
+ * every round. */
+#define TREE_NODE	80
+#define TREE_OPS	400000		/* pairs per batch, either size */
+
+static const char *const tree_args[] = { "2k", "20k", NULL };
+
+struct tree_tls {
+	unsigned int n;
+	uint16_t *order;
+	void *p[];
+};
+
+static uint64_t tree_run(struct bench_ctx *ctx, int tid)
+{
+	unsigned int n = ctx->arg == 0 ? 2000 : 20000;
+	struct tree_tls *t = tls_get(ctx, tid, sizeof(*t) + n * sizeof(void *));
+	unsigned int rounds = TREE_OPS / n;
+
+	if (!t->n) {			/* a fixed shuffle per thread */
+		uint64_t seed = 0xBF58476D1CE4E5B9ULL * (uint64_t)(tid + 1);
+
+		t->order = must(ctx, ctx->a->malloc(n * sizeof(*t->order)));
+		for (unsigned int i = 0; i < n; i++)
+			t->order[i] = (uint16_t)i;
+		for (unsigned int i = n - 1; i > 0; i--) {
+			unsigned int j = (unsigned int)(bench_rand(&seed) %
+							(uint64_t)(i + 1));
+			uint16_t tmp = t->order[i];
+
+			t->order[i] = t->order[j];
+			t->order[j] = tmp;
+		}
+		t->n = n;
+	}
+	for (unsigned int r = 0; r < rounds; r++) {
+		for (unsigned int i = 0; i < n; i++) {
+			t->p[i] = must(ctx, ctx->a->malloc(TREE_NODE));
+			*(char *)t->p[i] = (char)i;
+		}
+		for (unsigned int i = 0; i < n; i++)
+			ctx->a->free(t->p[t->order[i]]);
+	}
+	return (uint64_t)n * rounds;
+}
+
+static void tree_teardown(struct bench_ctx *ctx)
+{
+	for (int i = 0; i < ctx->nthreads; i++) {
+		struct tree_tls *t = ctx->tls[i];
+
+		if (t)
+			ctx->a->free(t->order);
+		ctx->a->free(t);
+		ctx->tls[i] = NULL;
+	}
+}
+
+/* ---------------------------------------------------------------------- */
 
 static const struct bench_workload wl_hot = {
 	"hot_pair", hot_args, WL_FIXED_SIZE, hot_setup, NULL, hot_run
@@ -652,6 +717,9 @@ static const struct bench_workload wl_churn = {
 static const struct bench_workload wl_fixed = {
 	"fixed", fixed_args, WL_FIXED_SIZE, fixed_setup, tls_free_all, fixed_run
 };
+static const struct bench_workload wl_tree = {
+	"tree", tree_args, 0, NULL, tree_teardown, tree_run
+};
 extern const struct bench_workload bench_wl_memory;
 extern const struct bench_workload bench_wl_malloc_large;
 extern const struct bench_workload bench_wl_malloc_medium;
@@ -659,7 +727,8 @@ extern const struct bench_workload bench_wl_realloc_grow;
 
 const struct bench_workload *const bench_workloads[] = {
 	&wl_hot, &wl_batch, &wl_ring, &wl_realloc, &wl_prodcons, &wl_larson,
-	&wl_xmalloc, &wl_false_sharing, &wl_churn, &wl_fixed, &bench_wl_memory,
+	&wl_xmalloc, &wl_false_sharing, &wl_churn, &wl_fixed, &wl_tree,
+	&bench_wl_memory,
 	&bench_wl_malloc_large, &bench_wl_malloc_medium, &bench_wl_realloc_grow,
 	NULL
 };
