@@ -19,8 +19,8 @@
  * random word, in its first word.  Free checks it before pushing and
  * writes it; alloc clears it.  A free that finds the tag is a double free,
  * whichever thread freed the object first and wherever it waits (a sheaf,
- * a barn, a slab's free list: the free pointer is in the middle of the
- * object, except for 8-byte objects, whose tag a flush to the slab
+ * a barn, a slab's free list: the free pointer is the object's second
+ * word, except for 8-byte objects, whose tag a flush to the slab
  * overwrites).  A correct program never frees a word equal to the key:
  * it got the object with the word cleared and would have to write 64
  * random bits.

@@ -47,10 +47,11 @@
  *
  * Object layout (no debug flags):
  *
- *   |<------------------------- s->size ------------------------->|
- *   | object_size bytes (free pointer at s->offset while free) | pad |
+ *   |<----------------------------- s->size ------------------------------>|
+ *   | object_size bytes (while free: tag, free pointer at s->offset) | pad |
  *
- * The free pointer sits mid-object, or after the object for caches with a
+ * The free pointer sits in the object's second word (its first holds the
+ * free tag; slab.c says why), or after the object for caches with a
  * ctor or SLAB_TYPESAFE_BY_RCU, whose contents must survive being free.
  * Only objects on a slab's freelist use it: sheaves hold pointers.
  */

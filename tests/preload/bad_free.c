@@ -68,8 +68,9 @@ static int heap_works(void)
 /*
  * Free 112-byte blocks sent back to their slab (malloc_trim flushes the
  * thread's sheaves; one live block keeps the slab), then written over
- * where a free block keeps its free pointer (the middle: offset 56): the
- * next refill follows the chain, finds the pointer corrupt and cuts it.
+ * where a free block keeps its free pointer (the second word, after the
+ * free tag): the next refill follows the chain, finds the pointer corrupt
+ * and cuts it.
  */
 static void freelist_bug(void)
 {
@@ -84,7 +85,7 @@ static void freelist_bug(void)
 	malloc_trim(0);
 	show(v[0]);
 	for (i = 1; i < N; i++)		/* use after free */
-		memset(*(char *volatile *)&v[i] + SIZE / 2, 0x41, 8);
+		memset(*(char *volatile *)&v[i] + sizeof(void *), 0x41, 8);
 	for (i = 1; i < N; i++)
 		v[i] = malloc(SIZE);
 	for (i = 0; i < N; i++)

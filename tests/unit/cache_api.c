@@ -184,8 +184,9 @@ TEST_BEGIN(test_ctor_once_per_object)
 	for (i = 1; i < n; i++)
 		objs[i] = uslub_cache_alloc(s, 0);
 	expect_u_eq(ctor_calls, n, "no ctor call for objects of that slab");
-	/* free + realloc, twice: the constructed state survives, even at
-	 * mid-object where a free pointer lives in caches without a ctor. */
+	/* free + realloc, twice: the constructed state survives, even in
+	 * the first two words, where caches without a ctor keep the free
+	 * tag and the free pointer. */
 	for (round = 0; round < 2; round++) {
 		for (i = 0; i < n; i++)
 			broken += !ctor_state_intact(objs[i]);
