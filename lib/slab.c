@@ -633,13 +633,15 @@ void slab_free_slow(const char *func, struct uslub_cache *s,
  * objects were checked when they were freed.
  *
  * The objects are grouped by slab in one pass through a small open-
- * addressed table keyed by the slab's descriptor: a sheaf freed in an
- * order unrelated to its slabs (a tree's nodes, a shuffled batch) has
- * nearly as many slabs as objects, and comparing each object with all
- * the later ones cost 61 compares an object at 123 (a 20000-object swing
- * freed shuffled ran at 77 ns a pair, 4-7 times the peers).  Groups go
- * back in the order of their first object, each chain with its first
- * object as tail.
+ * addressed table keyed by the slab's block (a slab is 2^order pages,
+ * aligned to its size by the buddy allocator, and holds its objects
+ * whole: the address shifted right by PAGE_SHIFT + order names it, with
+ * no load).  A sheaf freed in an order unrelated to its slabs (a tree's
+ * nodes, a shuffled batch) has nearly as many slabs as objects, and
+ * comparing each object with all the later ones cost 61 compares an
+ * object at 123 (a 20000-object swing freed shuffled ran at 77 ns a
+ * pair, 4-7 times the peers).  Groups go back in the order of their
+ * first object, each chain with its first object as tail.
  */
 #define FLUSH_HASH_BITS		8	/* 256 buckets for <= 123 groups */
 
@@ -647,17 +649,15 @@ _Static_assert(SHEAF_MAX_CAPACITY < (1u << FLUSH_HASH_BITS) / 2,
 	       "flush table at most half full");
 
 struct flush_group {
-	struct slab *slab;
+	uintptr_t key;			/* the slab's block number */
 	void *head;
 	uint16_t first;			/* index of the tail, the first object */
 	uint16_t cnt;
 };
 
-static __always_inline unsigned int flush_hash(const struct slab *slab)
+static __always_inline unsigned int flush_hash(uintptr_t key)
 {
-	/* descriptors are 64 bytes apart: Fibonacci hashing of the index */
-	return (unsigned int)((((uintptr_t)slab >> 6) *
-			       0x9E3779B97F4A7C15ULL) >>
+	return (unsigned int)((key * 0x9E3779B97F4A7C15ULL) >>
 			      (64 - FLUSH_HASH_BITS));
 }
 
@@ -667,25 +667,27 @@ static unsigned int flush_group_by_slab(const struct uslub_cache *s,
 					struct flush_group *groups)
 {
 	uint8_t bucket[1u << FLUSH_HASH_BITS];	/* group + 1; 0 empty */
-	unsigned int i, h, nr = 0;
+	unsigned int i, h, nr = 0, shift = PAGE_SHIFT + s->order;
 
 	memset(bucket, 0, sizeof(bucket));
 	for (i = 0; i < batch; i++) {
-		struct slab *slab = slab_of_object(objs[i]);
+		uintptr_t key = (uintptr_t)objs[i] >> shift;
 		struct flush_group *g;
 
-		for (h = flush_hash(slab);; h = (h + 1) & (sizeof(bucket) - 1)) {
+		for (h = flush_hash(key);; h = (h + 1) & (sizeof(bucket) - 1)) {
 			if (!bucket[h]) {
 				g = &groups[nr];
 				bucket[h] = (uint8_t)++nr;
-				g->slab = slab;
+				g->key = key;
 				g->head = objs[i];
 				g->first = (uint16_t)i;
 				g->cnt = 1;
 				break;
 			}
 			g = &groups[bucket[h] - 1];
-			if (g->slab == slab) {
+			if (g->key == key) {
+				USLUB_ASSERT(slab_of_object(objs[i]) ==
+					     slab_of_object(objs[g->first]));
 				set_freepointer(s, objs[i], g->head);
 				g->head = objs[i];
 				g->cnt++;
@@ -734,10 +736,11 @@ void slab_free_bulk(struct uslub_cache *s, struct kmem_cache_cpu *c,
 		for (i = 0; i < nr; i++) {
 			struct flush_group *g = &groups[i];
 			void *tail = objs[g->first];
+			struct slab *slab = slab_of_object(tail);
 
-			if (!group_free_partial(s, c, g->slab, g->head, tail,
+			if (!group_free_partial(s, c, slab, g->head, tail,
 						g->cnt))
-				slab_free_slow("sheaf flush", s, c, pc, g->slab,
+				slab_free_slow("sheaf flush", s, c, pc, slab,
 					       g->head, tail, g->cnt);
 		}
 		objs += batch;
