@@ -1072,9 +1072,17 @@ TEST_BEGIN(test_refill_takes_partial_before_new_slab)
 }
 TEST_END
 
-TEST_BEGIN(test_refill_walks_partial_slabs_one_cmpxchg_each)
+/*
+ * nsl full slabs get each objects back each (one flush), and one refill
+ * takes them all: slab by slab in list order, one cmpxchg16b each, every
+ * slab drained and off the list.  Up to DETACH_MAX slabs give their whole
+ * chain, walked after the lock; the rest are walked in place under it;
+ * the sheaf holds the objects in the same order either way.
+ */
+static void refill_walk(const char *name, unsigned int nsl,
+			unsigned int each)
 {
-	struct uslub_cache *s = new_cache("state_walk", OBJ_SIZE);
+	struct uslub_cache *s = new_cache(name, OBJ_SIZE);
 	struct kmem_cache_cpu *c;
 	struct slab_list l;
 	struct snap st, now;
@@ -1082,9 +1090,9 @@ TEST_BEGIN(test_refill_walks_partial_slabs_one_cmpxchg_each)
 	struct list_head *pos;
 	unsigned int i, j, n, cap, k, per, nfree = 0, want_n;
 	void **objs, *want[64], *p;
-	const unsigned int nsl = 5, each = 3;
 
 	assert_ptr_not_null(s, "cache");
+	assert_u_le(nsl * each, ARRAY_SIZE(want), "frees fit the array");
 	n = s->objects;
 	cap = s->sheaf_capacity;
 	assert_u_le(nsl * each, cap, "the frees fit in one sheaf");
@@ -1110,7 +1118,7 @@ TEST_BEGIN(test_refill_walks_partial_slabs_one_cmpxchg_each)
 	expect_u_eq(cpu_size(c), nsl * each, "frees on main");
 	sheaf_slot_flush(s, c, &thread_cache->pcache);
 	now = stats_of(s);
-	expect_delta(&st, &now, "flush of 5 slabs' objects",
+	expect_delta(&st, &now, "flush of the slabs' objects",
 		     { FREE_PCS, nsl * each }, { SHEAF_FLUSH, nsl * each },
 		     { CMPXCHG_DOUBLE, nsl }, { FREE_ADD_PARTIAL, nsl });
 	expect_u_eq(cpu_size(c), 0, "main flushed");
@@ -1176,6 +1184,13 @@ TEST_BEGIN(test_refill_walks_partial_slabs_one_cmpxchg_each)
 	free(l.slab);
 	free(objs);
 	destroy_empty(s);
+}
+
+TEST_BEGIN(test_refill_walks_partial_slabs_one_cmpxchg_each)
+{
+	/* all detached; then past DETACH_MAX (16), the rest in place */
+	refill_walk("state_walk", 5, 3);
+	refill_walk("state_walk20", 20, 2);
 }
 TEST_END
 
