@@ -29,7 +29,8 @@ USLUB_API int uslub_cache_destroy(struct uslub_cache *s)
 	return cache_destroy(s);
 }
 
-USLUB_API void *uslub_cache_alloc(struct uslub_cache *s, uslub_gfp_t gfp)
+USLUB_API __entry_aligned void *uslub_cache_alloc(struct uslub_cache *s,
+						  uslub_gfp_t gfp)
 {
 	return cache_alloc_fast(s, gfp);
 }
@@ -39,7 +40,8 @@ USLUB_API void *uslub_cache_zalloc(struct uslub_cache *s, uslub_gfp_t gfp)
 	return cache_alloc_fast(s, gfp | USLUB_GFP_ZERO);
 }
 
-USLUB_API void uslub_cache_free(struct uslub_cache *s, void *obj)
+USLUB_API __entry_aligned void uslub_cache_free(struct uslub_cache *s,
+						void *obj)
 {
 	cache_free_fast(s, obj);
 }
@@ -84,7 +86,7 @@ USLUB_API size_t uslub_cache_size(const struct uslub_cache *s)
 	return s->object_size;
 }
 
-USLUB_API void *uslub_kmalloc(size_t size, uslub_gfp_t gfp)
+USLUB_API __entry_aligned void *uslub_kmalloc(size_t size, uslub_gfp_t gfp)
 {
 	return kmalloc_fast(size, gfp);
 }
@@ -94,7 +96,7 @@ USLUB_API void *uslub_kzalloc(size_t size, uslub_gfp_t gfp)
 	return kmalloc_fast(size, gfp | USLUB_GFP_ZERO);
 }
 
-USLUB_API void uslub_kfree(const void *p)
+USLUB_API __entry_aligned void uslub_kfree(const void *p)
 {
 	kfree_fast(p);
 }
@@ -139,12 +141,12 @@ USLUB_API void *uslub_krealloc(const void *p, size_t size, uslub_gfp_t gfp)
 }
 
 /* The malloc family: one line each over malloc_abi.h, which preload/ uses too. */
-USLUB_API void *uslub_malloc(size_t size)
+USLUB_API __entry_aligned void *uslub_malloc(size_t size)
 {
 	return malloc_fast(size);
 }
 
-USLUB_API void uslub_free(void *p)
+USLUB_API __entry_aligned void uslub_free(void *p)
 {
 	free_fast(p);
 }

@@ -44,12 +44,12 @@ int __posix_memalign(void **memptr, size_t align, size_t size);
 
 /* ---- The malloc family ------------------------------------------------ */
 
-PRELOAD_API void *malloc(size_t size)
+PRELOAD_API __entry_aligned void *malloc(size_t size)
 {
 	return malloc_fast(size);
 }
 
-PRELOAD_API void free(void *p)
+PRELOAD_API __entry_aligned void free(void *p)
 {
 	free_fast(p);
 }
