@@ -24,7 +24,7 @@
 set -eu
 peers=0
 patterns="hot_pair cache_pair ring_run fixed64_ring ring32k batch_fwd batch_rev
-	batch_shuf shuf64 prodcons larson"
+	batch_shuf shuf64 tree20k prodcons larson"
 while [ $# -gt 0 ]; do
 	case $1 in
 	--peers) peers=1; shift ;;

@@ -28,6 +28,9 @@
  *   batch_rev    allocation order / reverse order / a fixed shuffled order
  *   batch_shuf
  *   shuf64       allocate SHUF_N x 64 B, free them in a fixed shuffled order
+ *   tree20k      allocate TREE_N x 80 B, free them in a fixed shuffled order
+ *                (the suite's tree/20k: more than sheaves and barn hold, so
+ *                every object goes back to its slab and out again)
  *   prodcons     a producer thread allocates 8..1024 B in batches of PC_BATCH
  *                and hands them through a mutex/condvar ring of PC_QUEUE
  *                batches to a consumer thread that frees them; counted in
@@ -75,6 +78,8 @@ struct uslub_cache;
 #define BATCH_ROUNDS	300
 #define SHUF_N		1024
 #define SHUF_ROUNDS	300
+#define TREE_N		20000
+#define TREE_ROUNDS	5
 #define PC_BATCH	64
 #define PC_QUEUE	16
 #define PC_WARM		100	/* batches */
@@ -175,6 +180,8 @@ NOIPA void ring32k_loop(long n)
 }
 
 static void *batch[SHUF_N];	/* SHUF_N >= BATCH_N */
+static void *tree[TREE_N];
+static uint16_t tree_order[TREE_N];	/* a fixed permutation */
 static uint32_t batch_sizes[BATCH_N];
 static uint16_t order[SHUF_N];	/* a fixed permutation */
 
@@ -221,6 +228,16 @@ NOIPA void shuf64_loop(long rounds)
 	}
 }
 
+NOIPA void tree20k_loop(long rounds)
+{
+	for (long r = 0; r < rounds; r++) {
+		for (int i = 0; i < TREE_N; i++)
+			tree[i] = uslub_kmalloc(80, 0);
+		for (int i = 0; i < TREE_N; i++)
+			uslub_kfree(tree[tree_order[i]]);
+	}
+}
+
 /* The counted runs: toggle-collect on these names. */
 NOIPA void hot_pair(long n) { hot_pair_loop(n); KEEP(); }
 NOIPA void cache_pair(long n) { cache_pair_loop(n); KEEP(); }
@@ -231,6 +248,7 @@ NOIPA void batch_fwd(long n) { batch_fwd_loop(n); KEEP(); }
 NOIPA void batch_rev(long n) { batch_rev_loop(n); KEEP(); }
 NOIPA void batch_shuf(long n) { batch_shuf_loop(n); KEEP(); }
 NOIPA void shuf64(long n) { shuf64_loop(n); KEEP(); }
+NOIPA void tree20k(long n) { tree20k_loop(n); KEEP(); }
 
 /* ---- set-up --------------------------------------------------------- */
 
@@ -293,6 +311,21 @@ static void shuffle_setup(int n)
 
 		order[i] = order[j];
 		order[j] = t;
+	}
+}
+
+static void tree_setup(void)
+{
+	uint32_t x = 362436069u;
+
+	for (int i = 0; i < TREE_N; i++)
+		tree_order[i] = (uint16_t)i;
+	for (int i = TREE_N - 1; i > 0; i--) {
+		int j = (int)(xorshift32(&x) % (uint32_t)(i + 1));
+		uint16_t t = tree_order[i];
+
+		tree_order[i] = tree_order[j];
+		tree_order[j] = t;
 	}
 }
 
@@ -587,6 +620,8 @@ static const struct simple simples[] = {
 	  20, BATCH_ROUNDS, BATCH_N, nothing },
 	{ "shuf64", shuf64_setup, shuf64_loop, shuf64,
 	  20, SHUF_ROUNDS, SHUF_N, nothing },
+	{ "tree20k", tree_setup, tree20k_loop, tree20k,
+	  2, TREE_ROUNDS, TREE_N, nothing },
 };
 
 static long simple_run(const struct simple *s)
