@@ -298,36 +298,25 @@ static void batch_setup(void)
 		batch_sizes[i] = (uint32_t)size_8_1024(&x);
 }
 
-/* Fisher-Yates with the xorshift sequence: order[] a permutation of n. */
-static void shuffle_setup(int n)
+/* Fisher-Yates with the xorshift sequence from seed: v[] a permutation
+ * of n. */
+static void permute(uint16_t *v, int n, uint32_t seed)
 {
-	uint32_t x = 123456789u;
+	uint32_t x = seed;
 
 	for (int i = 0; i < n; i++)
-		order[i] = (uint16_t)i;
+		v[i] = (uint16_t)i;
 	for (int i = n - 1; i > 0; i--) {
 		int j = (int)(xorshift32(&x) % (uint32_t)(i + 1));
-		uint16_t t = order[i];
+		uint16_t t = v[i];
 
-		order[i] = order[j];
-		order[j] = t;
+		v[i] = v[j];
+		v[j] = t;
 	}
 }
 
-static void tree_setup(void)
-{
-	uint32_t x = 362436069u;
-
-	for (int i = 0; i < TREE_N; i++)
-		tree_order[i] = (uint16_t)i;
-	for (int i = TREE_N - 1; i > 0; i--) {
-		int j = (int)(xorshift32(&x) % (uint32_t)(i + 1));
-		uint16_t t = tree_order[i];
-
-		tree_order[i] = tree_order[j];
-		tree_order[j] = t;
-	}
-}
+static void shuffle_setup(int n) { permute(order, n, 123456789u); }
+static void tree_setup(void) { permute(tree_order, TREE_N, 362436069u); }
 
 /* ---- cmpxchg16b counts (uslub build) -------------------------------- */
 

@@ -53,6 +53,22 @@ static void *must(struct bench_ctx *ctx, void *p)
 	return p;
 }
 
+/* v[] a permutation of n, shuffled (Fisher-Yates) by the sequence from
+ * seed: a fixed free order per thread. */
+static void permute(uint16_t *v, unsigned int n, uint64_t seed)
+{
+	for (unsigned int i = 0; i < n; i++)
+		v[i] = (uint16_t)i;
+	for (unsigned int i = n - 1; i > 0; i--) {
+		unsigned int j = (unsigned int)(bench_rand(&seed) %
+						(uint64_t)(i + 1));
+		uint16_t tmp = v[i];
+
+		v[i] = v[j];
+		v[j] = tmp;
+	}
+}
+
 /* Sizes 8 .. max, uniform. */
 static size_t rand_size(uint64_t *seed, size_t max)
 {
@@ -595,18 +611,9 @@ static uint64_t fixed_run(struct bench_ctx *ctx, int tid)
 {
 	struct fixed_tls *t = tls_get(ctx, tid, sizeof(*t));
 
-	if (!t->ready) {			/* a fixed shuffle per thread */
-		uint64_t seed = 0x94D049BB133111EBULL * (uint64_t)(tid + 1);
-
-		for (int i = 0; i < FIXED_N; i++)
-			t->order[i] = (uint16_t)i;
-		for (int i = FIXED_N - 1; i > 0; i--) {
-			int j = (int)(bench_rand(&seed) % (uint64_t)(i + 1));
-			uint16_t tmp = t->order[i];
-
-			t->order[i] = t->order[j];
-			t->order[j] = tmp;
-		}
+	if (!t->ready) {
+		permute(t->order, FIXED_N,
+			0x94D049BB133111EBULL * (uint64_t)(tid + 1));
 		t->ready = 1;
 	}
 	for (int r = 0; r < FIXED_ROUNDS; r++) {
@@ -636,30 +643,19 @@ static const char *const tree_args[] = { "2k", "20k", NULL };
 
 struct tree_tls {
 	unsigned int n;
-	uint16_t *order;
-	void *p[];
+	void *p[];			/* n of them, then the free order */
 };
 
 static uint64_t tree_run(struct bench_ctx *ctx, int tid)
 {
 	unsigned int n = ctx->arg == 0 ? 2000 : 20000;
-	struct tree_tls *t = tls_get(ctx, tid, sizeof(*t) + n * sizeof(void *));
+	struct tree_tls *t = tls_get(ctx, tid, sizeof(*t) +
+				     n * (sizeof(void *) + sizeof(uint16_t)));
+	uint16_t *order = (uint16_t *)(t->p + n);
 	unsigned int rounds = TREE_OPS / n;
 
-	if (!t->n) {			/* a fixed shuffle per thread */
-		uint64_t seed = 0xBF58476D1CE4E5B9ULL * (uint64_t)(tid + 1);
-
-		t->order = must(ctx, ctx->a->malloc(n * sizeof(*t->order)));
-		for (unsigned int i = 0; i < n; i++)
-			t->order[i] = (uint16_t)i;
-		for (unsigned int i = n - 1; i > 0; i--) {
-			unsigned int j = (unsigned int)(bench_rand(&seed) %
-							(uint64_t)(i + 1));
-			uint16_t tmp = t->order[i];
-
-			t->order[i] = t->order[j];
-			t->order[j] = tmp;
-		}
+	if (!t->n) {
+		permute(order, n, 0xBF58476D1CE4E5B9ULL * (uint64_t)(tid + 1));
 		t->n = n;
 	}
 	for (unsigned int r = 0; r < rounds; r++) {
@@ -668,21 +664,9 @@ static uint64_t tree_run(struct bench_ctx *ctx, int tid)
 			*(char *)t->p[i] = (char)i;
 		}
 		for (unsigned int i = 0; i < n; i++)
-			ctx->a->free(t->p[t->order[i]]);
+			ctx->a->free(t->p[order[i]]);
 	}
 	return (uint64_t)n * rounds;
-}
-
-static void tree_teardown(struct bench_ctx *ctx)
-{
-	for (int i = 0; i < ctx->nthreads; i++) {
-		struct tree_tls *t = ctx->tls[i];
-
-		if (t)
-			ctx->a->free(t->order);
-		ctx->a->free(t);
-		ctx->tls[i] = NULL;
-	}
 }
 
 /* ---------------------------------------------------------------------- */
@@ -718,7 +702,7 @@ static const struct bench_workload wl_fixed = {
 	"fixed", fixed_args, WL_FIXED_SIZE, fixed_setup, tls_free_all, fixed_run
 };
 static const struct bench_workload wl_tree = {
-	"tree", tree_args, 0, NULL, tree_teardown, tree_run
+	"tree", tree_args, 0, NULL, tls_free_all, tree_run
 };
 extern const struct bench_workload bench_wl_memory;
 extern const struct bench_workload bench_wl_malloc_large;
