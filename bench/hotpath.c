@@ -218,24 +218,28 @@ NOIPA void batch_shuf_loop(long rounds)
 	}
 }
 
-NOIPA void shuf64_loop(long rounds)
+/* rounds of: n blocks of size into v, freed in the order of ord.
+ * Inlined: its instructions count as the calling loop's own. */
+static inline __attribute__((always_inline)) void
+fill_free_shuffled(void **v, const uint16_t *ord, int n, size_t size,
+		   long rounds)
 {
 	for (long r = 0; r < rounds; r++) {
-		for (int i = 0; i < SHUF_N; i++)
-			batch[i] = uslub_kmalloc(64, 0);
-		for (int i = 0; i < SHUF_N; i++)
-			uslub_kfree(batch[order[i]]);
+		for (int i = 0; i < n; i++)
+			v[i] = uslub_kmalloc(size, 0);
+		for (int i = 0; i < n; i++)
+			uslub_kfree(v[ord[i]]);
 	}
+}
+
+NOIPA void shuf64_loop(long rounds)
+{
+	fill_free_shuffled(batch, order, SHUF_N, 64, rounds);
 }
 
 NOIPA void tree20k_loop(long rounds)
 {
-	for (long r = 0; r < rounds; r++) {
-		for (int i = 0; i < TREE_N; i++)
-			tree[i] = uslub_kmalloc(80, 0);
-		for (int i = 0; i < TREE_N; i++)
-			uslub_kfree(tree[tree_order[i]]);
-	}
+	fill_free_shuffled(tree, tree_order, TREE_N, 80, rounds);
 }
 
 /* The counted runs: toggle-collect on these names. */
