@@ -478,6 +478,31 @@ struct detached {
 };
 
 /*
+ * Ask for the lines of slab's free pointers before a walk of a chain of
+ * cnt objects, when the chain holds half the slab or more (so most of
+ * what is asked for is walked): one line per object, or every line of
+ * the slab for objects under a line.  The walk's loads depend on each
+ * other, and a chain that a program built by freeing in random order
+ * visits the slab's lines in random order, long after they were touched:
+ * a refill of 123 objects of 80 bytes from such slabs spent 13 % of a
+ * round of 20000 blocks freed shuffled waiting on those loads one at a
+ * time, and with the lines asked for up front the round ran 11 % faster
+ * (bench/uslub-bench tree/20k, paired runs of 7).
+ */
+static void prefetch_chain(const struct uslub_cache *s, struct slab *slab,
+			   unsigned int cnt)
+{
+	const char *p = slab_objects_start(s, slab) + s->offset;
+	const char *end = p + (size_t)s->objects * s->size;
+	size_t step = MAX((size_t)s->size, (size_t)CACHE_LINE);
+
+	if (2 * cnt < s->objects)
+		return;
+	for (; p < end; p += step)
+		prefetch(p);
+}
+
+/*
  * Walk the nr detached chains into their places among the len objects
  * of objs (the others taken in place, under the lock); where a corrupt
  * chain came short, close the gap.  Returns how many objs holds.
@@ -488,6 +513,8 @@ static unsigned int take_chains(struct uslub_cache *s, void **objs,
 {
 	unsigned int i, k, at, shift = 0;
 
+	for (i = 0; i < nr; i++)
+		prefetch_chain(s, d[i].slab, d[i].cnt);
 	for (i = 0; i < nr; i++) {
 		at = d[i].at - shift;
 		k = take_chain(s, d[i].slab, d[i].head, d[i].cnt, objs + at);
@@ -647,45 +674,41 @@ void slab_free_slow(const char *func, struct uslub_cache *s,
 
 _Static_assert(SHEAF_MAX_CAPACITY < (1u << FLUSH_HASH_BITS) / 2,
 	       "flush table at most half full");
+_Static_assert(FLUSH_WIDE_MAX <= (1u << FLUSH_WIDE_BITS) / 2 &&
+	       FLUSH_WIDE_MAX < UINT16_MAX, "wide flush table at most half full");
 
-struct flush_group {
-	uintptr_t key;			/* the slab's block number */
-	void *head;
-	uint16_t first;			/* index of the tail, the first object */
-	uint16_t cnt;
-};
-
-static __always_inline unsigned int flush_hash(uintptr_t key)
+static __always_inline unsigned int flush_hash(uintptr_t key,
+					       unsigned int bits)
 {
-	return (unsigned int)((key * 0x9E3779B97F4A7C15ULL) >>
-			      (64 - FLUSH_HASH_BITS));
+	return (unsigned int)((key * 0x9E3779B97F4A7C15ULL) >> (64 - bits));
 }
 
-/* Group batch objects by slab into groups; returns how many groups. */
-static unsigned int flush_group_by_slab(const struct uslub_cache *s,
-					void **objs, unsigned int batch,
-					struct flush_group *groups)
+/* Group batch objects by slab into groups, through bucket (1 << bits
+ * entries, group + 1, 0 empty); returns how many groups. */
+static __always_inline unsigned int
+flush_group_by_slab(const struct uslub_cache *s, void **objs,
+		    unsigned int batch, struct flush_group *groups,
+		    uint16_t *bucket, unsigned int bits)
 {
-	uint8_t bucket[1u << FLUSH_HASH_BITS];	/* group + 1; 0 empty */
 	unsigned int i, h, nr = 0, shift = PAGE_SHIFT + s->order;
+	unsigned int mask = (1u << bits) - 1;
 
-	memset(bucket, 0, sizeof(bucket));
+	memset(bucket, 0, sizeof(*bucket) << bits);
 	for (i = 0; i < batch; i++) {
 		uintptr_t key = (uintptr_t)objs[i] >> shift;
 		struct flush_group *g;
 
-		for (h = flush_hash(key);; h = (h + 1) & (sizeof(bucket) - 1)) {
+		for (h = flush_hash(key, bits);; h = (h + 1) & mask) {
 			if (!bucket[h]) {
 				g = &groups[nr];
-				bucket[h] = (uint8_t)++nr;
-				g->key = key;
+				bucket[h] = (uint16_t)++nr;
 				g->head = objs[i];
-				g->first = (uint16_t)i;
+				g->first = i;
 				g->cnt = 1;
 				break;
 			}
 			g = &groups[bucket[h] - 1];
-			if (g->key == key) {
+			if ((uintptr_t)g->head >> shift == key) {
 				USLUB_ASSERT(slab_of_object(objs[i]) ==
 					     slab_of_object(objs[g->first]));
 				set_freepointer(s, objs[i], g->head);
@@ -721,31 +744,56 @@ static __always_inline bool group_free_partial(struct uslub_cache *s,
 			       new.counters);
 }
 
+/* Each group back to its slab, in the order of their first objects. */
+static __always_inline void flush_groups(struct uslub_cache *s,
+					 struct kmem_cache_cpu *c,
+					 struct page_cache *pc, void **objs,
+					 const struct flush_group *groups,
+					 unsigned int nr)
+{
+	unsigned int i;
+
+	/* a sheaf's objects were freed earlier, by free, kfree or
+	 * cache_free: the flush finds it */
+	for (i = 0; i < nr; i++) {
+		const struct flush_group *g = &groups[i];
+		void *tail = objs[g->first];
+		struct slab *slab = slab_of_object(tail);
+
+		if (!group_free_partial(s, c, slab, g->head, tail, g->cnt))
+			slab_free_slow("sheaf flush", s, c, pc, slab, g->head,
+				       tail, g->cnt);
+	}
+}
+
 void slab_free_bulk(struct uslub_cache *s, struct kmem_cache_cpu *c,
 		    struct page_cache *pc, void **objs, unsigned int n)
 {
 	struct flush_group groups[SHEAF_MAX_CAPACITY];
-	unsigned int i, nr;
+	uint16_t bucket[1u << FLUSH_HASH_BITS];
+	unsigned int nr;
 
 	while (n) {
 		unsigned int batch = MIN(n, (unsigned int)SHEAF_MAX_CAPACITY);
 
-		nr = flush_group_by_slab(s, objs, batch, groups);
-		/* a sheaf's objects were freed earlier, by free, kfree or
-		 * cache_free: the flush finds it */
-		for (i = 0; i < nr; i++) {
-			struct flush_group *g = &groups[i];
-			void *tail = objs[g->first];
-			struct slab *slab = slab_of_object(tail);
-
-			if (!group_free_partial(s, c, slab, g->head, tail,
-						g->cnt))
-				slab_free_slow("sheaf flush", s, c, pc, slab,
-					       g->head, tail, g->cnt);
-		}
+		nr = flush_group_by_slab(s, objs, batch, groups, bucket,
+					 FLUSH_HASH_BITS);
+		flush_groups(s, c, pc, objs, groups, nr);
 		objs += batch;
 		n -= batch;
 	}
+}
+
+void slab_free_wide(struct uslub_cache *s, struct kmem_cache_cpu *c,
+		    struct page_cache *pc, struct flush_scratch *fs,
+		    unsigned int n)
+{
+	unsigned int nr;
+
+	USLUB_ASSERT(n <= FLUSH_WIDE_MAX);
+	nr = flush_group_by_slab(s, fs->objs, n, fs->groups, fs->bucket,
+				 FLUSH_WIDE_BITS);
+	flush_groups(s, c, pc, fs->objs, fs->groups, nr);
 }
 
 /* ---- Shrink and release ---------------------------------------------- */

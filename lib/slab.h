@@ -103,6 +103,39 @@ void slab_free_slow(const char *func, struct uslub_cache *s,
 void slab_free_bulk(struct uslub_cache *s, struct kmem_cache_cpu *c,
 		    struct page_cache *pc, void **objs, unsigned int n);
 
+/*
+ * A flush of several sheaves at once (sheaf.c, a draining barn): up to
+ * FLUSH_WIDE_MAX objects grouped by slab in one pass, in a block of the
+ * page layer that a thread gets at its first such flush, too big for the
+ * stack of every thread that frees (28 KiB).  One sheaf's objects lie on
+ * nearly as many slabs when a big heap is freed in random order (123 on
+ * about 95 slabs of kmalloc-80); eight sheaves' on about a third as many
+ * slabs as objects, and each slab takes one cmpxchg16b.
+ */
+#define FLUSH_WIDE_MAX		1024
+#define FLUSH_WIDE_BITS		11	/* buckets: twice FLUSH_WIDE_MAX */
+#define FLUSH_SCRATCH_ORDER	3
+
+struct flush_group {
+	void *head;			/* the chain's newest object */
+	uint32_t first;			/* index of the tail, the first object */
+	uint32_t cnt;
+};
+
+struct flush_scratch {
+	void *objs[FLUSH_WIDE_MAX];	/* the caller's */
+	struct flush_group groups[FLUSH_WIDE_MAX];
+	uint16_t bucket[1u << FLUSH_WIDE_BITS];
+};
+
+_Static_assert(sizeof(struct flush_scratch) <= PAGE_SIZE << FLUSH_SCRATCH_ORDER,
+	       "flush scratch fits its block");
+
+/* slab_free_bulk of the n objects in fs->objs (n <= FLUSH_WIDE_MAX). */
+void slab_free_wide(struct uslub_cache *s, struct kmem_cache_cpu *c,
+		    struct page_cache *pc, struct flush_scratch *fs,
+		    unsigned int n);
+
 /* Free every empty slab on s->partial and order the rest fullest first.
  * Returns the number of slabs left in the cache.  This and
  * slab_release_all give slabs back under list_lock: debug_validate finds
