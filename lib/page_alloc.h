@@ -42,6 +42,9 @@ struct page_cache {
 	/* bytes of objects on the shelves of this thread's kmalloc slots
 	 * (sheaf.c, SHELF_THREAD_BYTES), owner thread only */
 	unsigned long shelved;
+	/* The block of sheaf.c's flushes of several sheaves at once
+	 * (slab.h, struct flush_scratch), owner thread only; NULL: none */
+	struct slab *flush_scratch;
 };
 
 #define GROW_NONE	0xff

@@ -319,11 +319,23 @@ static void pool_release_locked(struct page_cache *pc, bool idle_only)
 	}
 }
 
+/* pc's flush scratch back to the page layer. */
+static void flush_scratch_release(struct page_cache *pc)
+{
+	struct slab *b = pc->flush_scratch;
+
+	if (b) {
+		pc->flush_scratch = NULL;
+		page_free(NULL, b, FLUSH_SCRATCH_ORDER);
+	}
+}
+
 void sheaf_pool_release(struct page_cache *pc)
 {
 	lock_acquire(&sheaf_pool_lock);
 	pool_release_locked(pc, false);
 	lock_release(&sheaf_pool_lock);
+	flush_scratch_release(pc);
 }
 
 void sheaf_pool_shrink(struct page_cache *pc)
@@ -331,6 +343,8 @@ void sheaf_pool_shrink(struct page_cache *pc)
 	struct slab *pages = NULL, *page, *next;
 	unsigned int cls;
 
+	if (pc)
+		flush_scratch_release(pc);
 	lock_acquire(&sheaf_pool_lock);
 	if (pc)
 		pool_release_locked(pc, true);
@@ -911,17 +925,101 @@ static unsigned int barn_take_old_locked(struct barn *barn, uint64_t cutoff,
 	return n;
 }
 
-/* Flush the sheaves on list and give them back to the barn as empty. */
+/* The calling thread's flush scratch, pc's: its block from the page
+ * layer, got at the first use (which may reclaim); NULL if the page
+ * layer has none. */
+static struct flush_scratch *flush_scratch_get(struct page_cache *pc)
+{
+	struct slab *b;
+
+	if (!pc)
+		return NULL;
+	if (!pc->flush_scratch) {
+		b = page_alloc(NULL, FLUSH_SCRATCH_ORDER);
+		if (!b)
+			return NULL;
+		page_prep_block(b, FLUSH_SCRATCH_ORDER, 0); /* internal */
+		pc->flush_scratch = b;
+	}
+	return page_address(pc->flush_scratch);
+}
+
+/* sh's objects into the scratch at *n, sh left empty (its count cleared
+ * first, as sheaf_flush does). */
+static void wide_gather(struct flush_scratch *fs, unsigned int *n,
+			struct slab_sheaf *sh, unsigned int size)
+{
+	__atomic_store_n(&sh->size, 0, __ATOMIC_RELEASE);
+	memcpy(fs->objs + *n, sh->objects, size * sizeof(void *));
+	*n += size;
+}
+
+/*
+ * Flush the sheaves on list and give them back to the barn as empty;
+ * with slot, c's main and spare sheaves too (left empty in place, first;
+ * not the spare's shelf).  With fs, their objects go back to the slabs
+ * up to FLUSH_WIDE_MAX at a time (slab_free_wide), else sheaf by sheaf.
+ */
+static void flush_sheaves(struct uslub_cache *s, struct kmem_cache_cpu *c,
+			  struct page_cache *pc, struct flush_scratch *fs,
+			  struct list_head *list, bool slot)
+{
+	struct slab_sheaf *sh;
+	unsigned int n = 0, size;
+
+	if (!fs) {
+		if (slot) {
+			flush_main(s, c, pc);
+			if (c->spare) {
+				sheaf_flush(s, c, pc, c->spare);
+				set_spare(c, c->spare);
+			}
+		}
+		list_for_each_entry_safe(sh, list, barn_list) {
+			list_del(&sh->barn_list);
+			sheaf_flush(s, c, pc, sh);
+			barn_return_empty(&s->barn, c, sh);
+		}
+		return;
+	}
+	if (slot) {
+		main_save(c);
+		size = c->main->size;
+		cpu_moved(c, size, 0);
+		__atomic_store_n(&c->top, c->objects, __ATOMIC_RELEASE);
+		wide_gather(fs, &n, c->main, size);
+		if (c->spare) {
+			wide_gather(fs, &n, c->spare, c->spare->size);
+			set_spare(c, c->spare);
+		}
+	}
+	list_for_each_entry(sh, list, barn_list) {
+		size = sh->size;
+		if (n + size > FLUSH_WIDE_MAX) {
+			slab_free_wide(s, c, pc, fs, n);
+			stat_add(c, SHEAF_FLUSH, n);
+			n = 0;
+		}
+		wide_gather(fs, &n, sh, size);
+	}
+	if (n) {
+		slab_free_wide(s, c, pc, fs, n);
+		stat_add(c, SHEAF_FLUSH, n);
+	}
+	list_for_each_entry_safe(sh, list, barn_list) {
+		list_del(&sh->barn_list);
+		barn_return_empty(&s->barn, c, sh);
+	}
+}
+
+/* Flush the sheaves on list and give them back to the barn as empty: all
+ * at once where the thread has its flush scratch. */
 static void flush_list(struct uslub_cache *s, struct kmem_cache_cpu *c,
 		       struct page_cache *pc, struct list_head *list)
 {
-	struct slab_sheaf *sh;
-
-	list_for_each_entry_safe(sh, list, barn_list) {
-		list_del(&sh->barn_list);
-		sheaf_flush(s, c, pc, sh);
-		barn_return_empty(&s->barn, c, sh);
-	}
+	flush_sheaves(s, c, pc,
+		      pc && pc->flush_scratch ?
+		      page_address(pc->flush_scratch) : NULL, list, false);
 }
 
 static uint64_t decay_cutoff(uint64_t now)
@@ -1095,7 +1193,6 @@ void sheaf_overflow_push(struct uslub_cache *s, struct kmem_cache_cpu *c,
 {
 	struct slab_sheaf *empty = NULL, *fresh = NULL;
 	struct list_head old;
-	unsigned int nold = 0;
 
 	USLUB_ASSERT(c->main && c->top == c->end);
 	if (give_to_spare(c)) {
@@ -1158,18 +1255,26 @@ void sheaf_overflow_push(struct uslub_cache *s, struct kmem_cache_cpu *c,
 	 * back, and keep flushing until the next refill.  A program that
 	 * frees a big heap in random order would otherwise end with the
 	 * barn's sheaves pinning a slab per object (52 MiB after freeing a
-	 * shuffled 1 GiB heap instead of 27). */
+	 * shuffled 1 GiB heap instead of 27).  Main and the spare go with
+	 * them, in one pass where the thread has its flush scratch: the
+	 * spare fills again from main's older half (give_to_spare) before
+	 * the next flush, so each takes two sheaves' objects, the most a
+	 * slot held before, rather than one.  A program freeing 20000
+	 * blocks of 80 bytes in random order flushed sheaf by sheaf, each
+	 * of 123 objects on about 95 slabs: 0.86 cmpxchg16b a malloc+free,
+	 * 0.79 this way (bench/hotpath tree20k). */
 	list_init(&old);
-	if (!s->barn.draining) {
-		s->barn.draining = true;
-		nold = barn_take_old_locked(&s->barn, UINT64_MAX, &old,
-					    BARN_MAX_FULL);
-	}
+	s->barn.draining = true;
+	barn_take_old_locked(&s->barn, UINT64_MAX, &old, BARN_MAX_FULL);
 	spin_release(&s->barn.lock);
 	if (fresh)
 		barn_return_empty(&s->barn, c, fresh);
-	if (nold)
-		flush_list(s, c, pc, &old);
+	stat(c, BARN_PUT_FAIL);
+	/* A reclaim inside the scratch's allocation may flush main: what
+	 * main holds is read afterwards. */
+	flush_sheaves(s, c, pc, flush_scratch_get(pc), &old, true);
+	push_main(c, obj);
+	return;
 flush:
 	stat(c, BARN_PUT_FAIL);
 	flush_main(s, c, pc);

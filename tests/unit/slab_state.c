@@ -347,6 +347,55 @@ static struct slab_sheaf *barn_full_sheaf(struct uslub_cache *s,
 	return found;
 }
 
+/*
+ * What a drain flushes, in its order (sheaf.c, flush_sheaves): main, the
+ * spare, then the barn's full sheaves oldest first, cut into batches of
+ * at most FLUSH_WIDE_MAX objects at sheaf boundaries.  Counts the
+ * objects in *total, the cmpxchg16b the wide flush takes (one per slab
+ * per batch) in *wide and what a flush sheaf by sheaf would take in
+ * *narrow; the objects go into out.
+ */
+static void predict_drain(struct uslub_cache *s, struct kmem_cache_cpu *c,
+			  void **out, unsigned int *total, unsigned int *wide,
+			  unsigned int *narrow)
+{
+	struct slab_sheaf *sh;
+	unsigned int i, size, start = 0, n = 0;
+	struct slab_list l;
+	void **objs;
+
+	*wide = *narrow = 0;
+	for (i = 0;; i++) {
+		if (i == 0) {
+			objs = c->objects;
+			size = (unsigned int)cpu_size(c);
+		} else if (i == 1) {
+			objs = c->spare ? c->spare->objects : NULL;
+			size = c->spare ? c->spare->size : 0;
+		} else if ((sh = barn_full_sheaf(s, i - 2))) {
+			objs = sh->objects;
+			size = sh->size;
+		} else {
+			break;
+		}
+		if (n - start + size > FLUSH_WIDE_MAX) {
+			l = slabs_of(out + start, n - start);
+			*wide += l.n;
+			free(l.slab);
+			start = n;
+		}
+		memcpy(out + n, objs, size * sizeof(void *));
+		l = slabs_of(objs, size);
+		*narrow += l.n;
+		free(l.slab);
+		n += size;
+	}
+	l = slabs_of(out + start, n - start);
+	*wide += l.n;
+	free(l.slab);
+	*total = n;
+}
+
 /* ---- Allocation helpers ---------------------------------------------- */
 
 static void **objs_array(size_t n)
@@ -1365,7 +1414,8 @@ TEST_BEGIN(test_barn_holds_at_most_max_full_sheaves)
 	struct kmem_cache_cpu *c;
 	struct snap st, now;
 	struct flush_pred fp;
-	unsigned int i, j, k, cap, nheld, nfrees, nf, mf, idx, nagain = 0;
+	unsigned int i, j, k, cap, nheld, nfrees, nf, mf, idx, nagain = 0,
+		     total, wide, narrow;
 	void **objs, **held, **frees, **again, **all,
 	     *flushed[SHEAF_MAX_CAPACITY];
 
@@ -1404,21 +1454,23 @@ TEST_BEGIN(test_barn_holds_at_most_max_full_sheaves)
 			      "sheaf %u oldest first", j);
 	}
 	expect_u_eq(cpu_size(c), cap, "main full");
+	expect_ptr_null(c->spare, "no spare yet");
 
 	/* The next overflow finds the barn full: main and every sheaf of the
-	 * barn go back to the slabs (oldest first, then main), and the barn
-	 * drains until the next refill. */
+	 * barn go back to the slabs (main, then the barn's oldest first), one
+	 * cmpxchg16b per slab per batch of up to FLUSH_WIDE_MAX objects, and
+	 * the barn drains until the next refill. */
 	all = objs_array((mf + 1) * cap);
-	memcpy(all, frees, (size_t)mf * cap * sizeof(void *));
-	memcpy(all + mf * cap, c->objects, cap * sizeof(void *));
-	fp = predict_flush_by(all, (mf + 1) * cap, cap);
+	predict_drain(s, c, all, &total, &wide, &narrow);
+	assert_u_eq(total, (mf + 1) * cap, "main and the barn to flush");
+	fp = predict_flush(all, total);
 	st = now;
 	uslub_cache_free(s, frees[nf - 1]);
 	now = stats_of(s);
 	expect_delta(&st, &now, "overflow with a full barn",
 		     { FREE_SLOWPATH, 1 }, { BARN_PUT_FAIL, 1 },
 		     { SHEAF_FLUSH, (mf + 1) * cap },
-		     { CMPXCHG_DOUBLE, fp.slabs },
+		     { CMPXCHG_DOUBLE, wide },
 		     { FREE_ADD_PARTIAL, fp.full },
 		     { SHEAF_FREE, mf > MAX_EMPTY_SHEAVES ?
 				   mf - MAX_EMPTY_SHEAVES : 0 });
@@ -1716,6 +1768,99 @@ TEST_BEGIN(test_flush_groups_interleaved_slabs)
 			uslub_cache_free(s, objs[i]);
 	free(l.slab);
 	free(held);
+	free(order);
+	free(mine);
+	free(objs);
+	destroy_empty(s);
+}
+TEST_END
+
+/*
+ * A barn that frees overflow makes drain: its sheaves, main and the spare
+ * go back to the slabs together, FLUSH_WIDE_MAX objects at a time, with
+ * one cmpxchg16b per slab of each batch -- not per slab of each sheaf:
+ * the objects were freed round robin over more slabs than a sheaf holds,
+ * so every sheaf has an object on nearly every slab.  The thread keeps
+ * its flush scratch for the next drain, and a trim gives it back.
+ */
+TEST_BEGIN(test_drain_flushes_barn_and_slot_together)
+{
+	struct uslub_cache *s = new_cache("state_drain_wide", OBJ_SIZE);
+	struct page_cache *pc = &thread_cache->pcache;
+	unsigned int i, j, k, r, n, m = 0, nslabs, sheaves, total = 0,
+		     wide = 0, narrow = 0, want_wide, want_narrow, spare;
+	struct kmem_cache_cpu *c;
+	struct snap st, now;
+	struct slab_list l;
+	void **objs, **mine, **order, **gathered, **flushed = NULL;
+	bool drained = false;
+
+	assert_ptr_not_null(s, "cache");
+	n = s->objects;
+	assert_u_ge(n, 4, "objects per slab");
+	/* Enough frees to fill main, the spare, a shelf and the barn. */
+	sheaves = barn_limit(&s->barn) + 3 + SHELF_SHEAVES;
+	nslabs = sheaves * s->sheaf_capacity / (n - 1) + 1;
+	objs = objs_array(nslabs * n + settle_room(s));
+	mine = objs_array(nslabs * n);
+	order = objs_array(nslabs * n);
+	gathered = objs_array(nslabs * n);
+	l = full_slabs(s, objs, &k, nslabs);
+	assert_u_ge(l.n, nslabs, "slabs");
+	for (j = 0; j < nslabs; j++)
+		assert_u_eq(objs_of_slab(objs, k, l.slab[j], mine + j * n), n,
+			    "slab %u full", j);
+	/* Round robin over the slabs; each keeps its first object. */
+	for (r = 1; r < n; r++)
+		for (j = 0; j < nslabs; j++)
+			order[m++] = mine[j * n + r];
+	c = slot_of(s);
+	/* A spare: a sheaf into the barn and back (the refill that takes it
+	 * keeps main's empty sheaf as the spare). */
+	free_all(s, order, s->sheaf_capacity + 1);
+	alloc_all(s, order, s->sheaf_capacity + 1);
+	assert_ptr_not_null(c->spare, "a spare");
+	for (i = 0; i < m && !drained; i++) {
+		predict_drain(s, c, gathered, &total, &want_wide,
+			      &want_narrow);
+		spare = c->spare->size;
+		st = stats_of(s);
+		uslub_cache_free(s, order[i]);
+		now = stats_of(s);
+		if (now.v[BARN_PUT_FAIL] == st.v[BARN_PUT_FAIL])
+			continue;
+		drained = true;
+		wide = want_wide;
+		narrow = want_narrow;
+		flushed = gathered;
+		expect_lu_eq(now.v[CMPXCHG_DOUBLE] - st.v[CMPXCHG_DOUBLE],
+			     want_wide, "one cmpxchg16b per slab per batch");
+		expect_lu_eq(now.v[SHEAF_FLUSH] - st.v[SHEAF_FLUSH], total,
+			     "every object of barn, main and spare flushed");
+		expect_u_eq(barn_of(s).full, 0, "no full sheaf left in the barn");
+		expect_u_eq(cpu_size(c), 1, "main holds the object just freed");
+		expect_u_gt(spare, 0, "the spare held objects");
+		expect_u_eq(c->spare->size, 0, "the spare flushed");
+	}
+	assert_true(drained, "the barn drained within %u frees", m);
+	expect_u_gt(total, FLUSH_WIDE_MAX, "more than one batch");
+	expect_u_lt(wide * 2, narrow, "fewer than half the cmpxchg16b of "
+		    "flushing sheaf by sheaf (%u, %u)", wide, narrow);
+	for (j = 0; j < total; j++)
+		expect_true(on_slab_freelist(s, flushed[j]),
+			    "flushed object %u on its slab's freelist", j);
+	expect_ptr_not_null(pc->flush_scratch, "the thread keeps its scratch");
+	for (; i < m; i++)
+		uslub_cache_free(s, order[i]);
+	for (j = 0; j < nslabs; j++)
+		uslub_cache_free(s, mine[j * n]);
+	for (i = 0; i < k; i++)
+		if (!among_ptrs(mine, nslabs * n, objs[i]))
+			uslub_cache_free(s, objs[i]);
+	uslub_malloc_trim(0);
+	expect_ptr_null(pc->flush_scratch, "a trim gives the scratch back");
+	free(l.slab);
+	free(gathered);
 	free(order);
 	free(mine);
 	free(objs);
@@ -2674,7 +2819,10 @@ TEST_BEGIN(test_barn_decay_flushes_idle_sheaves)
 	sh = barn_full_sheaf(s, 2);
 	assert_ptr_not_null(sh, "the warmest");
 	warm = sh->objects[cap - 1];
-	fp = predict_flush_by(idle, 2 * cap, cap);
+	/* In one pass where this thread has its flush scratch (from an
+	 * earlier drain), else sheaf by sheaf. */
+	fp = predict_flush_by(idle, 2 * cap,
+			      thread_cache->pcache.flush_scratch ? 2 * cap : cap);
 	while (cpu_size(c))
 		expect_ptr_not_null(uslub_cache_alloc(s, 0), "pop");
 	decay = uslub_opt.decay_ms;
@@ -3606,6 +3754,7 @@ int main(void)
 		    test_flush_empties_full_slabs_beyond_min_partial,
 		    test_flush_empties_partial_slabs_beyond_min_partial,
 		    test_flush_groups_interleaved_slabs,
+		    test_drain_flushes_barn_and_slot_together,
 		    test_shrink_flushes_sheaves_and_barn,
 		    test_shrink_makes_other_threads_flush_later,
 		    test_thread_exit_puts_sheaves_in_barn,
