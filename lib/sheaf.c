@@ -749,6 +749,8 @@ void barn_init(struct barn *barn, unsigned int capacity, unsigned int size)
 	barn->users = 0;
 	barn->objects = 0;
 	barn->draining = false;
+	barn->grown = 0;
+	barn->drainer = THREAD_IDX_NONE;
 }
 
 /* Each thread that fills and drains batches parks its sheaves in the
@@ -759,9 +761,42 @@ unsigned int barn_limit(const struct barn *barn)
 {
 	unsigned int users = MAX(READ_ONCE(barn->users), 1u);
 
-	return (unsigned int)MIN((unsigned long)barn->max_full * users,
+	return (unsigned int)MIN((unsigned long)barn->max_full * users +
+				 READ_ONCE(barn->grown),
 				 (unsigned long)MAX(barn->max_full,
 						    BARN_MAX_FULL));
+}
+
+/*
+ * A refill of thread owner found a barn that its own frees had drained
+ * empty (they overflowed it and went to the slabs), and goes to the slabs
+ * itself: the thread takes back what it just freed, a swing bigger than
+ * the barn.  The barn may then hold max_full sheaves more, or twice what
+ * it grew by, within BARN_MAX_FULL sheaves and BARN_GROW_BYTES of
+ * objects: the next swing stays in sheaves, with no round trip through
+ * the slabs.  Sheaves that sit in the barn past decay_ms, and a trim,
+ * take the growth back (barn_take_old_locked, barn_shrink).  A program
+ * that frees a big heap and stops keeps the limit it had, as does one
+ * whose threads allocate what another freed (those frees would wait in
+ * the barn only to be flushed: threads that each allocated 200 objects
+ * and exited, freed by the main thread round after round, held 17 MiB
+ * more after the eighth round's frees when any refill grew the barn).
+ * 20000 blocks of 80 bytes allocated and freed in random order, round
+ * after round, went through the slabs each round (a cmpxchg16b per slab
+ * group, a walk of cold free pointers) at 28 ns a malloc+free; with the
+ * barn grown they stay in sheaves: 16 ns, against mimalloc's 11,
+ * jemalloc's 19 and tcmalloc's 26 (medians of 9 runs).
+ */
+static void barn_grow_locked(struct barn *barn, unsigned int size,
+			     unsigned int owner)
+{
+	unsigned long bytes = (unsigned long)barn->capacity * size;
+	unsigned int more = MAX(barn->grown, barn->max_full);
+	unsigned int most = (unsigned int)MIN(BARN_GROW_BYTES / bytes,
+					      (unsigned long)BARN_MAX_FULL);
+
+	if (barn->drainer == owner)
+		WRITE_ONCE(barn->grown, MIN(barn->grown + more, most));
 }
 
 /* Room in the barn for one more full sheaf of n objects: within
@@ -916,6 +951,8 @@ static unsigned int barn_take_old_locked(struct barn *barn, uint64_t cutoff,
 
 		if (sh->time > cutoff)
 			break;
+		if (cutoff != UINT64_MAX)	/* idle: the swing is over */
+			WRITE_ONCE(barn->grown, 0);
 		barn_take_locked(&barn->sheaves_full, false);
 		WRITE_ONCE(barn->nr_full, barn->nr_full - 1);
 		barn->objects -= sh->size;
@@ -1057,6 +1094,7 @@ void barn_shrink(struct uslub_cache *s, struct kmem_cache_cpu *c,
 	list_init(&full);
 	list_init(&empty);
 	spin_acquire(&s->barn.lock);
+	WRITE_ONCE(s->barn.grown, 0);
 	while ((sh = barn_get_full_locked(&s->barn, THREAD_IDX_NONE, 0,
 					  false)))
 		list_add_tail(&sh->barn_list, &full);
@@ -1129,6 +1167,7 @@ void *sheaf_refill_pop(struct uslub_cache *s, struct kmem_cache_cpu *c,
 	struct slab_sheaf *full, *empty = NULL;
 	struct list_head old;
 	unsigned int nold;
+	bool drained;
 
 	USLUB_ASSERT(c->main && c->top == c->objects);
 	if (c->spare && c->spare->size) {
@@ -1141,9 +1180,12 @@ void *sheaf_refill_pop(struct uslub_cache *s, struct kmem_cache_cpu *c,
 		return pop_main(c);
 	list_init(&old);
 	spin_acquire(&s->barn.lock);
+	drained = s->barn.draining;
 	s->barn.draining = false;		/* allocations are back */
 	full = barn_get_full_locked(&s->barn, owner, c->parked + BARN_SCAN,
 				    c->parked);
+	if (!full && drained)
+		barn_grow_locked(&s->barn, s->size, owner);
 	if (full && c->parked)
 		c->parked = full->owner == owner ? c->parked - 1 : 0;
 	else if (!c->stat[BARN_GET] && !c->stat[BARN_GET_FAIL])
@@ -1265,6 +1307,7 @@ void sheaf_overflow_push(struct uslub_cache *s, struct kmem_cache_cpu *c,
 	 * 0.79 this way (bench/hotpath tree20k). */
 	list_init(&old);
 	s->barn.draining = true;
+	s->barn.drainer = (uint16_t)owner;
 	barn_take_old_locked(&s->barn, UINT64_MAX, &old, BARN_MAX_FULL);
 	spin_release(&s->barn.lock);
 	if (fresh)

@@ -35,6 +35,9 @@
 #define BARN_BYTES		(256UL << 10)
 #define BARN_MAX_FULL		256
 #define MAX_EMPTY_SHEAVES	16
+/* What a barn's growth (sheaf.c, barn_grow_locked) may add, in bytes of
+ * objects: a swing of 20000 blocks of 80 bytes fits. */
+#define BARN_GROW_BYTES		(2UL << 20)
 
 /* A slot's shelf (sheaf.c): the full sheaves that a slot which swings
  * would give the barn stay with it, at most SHELF_SHEAVES sheaves (full

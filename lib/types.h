@@ -229,6 +229,11 @@ struct barn {
 					   (atomic): see barn_limit */
 	bool draining;			/* under lock: frees overflowed it;
 					   cleared by the next refill */
+	unsigned int grown;		/* under lock: full sheaves allowed
+					   beyond the users' (sheaf.c,
+					   barn_grow_locked) */
+	uint16_t drainer;		/* under lock: the thread index whose
+					   free last made it drain */
 	uint64_t objects;		/* in the full sheaves, under lock */
 };
 

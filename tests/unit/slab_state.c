@@ -2287,6 +2287,117 @@ TEST_BEGIN(test_barn_limit_follows_users)
 }
 TEST_END
 
+/* Frees objs[0..n) and allocates n objects back into objs. */
+static void swing_back(struct uslub_cache *s, void **objs, unsigned int n)
+{
+	free_all(s, objs, n);
+	alloc_all(s, objs, n);
+}
+
+struct taker {
+	struct uslub_cache *s;
+	void **objs;
+	unsigned int n;
+	unsigned int grown_seen;
+};
+
+/* Allocates n objects of s into objs (their frees drained the barn). */
+static void *taker_thread(void *arg)
+{
+	struct taker *t = arg;
+
+	settle_flush_gen();
+	alloc_all(t->s, t->objs, t->n);
+	t->grown_seen = READ_ONCE(t->s->barn.grown);
+	return NULL;
+}
+
+/*
+ * A thread that frees more than the barn holds (the barn drains to the
+ * slabs) and then allocates them back makes the barn grow: max_full
+ * sheaves more, then twice what it grew, up to BARN_GROW_BYTES of
+ * objects.  Once it has grown, the same swing stays in sheaves: no
+ * drain, no cmpxchg16b, no slab.  Another thread taking back what this
+ * one freed does not grow it; sheaves idle past decay_ms and a trim
+ * take the growth back.
+ */
+TEST_BEGIN(test_barn_grows_for_a_thread_taking_back_its_swing)
+{
+	struct uslub_cache *s = uslub_cache_create("state_barn_grow", 4096, 0,
+						   0, NULL);
+	unsigned int cap, mf, most, n, i, want, decay;
+	struct snap st, now;
+	struct taker t;
+	void **objs;
+
+	assert_ptr_not_null(s, "cache");
+	cap = s->sheaf_capacity;
+	mf = s->barn.max_full;
+	most = (unsigned int)MIN(BARN_GROW_BYTES /
+				 ((unsigned long)cap * s->size),
+				 (unsigned long)BARN_MAX_FULL);
+	assert_u_gt(most, 4 * mf, "room for three doublings");
+	n = (mf + most + 3 + SHELF_SHEAVES) * cap;	/* past a shelf too */
+	objs = objs_array(n);
+	alloc_all(s, objs, n);
+	expect_u_eq(READ_ONCE(s->barn.grown), 0, "not grown");
+
+	/* A swing bigger than the barn: it drains, then grows. */
+	st = stats_of(s);
+	swing_back(s, objs, (mf + 3) * cap);
+	now = stats_of(s);
+	expect_lu_gt(now.v[BARN_PUT_FAIL] - st.v[BARN_PUT_FAIL], 0, "drained");
+	expect_u_eq(READ_ONCE(s->barn.grown), mf, "grown by max_full");
+	expect_u_eq(barn_limit(&s->barn), 2 * mf, "two allowances");
+
+	/* The same swing now fits: no drain, nothing through the slabs. */
+	st = stats_of(s);
+	swing_back(s, objs, (mf + 3) * cap);
+	now = stats_of(s);
+	expect_lu_eq(now.v[BARN_PUT_FAIL] - st.v[BARN_PUT_FAIL], 0, "no drain");
+	expect_lu_eq(now.v[SHEAF_FLUSH] - st.v[SHEAF_FLUSH], 0, "no flush");
+	expect_lu_eq(now.v[CMPXCHG_DOUBLE] - st.v[CMPXCHG_DOUBLE], 0,
+		     "no cmpxchg16b");
+	expect_lu_eq(now.v[SHEAF_REFILL] - st.v[SHEAF_REFILL], 0,
+		     "no refill from the slabs");
+	expect_lu_gt(now.v[BARN_GET] - st.v[BARN_GET], mf, "the barn's sheaves");
+	expect_u_eq(READ_ONCE(s->barn.grown), mf, "no more growth");
+
+	/* Bigger swings double the growth, up to the bound. */
+	for (want = 2 * mf; want < most; want *= 2) {
+		swing_back(s, objs, n);
+		expect_u_eq(READ_ONCE(s->barn.grown), want, "doubled");
+	}
+	swing_back(s, objs, n);
+	expect_u_eq(READ_ONCE(s->barn.grown), most, "at BARN_GROW_BYTES");
+
+	/* Idle past decay_ms: a refill's decay takes the growth back. */
+	free_all(s, objs, n);
+	decay = uslub_opt.decay_ms;
+	uslub_opt.decay_ms = 0;
+	alloc_all(s, objs, n);
+	uslub_opt.decay_ms = decay;
+	expect_u_eq(READ_ONCE(s->barn.grown), 0, "decay took it back");
+
+	/* Another thread takes back what this one freed: no growth. */
+	free_all(s, objs, n);
+	expect_true(s->barn.draining, "drained");
+	t = (struct taker){ .s = s, .objs = objs, .n = n };
+	run_thread(taker_thread, &t);
+	expect_u_eq(t.grown_seen, 0, "not grown for another thread");
+
+	/* Grown again, then trimmed. */
+	swing_back(s, objs, n);
+	expect_u_eq(READ_ONCE(s->barn.grown), mf, "grown");
+	uslub_malloc_trim(0);
+	expect_u_eq(READ_ONCE(s->barn.grown), 0, "a trim takes it back");
+	for (i = 0; i < n; i++)
+		uslub_cache_free(s, objs[i]);
+	free(objs);
+	destroy_empty(s);
+}
+TEST_END
+
 /*
  * A refill takes back a sheaf the thread itself gave the barn, though
  * other threads' sheaves are newer: its objects' lines are in its core.
@@ -3760,6 +3871,7 @@ int main(void)
 		    test_thread_exit_puts_sheaves_in_barn,
 		    test_thread_exit_flushes_when_barn_is_full,
 		    test_barn_limit_follows_users,
+		    test_barn_grows_for_a_thread_taking_back_its_swing,
 		    test_barn_gives_back_own_sheaf,
 		    test_barn_gives_back_own_sheaves_past_the_scan,
 		    test_barn_leaves_an_allocating_threads_sheaves,
