@@ -370,8 +370,10 @@ static void predict_drain(struct uslub_cache *s, struct kmem_cache_cpu *c,
 			objs = c->objects;
 			size = (unsigned int)cpu_size(c);
 		} else if (i == 1) {
-			objs = c->spare ? c->spare->objects : NULL;
-			size = c->spare ? c->spare->size : 0;
+			if (!c->spare)
+				continue;
+			objs = c->spare->objects;
+			size = c->spare->size;
 		} else if ((sh = barn_full_sheaf(s, i - 2))) {
 			objs = sh->objects;
 			size = sh->size;
