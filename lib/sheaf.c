@@ -751,6 +751,8 @@ void barn_init(struct barn *barn, unsigned int capacity, unsigned int size)
 	barn->draining = false;
 	barn->grown = 0;
 	barn->drainer = THREAD_IDX_NONE;
+	barn->overflowed = false;
+	barn->armed = false;
 }
 
 /* Each thread that fills and drains batches parks its sheaves in the
@@ -768,19 +770,27 @@ unsigned int barn_limit(const struct barn *barn)
 }
 
 /*
- * A refill of thread owner found a barn that its own frees had drained
- * empty (they overflowed it and went to the slabs), and goes to the slabs
- * itself: the thread takes back what it just freed, a swing bigger than
- * the barn.  The barn may then hold max_full sheaves more, or twice what
+ * A refill of thread owner finds no full sheaf in a barn that its own
+ * frees drained just before (they overflowed it and went to the slabs),
+ * or, once grown, overflowed since the last refill that went to the
+ * slabs, and goes to the slabs itself: the thread takes back what it
+ * freed, a swing bigger than the barn.  At the second such swing the
+ * barn may hold max_full sheaves more, and at each after that twice what
  * it grew by, within BARN_MAX_FULL sheaves and BARN_GROW_BYTES of
  * objects: the next swing stays in sheaves, with no round trip through
- * the slabs.  Sheaves that sit in the barn past decay_ms, and a trim,
- * take the growth back (barn_take_old_locked, barn_shrink).  A program
- * that frees a big heap and stops keeps the limit it had, as does one
- * whose threads allocate what another freed (those frees would wait in
- * the barn only to be flushed: threads that each allocated 200 objects
- * and exited, freed by the main thread round after round, held 17 MiB
- * more after the eighth round's frees when any refill grew the barn).
+ * the slabs.  One swing is not enough: a program that freed a batch of
+ * 16 KiB blocks, then allocated a big heap and freed it shuffled, kept
+ * 3 MiB more after the frees in barns grown at its first allocations.
+ * A grown barn that overflows gives its oldest sheaves to the slabs
+ * rather than drain (sheaf_overflow_push), so a swing bigger than the
+ * growth still keeps its newest objects in sheaves.  Sheaves that sit in
+ * the barn past decay_ms, and a trim, take the growth back
+ * (barn_take_old_locked, barn_shrink).  A program that frees a big heap
+ * and stops keeps the limit it had, as does one whose threads allocate
+ * what another freed (those frees would wait in the barn only to be
+ * flushed: threads that each allocated 200 objects and exited, freed by
+ * the main thread round after round, held 17 MiB more after the eighth
+ * round's frees when any refill grew the barn).
  * 20000 blocks of 80 bytes allocated and freed in random order, round
  * after round, went through the slabs each round (a cmpxchg16b per slab
  * group, a walk of cold free pointers) at 28 ns a malloc+free; with the
@@ -795,8 +805,11 @@ static void barn_grow_locked(struct barn *barn, unsigned int size,
 	unsigned int most = (unsigned int)MIN(BARN_GROW_BYTES / bytes,
 					      (unsigned long)BARN_MAX_FULL);
 
-	if (barn->drainer == owner)
+	if (barn->drainer != owner)
+		return;
+	if (barn->armed)
 		WRITE_ONCE(barn->grown, MIN(barn->grown + more, most));
+	barn->armed = true;
 }
 
 /* Room in the barn for one more full sheaf of n objects: within
@@ -951,8 +964,10 @@ static unsigned int barn_take_old_locked(struct barn *barn, uint64_t cutoff,
 
 		if (sh->time > cutoff)
 			break;
-		if (cutoff != UINT64_MAX)	/* idle: the swing is over */
+		if (cutoff != UINT64_MAX) {	/* idle: the swing is over */
 			WRITE_ONCE(barn->grown, 0);
+			barn->armed = false;
+		}
 		barn_take_locked(&barn->sheaves_full, false);
 		WRITE_ONCE(barn->nr_full, barn->nr_full - 1);
 		barn->objects -= sh->size;
@@ -1059,6 +1074,24 @@ static void flush_list(struct uslub_cache *s, struct kmem_cache_cpu *c,
 		      page_address(pc->flush_scratch) : NULL, list, false);
 }
 
+/*
+ * A grown barn without room for thread owner's full main: its oldest
+ * sheaves, a quarter of them but no more than one wide flush's worth,
+ * onto out for the caller to flush (a swing bigger than the growth keeps
+ * its newest objects in sheaves), and the overflow noted for the growth
+ * (barn_grow_locked).
+ */
+static void barn_evict_locked(struct barn *barn, struct list_head *out,
+			      unsigned int owner)
+{
+	unsigned int k = MIN(barn->nr_full / 4, FLUSH_WIDE_MAX / barn->capacity);
+
+	list_init(out);
+	barn_take_old_locked(barn, UINT64_MAX, out, MAX(k, 1u));
+	barn->overflowed = true;
+	barn->drainer = (uint16_t)owner;
+}
+
 static uint64_t decay_cutoff(uint64_t now)
 {
 	unsigned long decay = READ_ONCE(uslub_opt.decay_ms);
@@ -1095,6 +1128,7 @@ void barn_shrink(struct uslub_cache *s, struct kmem_cache_cpu *c,
 	list_init(&empty);
 	spin_acquire(&s->barn.lock);
 	WRITE_ONCE(s->barn.grown, 0);
+	s->barn.armed = false;
 	while ((sh = barn_get_full_locked(&s->barn, THREAD_IDX_NONE, 0,
 					  false)))
 		list_add_tail(&sh->barn_list, &full);
@@ -1184,8 +1218,11 @@ void *sheaf_refill_pop(struct uslub_cache *s, struct kmem_cache_cpu *c,
 	s->barn.draining = false;		/* allocations are back */
 	full = barn_get_full_locked(&s->barn, owner, c->parked + BARN_SCAN,
 				    c->parked);
-	if (!full && drained)
-		barn_grow_locked(&s->barn, s->size, owner);
+	if (!full) {
+		if (drained || (s->barn.overflowed && s->barn.grown))
+			barn_grow_locked(&s->barn, s->size, owner);
+		s->barn.overflowed = false;
+	}
 	if (full && c->parked)
 		c->parked = full->owner == owner ? c->parked - 1 : 0;
 	else if (!c->stat[BARN_GET] && !c->stat[BARN_GET_FAIL])
@@ -1249,6 +1286,21 @@ void sheaf_overflow_push(struct uslub_cache *s, struct kmem_cache_cpu *c,
 	}
 	for (;;) {
 		spin_acquire(&s->barn.lock);
+		if (!barn_room_locked(&s->barn, (unsigned int)cpu_size(c)) &&
+		    s->barn.grown && !s->barn.draining) {
+			barn_evict_locked(&s->barn, &old, owner);
+			spin_release(&s->barn.lock);
+			/* may reclaim, which may flush main */
+			flush_sheaves(s, c, pc, flush_scratch_get(pc), &old,
+				      false);
+			if (c->top < c->end) {
+				if (fresh)
+					barn_return_empty(&s->barn, c, fresh);
+				push_main(c, obj);
+				return;
+			}
+			continue;
+		}
 		if (!barn_room_locked(&s->barn, (unsigned int)cpu_size(c)) ||
 		    s->barn.draining)
 			break;
@@ -1307,6 +1359,7 @@ void sheaf_overflow_push(struct uslub_cache *s, struct kmem_cache_cpu *c,
 	 * 0.79 this way (bench/hotpath tree20k). */
 	list_init(&old);
 	s->barn.draining = true;
+	s->barn.overflowed = true;
 	s->barn.drainer = (uint16_t)owner;
 	barn_take_old_locked(&s->barn, UINT64_MAX, &old, BARN_MAX_FULL);
 	spin_release(&s->barn.lock);

@@ -233,7 +233,12 @@ struct barn {
 					   beyond the users' (sheaf.c,
 					   barn_grow_locked) */
 	uint16_t drainer;		/* under lock: the thread index whose
-					   free last made it drain */
+					   free last overflowed it */
+	bool overflowed;		/* under lock: frees overflowed it
+					   since a refill last went to the
+					   slabs (barn_grow_locked) */
+	bool armed;			/* under lock: a swing was seen, the
+					   next one grows it */
 	uint64_t objects;		/* in the full sheaves, under lock */
 };
 

@@ -2296,6 +2296,21 @@ static void swing_back(struct uslub_cache *s, void **objs, unsigned int n)
 	alloc_all(s, objs, n);
 }
 
+/* Whether obj is on a full sheaf of s's barn. */
+static bool in_barn(struct uslub_cache *s, void *obj)
+{
+	struct slab_sheaf *sh;
+	bool found = false;
+	unsigned int i;
+
+	spin_acquire(&s->barn.lock);
+	list_for_each_entry(sh, &s->barn.sheaves_full, barn_list)
+		for (i = 0; i < sh->size && !found; i++)
+			found = sh->objects[i] == obj;
+	spin_release(&s->barn.lock);
+	return found;
+}
+
 struct taker {
 	struct uslub_cache *s;
 	void **objs;
@@ -2327,7 +2342,7 @@ TEST_BEGIN(test_barn_grows_for_a_thread_taking_back_its_swing)
 {
 	struct uslub_cache *s = uslub_cache_create("state_barn_grow", 4096, 0,
 						   0, NULL);
-	unsigned int cap, mf, most, n, i, want, decay;
+	unsigned int cap, mf, most, n, i, want, decay, kept;
 	struct snap st, now;
 	struct taker t;
 	void **objs;
@@ -2340,15 +2355,17 @@ TEST_BEGIN(test_barn_grows_for_a_thread_taking_back_its_swing)
 				 (unsigned long)BARN_MAX_FULL);
 	assert_u_gt(most, 4 * mf, "room for three doublings");
 	n = (mf + most + 3 + SHELF_SHEAVES) * cap;	/* past a shelf too */
-	objs = objs_array(n);
-	alloc_all(s, objs, n);
+	objs = objs_array(2 * n);
+	alloc_all(s, objs, 2 * n);
 	expect_u_eq(READ_ONCE(s->barn.grown), 0, "not grown");
 
-	/* A swing bigger than the barn: it drains, then grows. */
+	/* Swings bigger than the barn: it drains; at the second it grows. */
 	st = stats_of(s);
 	swing_back(s, objs, (mf + 3) * cap);
 	now = stats_of(s);
 	expect_lu_gt(now.v[BARN_PUT_FAIL] - st.v[BARN_PUT_FAIL], 0, "drained");
+	expect_u_eq(READ_ONCE(s->barn.grown), 0, "one swing: not grown");
+	swing_back(s, objs, (mf + 3) * cap);
 	expect_u_eq(READ_ONCE(s->barn.grown), mf, "grown by max_full");
 	expect_u_eq(barn_limit(&s->barn), 2 * mf, "two allowances");
 
@@ -2362,16 +2379,39 @@ TEST_BEGIN(test_barn_grows_for_a_thread_taking_back_its_swing)
 		     "no cmpxchg16b");
 	expect_lu_eq(now.v[SHEAF_REFILL] - st.v[SHEAF_REFILL], 0,
 		     "no refill from the slabs");
-	expect_lu_gt(now.v[BARN_GET] - st.v[BARN_GET], mf, "the barn's sheaves");
+	expect_lu_gt(now.v[BARN_GET] - st.v[BARN_GET], 0, "the barn's sheaves");
 	expect_u_eq(READ_ONCE(s->barn.grown), mf, "no more growth");
 
-	/* Bigger swings double the growth, up to the bound. */
+	/* Bigger swings double the growth, up to the bound (swings past
+	 * what the slot's own sheaves grow to hold). */
 	for (want = 2 * mf; want < most; want *= 2) {
-		swing_back(s, objs, n);
+		swing_back(s, objs, 2 * n);
 		expect_u_eq(READ_ONCE(s->barn.grown), want, "doubled");
 	}
-	swing_back(s, objs, n);
+	swing_back(s, objs, 2 * n);
 	expect_u_eq(READ_ONCE(s->barn.grown), most, "at BARN_GROW_BYTES");
+
+	/* A swing bigger than the grown barn: its oldest sheaves go to the
+	 * slabs, a quarter at a time, the newest stay; it does not drain,
+	 * and the allocations take them back first. */
+	st = stats_of(s);
+	free_all(s, objs, 2 * n);
+	now = stats_of(s);
+	expect_lu_eq(now.v[BARN_PUT_FAIL] - st.v[BARN_PUT_FAIL], 0, "no drain");
+	expect_false(s->barn.draining, "not draining");
+	expect_lu_gt(now.v[SHEAF_FLUSH] - st.v[SHEAF_FLUSH], 0,
+		     "the oldest flushed");
+	/* (the slot's grown sheaves hold more than cap: count objects) */
+	kept = barn_of(s).full;
+	expect_lu_ge(barn_of(s).objects,
+		     (unsigned long)barn_limit(&s->barn) * cap / 2,
+		     "the barn kept nearly full");
+	expect_false(in_barn(s, objs[0]), "the first freed not in the barn");
+	st = stats_of(s);
+	alloc_all(s, objs, 2 * n);
+	now = stats_of(s);
+	expect_lu_eq(now.v[BARN_GET] - st.v[BARN_GET], kept,
+		     "every kept sheaf taken back");
 
 	/* Idle past decay_ms: a refill's decay takes the growth back. */
 	free_all(s, objs, n);
@@ -2388,12 +2428,13 @@ TEST_BEGIN(test_barn_grows_for_a_thread_taking_back_its_swing)
 	run_thread(taker_thread, &t);
 	expect_u_eq(t.grown_seen, 0, "not grown for another thread");
 
-	/* Grown again, then trimmed. */
+	/* Grown again (two swings), then trimmed. */
+	swing_back(s, objs, n);
 	swing_back(s, objs, n);
 	expect_u_eq(READ_ONCE(s->barn.grown), mf, "grown");
 	uslub_malloc_trim(0);
 	expect_u_eq(READ_ONCE(s->barn.grown), 0, "a trim takes it back");
-	for (i = 0; i < n; i++)
+	for (i = 0; i < 2 * n; i++)
 		uslub_cache_free(s, objs[i]);
 	free(objs);
 	destroy_empty(s);
