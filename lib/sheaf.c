@@ -759,7 +759,7 @@ void barn_init(struct barn *barn, unsigned int capacity, unsigned int size)
  * barn between the two; with one allowance for all, two threads each
  * replacing 1024 objects of 200 bytes overflowed it every round and
  * flushed to the slabs, and ran no faster than one. */
-unsigned int barn_limit(const struct barn *barn)
+static __always_inline unsigned int limit_of(const struct barn *barn)
 {
 	unsigned int users = MAX(READ_ONCE(barn->users), 1u);
 
@@ -767,6 +767,11 @@ unsigned int barn_limit(const struct barn *barn)
 				 READ_ONCE(barn->grown),
 				 (unsigned long)MAX(barn->max_full,
 						    BARN_MAX_FULL));
+}
+
+unsigned int barn_limit(const struct barn *barn)
+{
+	return limit_of(barn);
 }
 
 /*
@@ -815,9 +820,10 @@ static void barn_grow_locked(struct barn *barn, unsigned int size,
 /* Room in the barn for one more full sheaf of n objects: within
  * barn_limit sheaves, and within as many sheaves' worth of objects at the
  * cache's sheaf_capacity (a grown slot's sheaves hold more). */
-static bool barn_room_locked(const struct barn *barn, unsigned int n)
+static __always_inline bool barn_room_locked(const struct barn *barn,
+					     unsigned int n)
 {
-	unsigned int limit = barn_limit(barn);
+	unsigned int limit = limit_of(barn);
 
 	return barn->nr_full < limit &&
 	       barn->objects + n <= (uint64_t)limit * barn->capacity;
@@ -952,8 +958,9 @@ static void barn_return_empty(struct barn *barn, struct kmem_cache_cpu *c,
  * Moves up to max full sheaves that entered the barn before cutoff onto
  * out (oldest first); the caller flushes them outside the lock.
  */
-static unsigned int barn_take_old_locked(struct barn *barn, uint64_t cutoff,
-					 struct list_head *out, unsigned int max)
+static __always_inline unsigned int
+barn_take_old_locked(struct barn *barn, uint64_t cutoff, struct list_head *out,
+		     unsigned int max)
 {
 	unsigned int n = 0;
 
@@ -1272,6 +1279,7 @@ void sheaf_overflow_push(struct uslub_cache *s, struct kmem_cache_cpu *c,
 {
 	struct slab_sheaf *empty = NULL, *fresh = NULL;
 	struct list_head old;
+	bool room;
 
 	USLUB_ASSERT(c->main && c->top == c->end);
 	if (give_to_spare(c)) {
@@ -1286,8 +1294,8 @@ void sheaf_overflow_push(struct uslub_cache *s, struct kmem_cache_cpu *c,
 	}
 	for (;;) {
 		spin_acquire(&s->barn.lock);
-		if (!barn_room_locked(&s->barn, (unsigned int)cpu_size(c)) &&
-		    s->barn.grown && !s->barn.draining) {
+		room = barn_room_locked(&s->barn, (unsigned int)cpu_size(c));
+		if (!room && s->barn.grown && !s->barn.draining) {
 			barn_evict_locked(&s->barn, &old, owner);
 			spin_release(&s->barn.lock);
 			/* may reclaim, which may flush main */
@@ -1301,8 +1309,7 @@ void sheaf_overflow_push(struct uslub_cache *s, struct kmem_cache_cpu *c,
 			}
 			continue;
 		}
-		if (!barn_room_locked(&s->barn, (unsigned int)cpu_size(c)) ||
-		    s->barn.draining)
+		if (!room || s->barn.draining)
 			break;
 		empty = barn_get_empty_locked(&s->barn);
 		if (!empty)
