@@ -937,13 +937,26 @@ static struct slab_sheaf *barn_get_empty_locked(struct barn *barn)
 	return barn_take_locked(&barn->sheaves_empty, true);
 }
 
+/*
+ * Whether the barn keeps one more empty sheaf: MAX_EMPTY_SHEAVES, and as
+ * many more as it grew by (barn_grow_locked).  A grown barn's full
+ * sheaves all come back empty when the swing is taken back, and the next
+ * swing needs them again: with 16 kept, 20000 blocks of 80 bytes freed
+ * and allocated again round after round took a sheaf from the pool for
+ * nearly every one it gave the barn (13264 in 100 rounds).
+ */
+static __always_inline bool barn_keeps_empty(const struct barn *barn)
+{
+	return barn->nr_empty < MAX_EMPTY_SHEAVES + barn->grown;
+}
+
 /* An empty sheaf the slot no longer needs: to the barn, else the pool
  * (counted on c). */
 static void barn_return_empty(struct barn *barn, struct kmem_cache_cpu *c,
 			      struct slab_sheaf *sh)
 {
 	spin_acquire(&barn->lock);
-	if (barn->nr_empty < MAX_EMPTY_SHEAVES) {
+	if (barn_keeps_empty(barn)) {
 		barn_put_empty_locked(barn, sh);
 		sh = NULL;
 	}
@@ -1241,7 +1254,7 @@ void *sheaf_refill_pop(struct uslub_cache *s, struct kmem_cache_cpu *c,
 			spare_install(c, c->main);
 		else if (shelf_keep_empty(s, c, c->main))
 			;			/* for the next overflow */
-		else if (s->barn.nr_empty < MAX_EMPTY_SHEAVES)
+		else if (barn_keeps_empty(&s->barn))
 			barn_put_empty_locked(&s->barn, c->main);
 		else
 			empty = c->main;

@@ -2382,6 +2382,7 @@ TEST_BEGIN(test_barn_grows_for_a_thread_taking_back_its_swing)
 	expect_lu_gt(now.v[BARN_GET] - st.v[BARN_GET], 0, "the barn's sheaves");
 	expect_u_eq(READ_ONCE(s->barn.grown), mf, "no more growth");
 
+
 	/* Bigger swings double the growth, up to the bound (swings past
 	 * what the slot's own sheaves grow to hold). */
 	for (want = 2 * mf; want < most; want *= 2) {
@@ -2436,6 +2437,43 @@ TEST_BEGIN(test_barn_grows_for_a_thread_taking_back_its_swing)
 	expect_u_eq(READ_ONCE(s->barn.grown), 0, "a trim takes it back");
 	for (i = 0; i < 2 * n; i++)
 		uslub_cache_free(s, objs[i]);
+	free(objs);
+	destroy_empty(s);
+}
+TEST_END
+
+/*
+ * A grown barn keeps as many more empty sheaves as it grew by: the full
+ * ones of a swing all come back empty when it is taken back, and the
+ * next swing needs them again, with no trip to the sheaf pool.
+ */
+TEST_BEGIN(test_grown_barn_keeps_its_empty_sheaves)
+{
+	struct uslub_cache *s = new_cache("state_barn_empties", 64);
+	unsigned int cap, mf, n, r;
+	struct snap st, now;
+	void **objs;
+
+	assert_ptr_not_null(s, "cache");
+	cap = s->sheaf_capacity;
+	mf = s->barn.max_full;
+	assert_u_gt(mf, MAX_EMPTY_SHEAVES, "a barn of more than the empties");
+	n = (mf + 3 + SHELF_SHEAVES) * cap;
+	objs = objs_array(n);
+	alloc_all(s, objs, n);
+	for (r = 0; r < 3; r++)
+		swing_back(s, objs, n);
+	expect_u_eq(READ_ONCE(s->barn.grown), mf, "grown");
+	st = stats_of(s);
+	swing_back(s, objs, n);
+	now = stats_of(s);
+	expect_lu_gt(now.v[BARN_PUT] - st.v[BARN_PUT], MAX_EMPTY_SHEAVES,
+		     "more sheaves through the barn than it keeps ungrown");
+	expect_lu_eq(now.v[SHEAF_ALLOC] - st.v[SHEAF_ALLOC], 0,
+		     "the barn kept its empty sheaves for the next swing");
+	expect_lu_eq(now.v[SHEAF_FREE] - st.v[SHEAF_FREE], 0,
+		     "none went back to the pool");
+	free_all(s, objs, n);
 	free(objs);
 	destroy_empty(s);
 }
@@ -3915,6 +3953,7 @@ int main(void)
 		    test_thread_exit_flushes_when_barn_is_full,
 		    test_barn_limit_follows_users,
 		    test_barn_grows_for_a_thread_taking_back_its_swing,
+		    test_grown_barn_keeps_its_empty_sheaves,
 		    test_barn_gives_back_own_sheaf,
 		    test_barn_gives_back_own_sheaves_past_the_scan,
 		    test_barn_leaves_an_allocating_threads_sheaves,
