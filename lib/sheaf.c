@@ -1099,17 +1099,21 @@ static void flush_list(struct uslub_cache *s, struct kmem_cache_cpu *c,
  * sheaves, a quarter of them but no more than one wide flush's worth,
  * onto out for the caller to flush (a swing bigger than the growth keeps
  * its newest objects in sheaves), and the overflow noted for the growth
- * (barn_grow_locked).
+ * (barn_grow_locked).  Returns how many; 0 (an empty barn) leaves the
+ * overflow to drain.
  */
-static void barn_evict_locked(struct barn *barn, struct list_head *out,
-			      unsigned int owner)
+static unsigned int barn_evict_locked(struct barn *barn, struct list_head *out,
+				      unsigned int owner)
 {
 	unsigned int k = MIN(barn->nr_full / 4, FLUSH_WIDE_MAX / barn->capacity);
 
 	list_init(out);
-	barn_take_old_locked(barn, UINT64_MAX, out, MAX(k, 1u));
-	barn->overflowed = true;
-	barn->drainer = (uint16_t)owner;
+	k = barn_take_old_locked(barn, UINT64_MAX, out, MAX(k, 1u));
+	if (k) {
+		barn->overflowed = true;
+		barn->drainer = (uint16_t)owner;
+	}
+	return k;
 }
 
 static uint64_t decay_cutoff(uint64_t now)
@@ -1308,8 +1312,8 @@ void sheaf_overflow_push(struct uslub_cache *s, struct kmem_cache_cpu *c,
 	for (;;) {
 		spin_acquire(&s->barn.lock);
 		room = barn_room_locked(&s->barn, (unsigned int)cpu_size(c));
-		if (!room && s->barn.grown && !s->barn.draining) {
-			barn_evict_locked(&s->barn, &old, owner);
+		if (!room && s->barn.grown && !s->barn.draining &&
+		    barn_evict_locked(&s->barn, &old, owner)) {
 			spin_release(&s->barn.lock);
 			/* may reclaim, which may flush main */
 			flush_sheaves(s, c, pc, flush_scratch_get(pc), &old,
