@@ -117,7 +117,8 @@ WORKLOADS = {
              "cache API (row uslub-cache).",
     "tree": "a tree's nodes: 2000 (2k) or 20000 (20k) blocks of 80 B "
             "allocated in order and freed in a shuffled order, as clearing "
-            "a std::map whose keys came in random order does.",
+            "a std::map whose keys came in random order does; 50k-mixed: "
+            "50000 blocks of 16 B–1 KiB (26 MB) the same way.",
     "malloc_large": "like mimalloc-bench's malloc-large: 20 live buffers "
                     "(--live), shared out between the threads; 2000 times "
                     "(× --scale) a random one is replaced by a new one of "

@@ -634,33 +634,43 @@ static uint64_t fixed_run(struct bench_ctx *ctx, int tid)
  * the key, the value).  Nodes are allocated as keys arrive and freed by
  * clear() in key order, which is unrelated to the order of allocation:
  * the frees of one sheaf land on as many slabs as they are.  2k stays
- * within what a thread's sheaves and the barn hold; 20k goes to the slabs
- * every round. */
+ * within what a thread's sheaves and the barn hold; 20k is bigger than
+ * the barn.  50k-mixed: 50000 blocks of 16 B-1 KiB (each slot its own
+ * size, the same every round), 26 MB a round: a heap of records freed
+ * and built again. */
 #define TREE_NODE	80
-#define TREE_OPS	400000		/* pairs per batch, either size */
+#define TREE_OPS	400000		/* pairs per batch, any size */
 
-static const char *const tree_args[] = { "2k", "20k", NULL };
+static const char *const tree_args[] = { "2k", "20k", "50k-mixed", NULL };
 
 struct tree_tls {
 	unsigned int n;
-	void *p[];			/* n of them, then the free order */
+	void *p[];			/* n of them, the free order, sizes */
 };
 
 static uint64_t tree_run(struct bench_ctx *ctx, int tid)
 {
-	unsigned int n = ctx->arg == 0 ? 2000 : 20000;
+	static const unsigned int count[] = { 2000, 20000, 50000 };
+	unsigned int n = count[ctx->arg];
 	struct tree_tls *t = tls_get(ctx, tid, sizeof(*t) +
-				     n * (sizeof(void *) + sizeof(uint16_t)));
-	uint16_t *order = (uint16_t *)(t->p + n);
+				     n * (sizeof(void *) +
+					  2 * sizeof(uint16_t)));
+	uint16_t *order = (uint16_t *)(t->p + n), *size = order + n;
 	unsigned int rounds = TREE_OPS / n;
 
 	if (!t->n) {
+		uint64_t seed = 0x94D049BB133111EBULL * (uint64_t)(tid + 1);
+
 		permute(order, n, 0xBF58476D1CE4E5B9ULL * (uint64_t)(tid + 1));
+		for (unsigned int i = 0; i < n; i++)
+			size[i] = ctx->arg == 2 ?
+				  (uint16_t)(16 + bench_rand(&seed) % 1009) :
+				  TREE_NODE;
 		t->n = n;
 	}
 	for (unsigned int r = 0; r < rounds; r++) {
 		for (unsigned int i = 0; i < n; i++) {
-			t->p[i] = must(ctx, ctx->a->malloc(TREE_NODE));
+			t->p[i] = must(ctx, ctx->a->malloc(size[i]));
 			*(char *)t->p[i] = (char)i;
 		}
 		for (unsigned int i = 0; i < n; i++)
