@@ -719,13 +719,21 @@ static void sheaf_flush(struct uslub_cache *s, struct kmem_cache_cpu *c,
 	stat_add(c, SHEAF_FLUSH, n);
 }
 
+/* Main's objects leave the slot: its count saved into main->size (which
+ * the caller flushes), the slot's top reset first.  Returns the count. */
+static unsigned int main_detach(struct kmem_cache_cpu *c)
+{
+	main_save(c);
+	cpu_moved(c, c->main->size, 0);
+	__atomic_store_n(&c->top, c->objects, __ATOMIC_RELEASE);
+	return c->main->size;
+}
+
 /* Main emptied the same way: the slot's top first. */
 static void flush_main(struct uslub_cache *s, struct kmem_cache_cpu *c,
 		       struct page_cache *pc)
 {
-	main_save(c);
-	cpu_moved(c, cpu_size(c), 0);
-	__atomic_store_n(&c->top, c->objects, __ATOMIC_RELEASE);
+	main_detach(c);
 	sheaf_flush(s, c, pc, c->main);
 }
 
@@ -790,7 +798,7 @@ unsigned int barn_limit(const struct barn *barn)
  * rather than drain (sheaf_overflow_push), so a swing bigger than the
  * growth still keeps its newest objects in sheaves.  Sheaves that sit in
  * the barn past decay_ms, and a trim, take the growth back
- * (barn_take_old_locked, barn_shrink).  A program that frees a big heap
+ * (barn_take_idle_locked, barn_shrink).  A program that frees a big heap
  * and stops keeps the limit it had, as does one whose threads allocate
  * what another freed (those frees would wait in the barn only to be
  * flushed: threads that each allocated 200 objects and exited, freed by
@@ -806,14 +814,16 @@ static void barn_grow_locked(struct barn *barn, unsigned int size,
 			     unsigned int owner)
 {
 	unsigned long bytes = (unsigned long)barn->capacity * size;
-	unsigned int more = MAX(barn->grown, barn->max_full);
-	unsigned int most = (unsigned int)MIN(BARN_GROW_BYTES / bytes,
-					      (unsigned long)BARN_MAX_FULL);
+	unsigned int more, most;
 
 	if (barn->drainer != owner)
 		return;
-	if (barn->armed)
+	if (barn->armed) {
+		more = MAX(barn->grown, barn->max_full);
+		most = (unsigned int)MIN(BARN_GROW_BYTES / bytes,
+					 (unsigned long)BARN_MAX_FULL);
 		WRITE_ONCE(barn->grown, MIN(barn->grown + more, most));
+	}
 	barn->armed = true;
 }
 
@@ -984,10 +994,6 @@ barn_take_old_locked(struct barn *barn, uint64_t cutoff, struct list_head *out,
 
 		if (sh->time > cutoff)
 			break;
-		if (cutoff != UINT64_MAX) {	/* idle: the swing is over */
-			WRITE_ONCE(barn->grown, 0);
-			barn->armed = false;
-		}
 		barn_take_locked(&barn->sheaves_full, false);
 		WRITE_ONCE(barn->nr_full, barn->nr_full - 1);
 		barn->objects -= sh->size;
@@ -998,13 +1004,14 @@ barn_take_old_locked(struct barn *barn, uint64_t cutoff, struct list_head *out,
 }
 
 /* The calling thread's flush scratch, pc's: its block from the page
- * layer, got at the first use (which may reclaim); NULL if the page
- * layer has none. */
-static struct flush_scratch *flush_scratch_get(struct page_cache *pc)
+ * layer, got at the first use where create (which may reclaim); NULL if
+ * it has none. */
+static struct flush_scratch *flush_scratch_get(struct page_cache *pc,
+					       bool create)
 {
 	struct slab *b;
 
-	if (!pc)
+	if (!pc || (!pc->flush_scratch && !create))
 		return NULL;
 	if (!pc->flush_scratch) {
 		b = page_alloc(NULL, FLUSH_SCRATCH_ORDER);
@@ -1055,11 +1062,7 @@ static void flush_sheaves(struct uslub_cache *s, struct kmem_cache_cpu *c,
 		return;
 	}
 	if (slot) {
-		main_save(c);
-		size = c->main->size;
-		cpu_moved(c, size, 0);
-		__atomic_store_n(&c->top, c->objects, __ATOMIC_RELEASE);
-		wide_gather(fs, &n, c->main, size);
+		wide_gather(fs, &n, c->main, main_detach(c));
 		if (c->spare) {
 			wide_gather(fs, &n, c->spare, c->spare->size);
 			set_spare(c, c->spare);
@@ -1089,9 +1092,7 @@ static void flush_sheaves(struct uslub_cache *s, struct kmem_cache_cpu *c,
 static void flush_list(struct uslub_cache *s, struct kmem_cache_cpu *c,
 		       struct page_cache *pc, struct list_head *list)
 {
-	flush_sheaves(s, c, pc,
-		      pc && pc->flush_scratch ?
-		      page_address(pc->flush_scratch) : NULL, list, false);
+	flush_sheaves(s, c, pc, flush_scratch_get(pc, false), list, false);
 }
 
 /*
@@ -1123,6 +1124,22 @@ static uint64_t decay_cutoff(uint64_t now)
 	return now > decay ? now - decay : 0;
 }
 
+/* barn_take_old_locked of the sheaves idle past decay_ms at now: a barn
+ * that had any is not swinging, and its growth goes back. */
+static __always_inline unsigned int
+barn_take_idle_locked(struct barn *barn, uint64_t now, struct list_head *out,
+		      unsigned int max)
+{
+	unsigned int n = barn_take_old_locked(barn, decay_cutoff(now), out,
+					      max);
+
+	if (n) {
+		WRITE_ONCE(barn->grown, 0);
+		barn->armed = false;
+	}
+	return n;
+}
+
 void barn_decay(struct uslub_cache *s, struct kmem_cache_cpu *c,
 		struct page_cache *pc, uint64_t now)
 {
@@ -1133,7 +1150,7 @@ void barn_decay(struct uslub_cache *s, struct kmem_cache_cpu *c,
 		return;
 	list_init(&old);
 	spin_acquire(&s->barn.lock);
-	n = barn_take_old_locked(&s->barn, decay_cutoff(now), &old,
+	n = barn_take_idle_locked(&s->barn, now, &old,
 				 BARN_MAX_FULL);
 	spin_release(&s->barn.lock);
 	if (n) {
@@ -1251,7 +1268,7 @@ void *sheaf_refill_pop(struct uslub_cache *s, struct kmem_cache_cpu *c,
 		c->parked = full->owner == owner ? c->parked - 1 : 0;
 	else if (!c->stat[BARN_GET] && !c->stat[BARN_GET_FAIL])
 		c->parked = 0;	/* nothing inherited: stop looking */
-	nold = barn_take_old_locked(&s->barn, decay_cutoff(now), &old, 2);
+	nold = barn_take_idle_locked(&s->barn, now, &old, 2);
 	if (full) {
 		main_save(c);
 		if (!c->spare)
@@ -1316,7 +1333,7 @@ void sheaf_overflow_push(struct uslub_cache *s, struct kmem_cache_cpu *c,
 		    barn_evict_locked(&s->barn, &old, owner)) {
 			spin_release(&s->barn.lock);
 			/* may reclaim, which may flush main */
-			flush_sheaves(s, c, pc, flush_scratch_get(pc), &old,
+			flush_sheaves(s, c, pc, flush_scratch_get(pc, true), &old,
 				      false);
 			if (c->top < c->end) {
 				if (fresh)
@@ -1392,7 +1409,7 @@ void sheaf_overflow_push(struct uslub_cache *s, struct kmem_cache_cpu *c,
 	stat(c, BARN_PUT_FAIL);
 	/* A reclaim inside the scratch's allocation may flush main: what
 	 * main holds is read afterwards. */
-	flush_sheaves(s, c, pc, flush_scratch_get(pc), &old, true);
+	flush_sheaves(s, c, pc, flush_scratch_get(pc, true), &old, true);
 	push_main(c, obj);
 	return;
 flush:
